@@ -1,0 +1,92 @@
+//! Command-line definitions and dispatch. This is the only module that writes to stdout/stderr
+//! for the user; everything below it returns typed values.
+
+use crate::ExitStatus;
+use crate::config::Config;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// mapsweep: find problem maps on the web and seal them as verifiable evidence.
+#[derive(Debug, Parser)]
+#[command(name = "mapsweep", version = crate::TOOL_VERSION, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Data directory (evidence, blobs, keys, database) [default: ./evidence]
+    #[arg(long, global = true, env = "MAPSWEEP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://... or postgres://...) [default: <data-dir>/mapsweep.db]
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Configuration file [default: ./mapsweep.toml when present]
+    #[arg(long, short = 'c', global = true, env = "MAPSWEEP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors in the log
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Sets up `tracing` output on stderr.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("mapsweep={level},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolved global settings: config file merged with command-line overrides.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    pub data_dir: PathBuf,
+}
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Self> {
+        let mut config = match &global.config {
+            Some(p) => Config::load(p)?,
+            None => Config::load_default()?,
+        };
+        if let Some(d) = &global.data_dir {
+            config.data_dir = Some(d.clone());
+        }
+        if let Some(u) = &global.database_url {
+            config.database_url = Some(u.clone());
+        }
+        let data_dir = config
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("evidence"));
+        Ok(Self { config, data_dir })
+    }
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let settings = Settings::resolve(&cli.global)?;
+    let _ = settings;
+    match cli.command {}
+}

@@ -1,0 +1,32 @@
+//! mapsweep: finds problem maps on the web and turns each into evidence a case can stand on.
+//!
+//! The library holds all the logic; `src/main.rs` only parses the command line, calls
+//! [`cli::run`] and maps the outcome to an [`ExitStatus`]. The library never prints: it returns
+//! typed values and errors and logs through `tracing`. Module map:
+//!
+//! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
+//! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
+
+pub mod cli;
+pub mod config;
+
+/// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitStatus {
+    /// Everything ran and nothing was flagged (or everything verified).
+    Clean = 0,
+    /// The run worked and found violations (or `verify` found a problem).
+    Violations = 1,
+    /// Something failed: bad input, I/O, database, network.
+    Error = 2,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s as u8)
+    }
+}
+
+/// Version string recorded in evidence: crate version plus the git commit it was built from.
+pub const TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MAPSWEEP_GIT_COMMIT"));
