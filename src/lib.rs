@@ -6,9 +6,11 @@
 //!
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
+//! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
 
 pub mod cli;
 pub mod config;
+pub mod site;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
