@@ -6,9 +6,11 @@
 //!
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
+//! - [`schedule`]: watched sites, campaigns, the daemon loop, webhook, change detection.
 
 pub mod cli;
 pub mod config;
+pub mod schedule;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
