@@ -63,18 +63,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         window: Window::parse("2024-11-01T00:00+08:00", "2024-11-10T23:59+08:00", &tz)?,
         schedule: ScheduleSpec::every("5m")?,
         paused: false,
-        sites: (0..200).map(|i| CampaignSite { site: SiteId(i * 50 + 1), state: JobState::default() }).collect(),
+        sites: (0..200)
+            .map(|i| CampaignSite {
+                site: SiteId(i * 50 + 1),
+                state: JobState::default(),
+            })
+            .collect(),
     };
-    let mut quiet = Snapshot { sites: sites.clone(), campaigns: vec![campaign.clone()] };
+    let mut quiet = Snapshot {
+        sites: sites.clone(),
+        campaigns: vec![campaign.clone()],
+    };
     for s in &mut quiet.sites {
         s.state.last_slot = Some(t0);
     }
-    let snapshot = Snapshot { sites, campaigns: vec![campaign] };
+    let snapshot = Snapshot {
+        sites,
+        campaigns: vec![campaign],
+    };
     let json = serde_json::to_vec(&snapshot)?;
 
     let before = LIVE.load(Ordering::Relaxed);
     let started = Instant::now();
-    let (mut sched, _, _) = Scheduler::load(snapshot, tz.clone(), Limits { global: 8, per_host: 1 }, t0);
+    let (mut sched, _, _) = Scheduler::load(
+        snapshot,
+        tz.clone(),
+        Limits {
+            global: 8,
+            per_host: 1,
+        },
+        t0,
+    );
     let load_time = started.elapsed();
     let held = LIVE.load(Ordering::Relaxed) - before;
 
@@ -103,7 +122,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_tick = started.elapsed() / rounds;
 
     // Quiet state: every site ran at t0; a tick one second later finds nothing due.
-    let (quiet, _, _) = Scheduler::load(quiet, tz.clone(), Limits { global: 8, per_host: 1 }, t0);
+    let (quiet, _, _) = Scheduler::load(
+        quiet,
+        tz.clone(),
+        Limits {
+            global: 8,
+            per_host: 1,
+        },
+        t0,
+    );
     let q = t0 + SignedDuration::from_secs(1);
     let started = Instant::now();
     let mut m = 0;
@@ -113,9 +140,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let quiet_tick = started.elapsed() / rounds;
 
-    println!("jobs: {} ({} sites + 200 campaign sites)", sched.job_count(), SITES);
+    println!(
+        "jobs: {} ({} sites + 200 campaign sites)",
+        sched.job_count(),
+        SITES
+    );
     println!("snapshot JSON: {:.1} KiB", json.len() as f64 / 1024.0);
-    println!("scheduler heap: {:.2} MiB ({} bytes/job)", held as f64 / 1048576.0, held / sched.job_count());
+    println!(
+        "scheduler heap: {:.2} MiB ({} bytes/job)",
+        held as f64 / 1048576.0,
+        held / sched.job_count()
+    );
     println!("load (next slot of every job): {load_time:?}");
     println!("due() with {} runs due at startup: {due_all:?}", due.len());
     println!("startable() at startup: {startable_time:?}");

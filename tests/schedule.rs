@@ -1426,3 +1426,118 @@ fn visually_similar_map_with_a_different_verdict_is_a_change_not_a_reencode() {
     assert_eq!(r.problems.len(), 1);
     assert_eq!(r.problems[0].kind, ProblemChangeKind::Fixed);
 }
+
+#[test]
+fn schedule_settings_come_from_config_and_bad_values_name_the_key() {
+    use mapsweep::config::ScheduleConfig;
+    let s = ScheduleSettings::from_config(&ScheduleConfig::default()).unwrap();
+    assert_eq!(s.time_zone.iana_name(), Some("Asia/Shanghai"));
+    assert_eq!(
+        s.limits,
+        Limits {
+            global: 4,
+            per_host: 1
+        }
+    );
+    assert_eq!(s.daemon.poll_interval, SignedDuration::from_secs(30));
+    let err = ScheduleSettings::from_config(&ScheduleConfig {
+        timezone: "Mars/Olympus".into(),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("Mars/Olympus"), "{err}");
+    let err = ScheduleSettings::from_config(&ScheduleConfig {
+        per_host_concurrency: 0,
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("per_host_concurrency"), "{err}");
+    let err = ScheduleSettings::from_config(&ScheduleConfig {
+        poll_interval: "soon".into(),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("poll_interval") && err.contains("soon"),
+        "{err}"
+    );
+}
+
+#[test]
+fn status_lists_running_then_next_due_with_descriptions() {
+    let t0 = ts("2024-11-01T00:00:00Z");
+    let mut snap = Snapshot {
+        sites: vec![
+            site(1, "a.example", Some("1h"), t0),
+            site(2, "b.example", Some("6h"), t0),
+            site(3, "c.example", Some("1d"), t0),
+        ],
+        campaigns: vec![campaign(
+            9,
+            "2024-11-01T00:00:00Z",
+            "2024-11-02T00:00:00Z",
+            "30m",
+            &[3],
+        )],
+    };
+    snap.sites[1].state.last_slot = Some(t0);
+    snap.sites[2].paused = true;
+    let (mut s, _, _) = Scheduler::load(snap, shanghai(), Limits::default(), t0);
+    let runs = start_all(&mut s, t0);
+    assert_eq!(runs.len(), 1);
+    let st = s.status();
+    assert_eq!(st[0].job, JobKey::Site(SiteId(1)));
+    assert!(st[0].running.is_some());
+    assert_eq!(st[0].schedule, "every 1 hour");
+    assert_eq!(st[1].job, JobKey::Site(SiteId(2)));
+    assert_eq!(st[1].next_due, Some(t0 + mins(360)));
+    let camp = st
+        .iter()
+        .find(|x| x.job == JobKey::Campaign(CampaignId(9), SiteId(3)))
+        .unwrap();
+    assert!(camp.paused);
+    assert!(
+        camp.schedule
+            .contains("every 30 minutes from 2024-11-01 08:00"),
+        "{}",
+        camp.schedule
+    );
+}
+
+#[tokio::test]
+async fn daemon_restart_after_a_dropped_run_reruns_it_once() {
+    let t0 = ts("2024-11-01T00:00:00Z");
+    let snap = Snapshot {
+        sites: vec![site(1, "a.example", Some("1h"), t0)],
+        campaigns: vec![],
+    };
+    let gate = Arc::new(Semaphore::new(0));
+    let mut runner = FakeRunner::new(Some(gate));
+    runner.ignore_cancel = true;
+    let mut h = Harness::start(snap, Arc::new(runner), Limits::default(), t0, 20);
+    let _ = h.until_idle(1).await;
+    h.cancel.cancel();
+    assert_eq!(h.handle.await.unwrap().dropped.len(), 1);
+    // Restart three hours later from what the store kept.
+    let persisted = h.store.snapshot();
+    let later = t0 + mins(180);
+    let mut h2 = Harness::start(
+        persisted,
+        Arc::new(FakeRunner::new(None)),
+        Limits::default(),
+        later,
+        20,
+    );
+    let ev = h2.until_idle(0).await;
+    let s = started(&ev);
+    assert_eq!(s.len(), 1, "{ev:?}");
+    assert_eq!(s[0].1, later, "one run for the latest slot, not four");
+    h2.cancel.cancel();
+    h2.handle.await.unwrap();
+    let st = &h2.store.snapshot().sites[0].state;
+    assert_eq!(st.last_slot, Some(later));
+    assert_eq!(st.last_outcome, Some(OutcomeKind::Succeeded));
+}

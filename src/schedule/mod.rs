@@ -41,8 +41,8 @@ pub use daemon::{
 };
 pub use spec::{CronSpec, Interval, ScheduleSpec, Window, parse_instant, time_zone};
 pub use state::{
-    Campaign, CampaignId, CampaignSite, DueRun, JobKey, JobState, JobStateChange, Limits,
-    OutcomeKind, RunId, RunOutcome, RunRequest, RunSummary, Scheduler, SiteId, Snapshot,
+    Campaign, CampaignId, CampaignSite, DueRun, JobKey, JobState, JobStateChange, JobStatus,
+    Limits, OutcomeKind, RunId, RunOutcome, RunRequest, RunSummary, Scheduler, SiteId, Snapshot,
     WatchedSite,
 };
 
@@ -73,4 +73,62 @@ pub enum ScheduleError {
     LimitReached { host: String },
     #[error("campaign {campaign} lists site {site}, which is not a watched site")]
     CampaignSiteMissing { campaign: CampaignId, site: SiteId },
+    #[error("invalid setting schedule.{key} = {value:?}: {reason}")]
+    InvalidSetting {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The `[schedule]` configuration turned into what the scheduler and daemon take.
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    pub time_zone: jiff::tz::TimeZone,
+    pub limits: Limits,
+    pub daemon: DaemonOptions,
+}
+
+impl ScheduleSettings {
+    /// Checks and converts `[schedule]`; each error names the key and value.
+    pub fn from_config(config: &crate::config::ScheduleConfig) -> Result<Self, ScheduleError> {
+        let tz = time_zone(&config.timezone)?;
+        let bad = |key: &'static str, value: String, reason: String| {
+            ScheduleError::InvalidSetting { key, value, reason }
+        };
+        if config.global_concurrency == 0 {
+            return Err(bad(
+                "global_concurrency",
+                "0".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if config.per_host_concurrency == 0 {
+            return Err(bad(
+                "per_host_concurrency",
+                "0".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        let poll = Interval::parse(&config.poll_interval)
+            .map_err(|e| bad("poll_interval", config.poll_interval.clone(), e.to_string()))?;
+        let grace = Interval::parse(&config.shutdown_grace).map_err(|e| {
+            bad(
+                "shutdown_grace",
+                config.shutdown_grace.clone(),
+                e.to_string(),
+            )
+        })?;
+        Ok(Self {
+            time_zone: tz,
+            limits: Limits {
+                global: config.global_concurrency,
+                per_host: config.per_host_concurrency,
+            },
+            daemon: DaemonOptions {
+                poll_interval: poll.duration(),
+                shutdown_grace: std::time::Duration::from_secs(grace.as_secs() as u64),
+            },
+        })
+    }
 }

@@ -246,6 +246,20 @@ pub enum RunOutcome {
     Cancelled,
 }
 
+/// One line of `mapsweep status`: a job, when it runs next, and how its last run went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobStatus {
+    pub job: JobKey,
+    pub url: String,
+    /// Human description of the schedule (and window), in the scheduler's zone.
+    pub schedule: String,
+    pub paused: bool,
+    /// None: no more slots (campaign over) or paused.
+    pub next_due: Option<Timestamp>,
+    pub running: Option<RunId>,
+    pub state: JobState,
+}
+
 #[derive(Debug, Clone)]
 struct SiteEntry {
     url: String,
@@ -730,6 +744,29 @@ impl Scheduler {
             }
             d
         })
+    }
+
+    /// Status of every job, soonest next run first (running and due ones at the top).
+    pub fn status(&self) -> Vec<JobStatus> {
+        let mut out: Vec<JobStatus> = self
+            .jobs
+            .iter()
+            .map(|(key, job)| {
+                let site = self.sites.get(&key.site());
+                let paused = job.paused || site.is_some_and(|s| s.paused);
+                JobStatus {
+                    job: *key,
+                    url: site.map(|s| s.url.clone()).unwrap_or_default(),
+                    schedule: self.describe(*key).unwrap_or_default(),
+                    paused,
+                    next_due: if paused { None } else { job.next_due },
+                    running: site.and_then(|s| s.running),
+                    state: job.state.clone(),
+                }
+            })
+            .collect();
+        out.sort_by_key(|s| (s.running.is_none(), s.next_due.is_none(), s.next_due, s.job));
+        out
     }
 
     /// Ids of the sites known.
