@@ -145,6 +145,7 @@ fn cron_is_evaluated_in_the_configured_zone() {
         .unwrap();
     assert_eq!(next, ts("2024-11-01T06:00:00+08:00"));
     let text = six.describe(&shanghai());
+    println!("{text}");
     assert!(
         text.contains("0 */6 * * *") && text.contains("Asia/Shanghai"),
         "{text}"

@@ -329,7 +329,7 @@ impl ScheduleSpec {
             Self::Cron(c) => format!(
                 "cron \"{}\" ({}) in {}",
                 c.expr(),
-                c.describe(),
+                c.describe().trim_end_matches('.'),
                 tz.iana_name().unwrap_or("UTC")
             ),
         }
