@@ -89,6 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         DaemonOptions {
             poll_interval: SignedDuration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
+            max_run_time: None,
         },
     );
     let cancel = CancellationToken::new();

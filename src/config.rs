@@ -57,6 +57,9 @@ pub struct ScheduleConfig {
     /// On shutdown, how long in-flight sweeps get to seal what they captured before they are
     /// dropped (e.g. `30s`).
     pub shutdown_grace: String,
+    /// Longest one sweep may run before it is stopped and recorded as failed (`6h`; `none`
+    /// for no limit).
+    pub max_run_time: String,
 }
 
 impl Default for ScheduleConfig {
@@ -67,6 +70,7 @@ impl Default for ScheduleConfig {
             per_host_concurrency: 1,
             poll_interval: "30s".to_string(),
             shutdown_grace: "30s".to_string(),
+            max_run_time: "6h".to_string(),
         }
     }
 }

@@ -741,6 +741,17 @@ impl Harness {
         t0: Timestamp,
         grace_ms: u64,
     ) -> Self {
+        Self::start_with(snapshot, runner, limits, t0, grace_ms, None)
+    }
+
+    fn start_with(
+        snapshot: Snapshot,
+        runner: Arc<FakeRunner>,
+        limits: Limits,
+        t0: Timestamp,
+        grace_ms: u64,
+        max_run_time: Option<Duration>,
+    ) -> Self {
         let clock = ManualClock::new(t0);
         let store = MemoryStore::new(snapshot.clone());
         let (scheduler, _, _) = Scheduler::load(snapshot, TimeZone::UTC, limits, t0);
@@ -753,6 +764,7 @@ impl Harness {
             DaemonOptions {
                 poll_interval: SignedDuration::from_hours(24),
                 shutdown_grace: Duration::from_millis(grace_ms),
+                max_run_time,
             },
         )
         .with_events(tx);
@@ -1541,4 +1553,48 @@ async fn daemon_restart_after_a_dropped_run_reruns_it_once() {
     let st = &h2.store.snapshot().sites[0].state;
     assert_eq!(st.last_slot, Some(later));
     assert_eq!(st.last_outcome, Some(OutcomeKind::Succeeded));
+}
+
+#[tokio::test]
+async fn hung_sweep_is_stopped_after_max_run_time_and_frees_its_slot() {
+    let t0 = ts("2024-11-01T00:00:00Z");
+    let snap = Snapshot {
+        sites: vec![
+            site(1, "hung.example", Some("1h"), t0),
+            site(2, "ok.example", Some("1h"), t0),
+        ],
+        campaigns: vec![],
+    };
+    // Site 1 never finishes on its own (gate never opened) but honours cancellation.
+    let gate = Arc::new(Semaphore::new(0));
+    let runner = Arc::new(FakeRunner::new(Some(gate.clone())));
+    let mut h = Harness::start_with(
+        snap,
+        runner,
+        Limits {
+            global: 1,
+            per_host: 1,
+        },
+        t0,
+        1_000,
+        Some(Duration::from_millis(30)),
+    );
+    let mut ev = Vec::new();
+    while started(&ev).len() < 2 {
+        ev.extend(h.until_idle(1).await);
+    }
+    let failed = ev.iter().find_map(|e| match e {
+        DaemonEvent::Finished {
+            site: SiteId(1),
+            outcome: RunOutcome::Failed { error },
+            ..
+        } => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        failed.is_some_and(|e| e.contains("longest run time")),
+        "{ev:?}"
+    );
+    h.cancel.cancel();
+    h.handle.await.unwrap();
 }

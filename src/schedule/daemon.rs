@@ -115,6 +115,10 @@ pub struct DaemonOptions {
     pub poll_interval: SignedDuration,
     /// How long in-flight runs get after cancellation (real time).
     pub shutdown_grace: Duration,
+    /// Longest one sweep may run (real time); then it is told to stop, gets
+    /// `shutdown_grace` to seal what it has, and is recorded as failed (retried at the next
+    /// slot), so a hung sweep cannot hold a concurrency slot for ever. None: no limit.
+    pub max_run_time: Option<Duration>,
 }
 
 impl Default for DaemonOptions {
@@ -122,6 +126,7 @@ impl Default for DaemonOptions {
         Self {
             poll_interval: SignedDuration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            max_run_time: None,
         }
     }
 }
@@ -145,6 +150,37 @@ pub enum DaemonEvent {
     },
     Dropped(RunRequest),
     Stopped,
+}
+
+/// Runs one sweep, stopping it when it exceeds `limit` (see [`DaemonOptions::max_run_time`]).
+async fn bounded_run<R: Runner>(
+    runner: Arc<R>,
+    req: RunRequest,
+    token: CancellationToken,
+    limit: Option<Duration>,
+    grace: Duration,
+) -> RunOutcome {
+    let url = req.url.clone();
+    let fut = runner.run(req, token.clone());
+    tokio::pin!(fut);
+    let Some(limit) = limit else {
+        return fut.await;
+    };
+    tokio::select! {
+        out = &mut fut => out,
+        _ = tokio::time::sleep(limit) => {
+            tracing::warn!(%url, ?limit, "sweep exceeded the longest run time; stopping it");
+            token.cancel();
+            match tokio::time::timeout(grace, &mut fut).await {
+                Ok(_) => RunOutcome::Failed {
+                    error: format!("sweep of {url} exceeded the longest run time ({limit:?}) and was stopped"),
+                },
+                Err(_) => RunOutcome::Failed {
+                    error: format!("sweep of {url} exceeded the longest run time ({limit:?}) and did not stop; dropped"),
+                },
+            }
+        }
+    }
 }
 
 /// Summary returned when the daemon stops.
@@ -270,9 +306,11 @@ impl<R: Runner, C: Clock, S: StateStore> Daemon<R, C, S> {
                         tracing::info!(run = request.run.0, site = request.site.0, url = %request.url,
                             campaigns = ?request.campaigns, "sweep started");
                         let runner = self.runner.clone();
-                        let token = runs_cancel.clone();
+                        let token = runs_cancel.child_token();
                         let req = request.clone();
-                        let handle = tasks.spawn(async move { runner.run(req, token).await });
+                        let limit = self.options.max_run_time;
+                        let grace = self.options.shutdown_grace;
+                        let handle = tasks.spawn(bounded_run(runner, req, token, limit, grace));
                         task_runs.insert(handle.id(), request.clone());
                         report.started += 1;
                         self.emit(DaemonEvent::Started(request));

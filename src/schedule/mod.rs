@@ -119,6 +119,13 @@ impl ScheduleSettings {
                 e.to_string(),
             )
         })?;
+        let max_run_time = match config.max_run_time.trim() {
+            "" | "none" => None,
+            text => Some(
+                Interval::parse(text)
+                    .map_err(|e| bad("max_run_time", config.max_run_time.clone(), e.to_string()))?,
+            ),
+        };
         Ok(Self {
             time_zone: tz,
             limits: Limits {
@@ -128,6 +135,8 @@ impl ScheduleSettings {
             daemon: DaemonOptions {
                 poll_interval: poll.duration(),
                 shutdown_grace: std::time::Duration::from_secs(grace.as_secs() as u64),
+                max_run_time: max_run_time
+                    .map(|i| std::time::Duration::from_secs(i.as_secs() as u64)),
             },
         })
     }
