@@ -27,6 +27,17 @@
 //! - Campaign windows are half-open `[from, to)`: a slot exactly at `from` runs, none at or
 //!   after `to`; a campaign's missed slot is caught up only while its window is still open.
 
+//!
+//! Wiring (`mapsweep serve`): build [`ScheduleSettings`] from `[schedule]`; read a
+//! [`Snapshot`] from the database through a [`StateStore`]; `Scheduler::load` it with the
+//! current time and save the interrupted-job changes it returns; run [`Daemon::run`] with
+//! [`SystemClock`], a [`Runner`] that calls the sweep, and a `CancellationToken` cancelled on
+//! SIGTERM/Ctrl-C. The runner maps a whole-sweep failure (seed unreachable) to
+//! [`RunOutcome::Failed`] and a sweep stopped by its token to [`RunOutcome::Cancelled`]; after
+//! a completed sweep it compares the site's previous sweep with this one
+//! ([`changes::compare`]) and hands each introduced problem map to the
+//! [`notify::Notifier`].
+
 pub mod changes;
 pub mod clock;
 pub mod daemon;
