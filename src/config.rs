@@ -35,6 +35,70 @@ pub struct Config {
     pub operator: Option<String>,
     /// Evidence sealing options.
     pub evidence: EvidenceConfig,
+    /// Scheduling of watched sites and campaigns (`mapsweep serve`).
+    pub schedule: ScheduleConfig,
+    /// Notifications about new violations.
+    pub notify: NotifyConfig,
+}
+
+/// `[schedule]`: how the daemon schedules watched sites and campaigns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// IANA time zone for cron schedules, campaign windows given without an offset, and
+    /// display. Times are always stored in UTC.
+    pub timezone: String,
+    /// Most sweeps running at once, over all sites.
+    pub global_concurrency: usize,
+    /// Most sweeps running at once against one host.
+    pub per_host_concurrency: usize,
+    /// Longest the daemon sleeps before looking at the database again (e.g. `30s`, `1m`).
+    pub poll_interval: String,
+    /// On shutdown, how long in-flight sweeps get to seal what they captured before they are
+    /// dropped (e.g. `30s`).
+    pub shutdown_grace: String,
+    /// Longest one sweep may run before it is stopped and recorded as failed (`6h`; `none`
+    /// for no limit).
+    pub max_run_time: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            timezone: "Asia/Shanghai".to_string(),
+            global_concurrency: 4,
+            per_host_concurrency: 1,
+            poll_interval: "30s".to_string(),
+            shutdown_grace: "30s".to_string(),
+            max_run_time: "6h".to_string(),
+        }
+    }
+}
+
+/// `[notify]`: the optional webhook for new violations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// URL that receives a JSON POST for each new violation; unset means no webhook.
+    pub webhook_url: Option<String>,
+    /// Retries after a failed delivery (connection error, 429 or 5xx), with exponential backoff.
+    pub retries: u32,
+    /// Delay before the first retry; doubled for each further one (e.g. `1s`).
+    pub initial_backoff: String,
+    /// Notifications waiting to be sent; when full, new ones are dropped and logged so crawls
+    /// never wait for the webhook.
+    pub queue_size: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            retries: 5,
+            initial_backoff: "1s".to_string(),
+            queue_size: 1000,
+        }
+    }
 }
 
 /// `[evidence]`: how captures are sealed.

@@ -7,9 +7,11 @@
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
 //! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
+//! - [`schedule`]: watched sites, campaigns, the daemon loop, webhook, change detection.
 
 pub mod cli;
 pub mod config;
+pub mod schedule;
 pub mod site;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
