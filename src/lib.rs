@@ -6,9 +6,14 @@
 //!
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
+//! - [`evidence`]: blobs, sealed capture records, the append-only log, signed tree heads,
+//!   trusted time and `verify`; every other module writes evidence through it.
+//! - [`store`]: the database pool (SQLite by default, PostgreSQL by URL) and migrations.
 
 pub mod cli;
 pub mod config;
+pub mod evidence;
+pub mod store;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
