@@ -3,6 +3,9 @@
 //!
 //!     cargo bench --bench seal                      # 1,000 x 200 KB and 10 x 50 MB
 //!     MAPSWEEP_BENCH_SMALL=100 MAPSWEEP_BENCH_LARGE=2 cargo bench --bench seal
+//!     cargo bench --bench seal --profile dev        # no release build (deps are opt-level 2)
+//!
+//! MAPSWEEP_BENCH_CONCURRENCY (default 8) sets the captures in flight in the second pass.
 //!
 //! Each artifact is sealed as its own capture record (read file, store blob with BLAKE3 and
 //! SHA-256, fsync, rename, one database transaction per record). Target: sealing within 1.5x
@@ -53,22 +56,37 @@ fn time_tool(tool: &str, files: &[PathBuf]) -> Option<f64> {
     ok.then(|| t.elapsed().as_secs_f64())
 }
 
-async fn seal_all(store: &EvidenceStore, files: &[PathBuf]) -> f64 {
+async fn seal_one(store: EvidenceStore, f: PathBuf) {
+    let bytes = tokio::fs::read(&f).await.expect("read input");
+    let url = format!("file://{}", f.display());
+    let mut b = store.begin_capture(CaptureMeta::new(&url, CaptureMethod::static_fetch("bench")));
+    b.add_artifact(
+        ArtifactRole::Resource,
+        Some(&url),
+        "application/octet-stream",
+        &bytes,
+    )
+    .await
+    .expect("add artifact");
+    b.seal().await.expect("seal");
+}
+
+/// Seals every file as one capture, `concurrency` captures in flight (as a crawler would run
+/// them; blob writes overlap, seals are serialised by the store).
+async fn seal_all(store: &EvidenceStore, files: &[PathBuf], concurrency: usize) -> f64 {
     let t = Instant::now();
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = Vec::new();
     for f in files {
-        let bytes = tokio::fs::read(f).await.expect("read input");
-        let url = format!("file://{}", f.display());
-        let mut b =
-            store.begin_capture(CaptureMeta::new(&url, CaptureMethod::static_fetch("bench")));
-        b.add_artifact(
-            ArtifactRole::Resource,
-            Some(&url),
-            "application/octet-stream",
-            &bytes,
-        )
-        .await
-        .expect("add artifact");
-        b.seal().await.expect("seal");
+        let permit = sem.clone().acquire_owned().await.expect("semaphore");
+        let (store, f) = (store.clone(), f.clone());
+        tasks.push(tokio::spawn(async move {
+            seal_one(store, f).await;
+            drop(permit);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("seal task");
     }
     t.elapsed().as_secs_f64()
 }
@@ -119,10 +137,41 @@ fn main() {
         let store = EvidenceStore::open(&data_dir, None, StoreOptions::default())
             .await
             .expect("open");
-        let s = seal_all(&store, &small).await;
-        report(&format!("{small_n} x 200 KB"), &small, small_size, s);
-        let l = seal_all(&store, &large).await;
-        report(&format!("{large_n} x 50 MB"), &large, large_size, l);
+        let conc = env_num("MAPSWEEP_BENCH_CONCURRENCY", 8);
+        let s = seal_all(&store, &small, 1).await;
+        report(
+            &format!("{small_n} x 200 KB, one capture at a time"),
+            &small,
+            small_size,
+            s,
+        );
+        let l = seal_all(&store, &large, 1).await;
+        report(
+            &format!("{large_n} x 50 MB, one capture at a time"),
+            &large,
+            large_size,
+            l,
+        );
+        // the same inputs again into a second store, with captures in flight concurrently
+        let data_dir2 = tmp.path().join("evidence-concurrent");
+        EvidenceStore::init(&data_dir2, None).await.expect("init");
+        let store2 = EvidenceStore::open(&data_dir2, None, StoreOptions::default())
+            .await
+            .expect("open");
+        let s = seal_all(&store2, &small, conc).await;
+        report(
+            &format!("{small_n} x 200 KB, {conc} captures in flight"),
+            &small,
+            small_size,
+            s,
+        );
+        let l = seal_all(&store2, &large, conc.min(2)).await;
+        report(
+            &format!("{large_n} x 50 MB, {} captures in flight", conc.min(2)),
+            &large,
+            large_size,
+            l,
+        );
         store.checkpoint().await.expect("checkpoint");
         let t = Instant::now();
         let rep = verify_data_dir(&data_dir, None).await.expect("verify");
