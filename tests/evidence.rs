@@ -1025,3 +1025,46 @@ async fn streamed_artifacts_hash_the_same_as_bytes() {
     assert_clean(&verify_data_dir(&dir, None).await.unwrap());
     let _ = HashMap::<u8, u8>::new();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_tsa_still_stores_the_signed_tree_head_and_says_so() {
+    let (_tmp, dir, store, _recs) = populated(1).await;
+    drop(store);
+    let cfg = dir.parent().unwrap().join("down.toml");
+    std::fs::write(&cfg, "[evidence]\ntsa_url = \"http://127.0.0.1:9/tsa\"\n").unwrap();
+    let o = run(&dir, Some(&cfg), &["log", "checkpoint"]).await;
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("127.0.0.1:9/tsa") && t.contains("signed and stored"),
+        "{t}"
+    );
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!((rep.tree_heads, rep.tsa_tokens), (2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_head_imprint_can_be_recomputed_from_the_exported_json_by_hand() {
+    let (_tmp, dir, store, _recs) = populated(2).await;
+    let h = &store.tree_heads().await.unwrap()[0];
+    let file = dir
+        .join("checkpoints")
+        .join(format!("{}.json", h.file_stem()));
+    // the README's recipe: sorted keys, no whitespace, SHA-256
+    let script = "import json,hashlib,sys; h=json.load(open(sys.argv[1]))['tree_head']; \
+                  print(hashlib.sha256(json.dumps(h,sort_keys=True,separators=(',',':'),ensure_ascii=False).encode()).hexdigest())";
+    let Ok(o) = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+    else {
+        eprintln!("skipping: python3 not available");
+        return;
+    };
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        hex::encode(h.tree_head.imprint())
+    );
+}
