@@ -1068,3 +1068,90 @@ async fn tree_head_imprint_can_be_recomputed_from_the_exported_json_by_hand() {
         hex::encode(h.tree_head.imprint())
     );
 }
+
+/// A tmpfs mounted for one test, unmounted on drop (needs root and mount rights).
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn try_tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+    std::fs::create_dir_all(dir).ok()?;
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?
+        .success();
+    ok.then(|| Mount(dir.to_path_buf()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_tmpfs_full_disk_fails_clearly_and_keeps_what_was_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(_mount) = try_tmpfs(&tmp.path().join("mnt"), "3m") else {
+        eprintln!(
+            "skipping: cannot mount a tmpfs here (needs root); RLIMIT_FSIZE test covers a full disk"
+        );
+        return;
+    };
+    let addr = site().await;
+    let dir = tmp.path().join("mnt").join("evidence");
+    assert_eq!(code(&run(&dir, None, &["init"]).await), 0);
+    let o = run(&dir, None, &["capture", &format!("http://{addr}/page")]).await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&dir, None, &["capture", &format!("http://{addr}/big")]).await;
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains(&dir.display().to_string()) && t.contains("No space left"),
+        "{t}"
+    );
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 1);
+    assert_eq!(
+        std::fs::read_dir(dir.join("tmp")).unwrap().count(),
+        0,
+        "no temp file left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_data_dir_is_a_clear_error_and_keeps_what_was_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("mnt");
+    let Some(_mount) = try_tmpfs(&mnt, "16m") else {
+        eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let addr = site().await;
+    let dir = mnt.join("evidence");
+    assert_eq!(code(&run(&dir, None, &["init"]).await), 0);
+    let o = run(&dir, None, &["capture", &format!("http://{addr}/page")]).await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let remount = |mode: &str| {
+        std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&mnt)
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(remount("ro"));
+    let o = run(&dir, None, &["capture", &format!("http://{addr}/page")]).await;
+    assert!(remount("rw"));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains(&dir.display().to_string()),
+        "{}",
+        text(&o)
+    );
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 1);
+}
