@@ -6,6 +6,8 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod evidence;
+
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
 #[derive(Debug, Parser)]
 #[command(name = "mapsweep", version = crate::TOOL_VERSION, about, long_about = None)]
@@ -37,7 +39,19 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Create the data dir, the database and this installation's signing key (idempotent;
+    /// never overwrites a key)
+    Init,
+    /// Capture one URL statically (HTTP fetch) and seal it as an evidence record
+    Capture(evidence::CaptureArgs),
+    /// Evidence log operations
+    #[command(subcommand)]
+    Log(evidence::LogCommand),
+    /// Verify the whole data dir: blobs, records, hash chain, Merkle tree, signed tree heads,
+    /// time-stamp tokens (exit 0 clean, 1 problems found, 2 error)
+    Verify(evidence::VerifyArgs),
+}
 
 /// Sets up `tracing` output on stderr.
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -87,6 +101,10 @@ impl Settings {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&cli.global)?;
-    let _ = settings;
-    match cli.command {}
+    match &cli.command {
+        Command::Init => evidence::init(&settings).await,
+        Command::Capture(a) => evidence::capture(&settings, a).await,
+        Command::Log(c) => evidence::log(&settings, c).await,
+        Command::Verify(a) => evidence::verify(&settings, a).await,
+    }
 }
