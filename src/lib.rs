@@ -6,9 +6,13 @@
 //!
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
+//! - [`crawl`]: the polite breadth-first crawler and static map-candidate extraction.
+//! - [`capture`]: rendered capture of pages in headless Chromium.
 
+pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod crawl;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,8 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod crawl;
+
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
 #[derive(Debug, Parser)]
 #[command(name = "mapsweep", version = crate::TOOL_VERSION, about, long_about = None)]
@@ -37,7 +39,10 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Crawl sites and print pages and map candidates as JSON lines, without sealing (dev tool)
+    Crawl(crawl::CrawlArgs),
+}
 
 /// Sets up `tracing` output on stderr.
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -87,6 +92,7 @@ impl Settings {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&cli.global)?;
-    let _ = settings;
-    match cli.command {}
+    match cli.command {
+        Command::Crawl(args) => crawl::run(args, &settings).await,
+    }
 }
