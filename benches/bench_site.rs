@@ -125,6 +125,7 @@ async fn main() {
         let Ok((mut sock, _)) = listener.accept().await else {
             continue;
         };
+        let _ = sock.set_nodelay(true);
         let site = site.clone();
         tokio::spawn(async move {
             let mut buf = Vec::new();
@@ -148,13 +149,15 @@ async fn main() {
                     Some((ct, body)) => ("200 OK", *ct, body.as_slice()),
                     None => ("404 Not Found", "text/html", &b"<html>not found</html>"[..]),
                 };
-                let head = format!(
+                // Head and body in one write, Nagle off: no delayed-ACK stalls for a
+                // sequential keep-alive client (wget), which would make the comparison unfair.
+                let mut out = format!(
                     "HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
                     body.len()
-                );
-                if sock.write_all(head.as_bytes()).await.is_err()
-                    || sock.write_all(body).await.is_err()
-                {
+                )
+                .into_bytes();
+                out.extend_from_slice(body);
+                if sock.write_all(&out).await.is_err() {
                     return;
                 }
                 if close {

@@ -3,6 +3,7 @@
 # generated loopback site, in one run, plus rendered-capture pages/min with 1 and 2 tabs.
 #
 #   benches/crawl_vs_wget.sh [PAGES=2000] [JS_PAGES=20] [PROFILE=debug|release]
+#   (SKIP_RENDER=1 skips the rendered-capture part)
 #
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each.
 set -euo pipefail
@@ -34,6 +35,7 @@ mpages=$(grep -c '^200 ' "$work/ms.out" || true)
 ms=$(secs "$(wall "$work/ms.time")")
 echo "mapsweep: $mpages pages in ${ms}s = $(python3 -c "print(round($mpages/$ms,1))") pages/s, peak $(peak "$work/ms.time") (crawl only, no sealing; $PROFILE build)"
 
+[ -n "${SKIP_RENDER:-}" ] && exit 0
 for tabs in 1 2; do
   /usr/bin/time -v -o "$work/r$tabs.time" "$bin" -q crawl --format text --render always \
     --tabs "$tabs" --depth 1 --max-pages $((JS + 1)) --concurrency 4 --per-host-concurrency 4 \

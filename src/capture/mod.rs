@@ -397,11 +397,19 @@ impl Renderer {
             url: url.to_string(),
             message: format!("{what}: {e:#}"),
         };
+        let t = Instant::now();
         let tab = self.browser.new_tab().map_err(|e| fail("new tab", &e))?;
+        tracing::debug!(url, ms = t.elapsed().as_millis() as u64, "render: new tab");
         let result = self.render_in_tab(&tab, url);
+        let t = Instant::now();
         if let Err(e) = tab.close(false) {
             tracing::debug!(url, error = %e, "closing a render tab failed");
         }
+        tracing::debug!(
+            url,
+            ms = t.elapsed().as_millis() as u64,
+            "render: tab closed"
+        );
         result
     }
 
@@ -447,12 +455,14 @@ impl Renderer {
             })
             .map_err(|e| fail("inject WebGL buffer script", &e))?;
         }
+        let t0 = Instant::now();
         tab.navigate_to(url).map_err(|e| fail("navigate", &e))?;
         if let Err(e) = tab.wait_until_navigated() {
             notes.push(format!(
                 "the page did not finish loading in time ({e}); captured as it was"
             ));
         }
+        tracing::debug!(url, ms = t0.elapsed().as_millis() as u64, "render: loaded");
         // Network quiet: no new response for 500 ms, bounded by the page timeout.
         let deadline = Instant::now() + self.opts.page_timeout;
         let mut last = usize::MAX;
@@ -470,6 +480,11 @@ impl Renderer {
         if Instant::now() >= deadline {
             notes.push("network did not go quiet before the page timeout".to_string());
         }
+        tracing::debug!(
+            url,
+            ms = t0.elapsed().as_millis() as u64,
+            "render: network quiet"
+        );
         std::thread::sleep(self.opts.settle);
         let _ = tab.deregister_response_handling("mapsweep");
 
@@ -511,6 +526,11 @@ impl Renderer {
             )
             .map_err(|e| fail("full-page screenshot", &e))?;
 
+        tracing::debug!(
+            url,
+            ms = t0.elapsed().as_millis() as u64,
+            "render: page screenshot"
+        );
         let found: Vec<FoundElement> = match tab.evaluate(FIND_MAPS_JS, false) {
             Ok(obj) => obj
                 .value
@@ -538,6 +558,11 @@ impl Renderer {
             }
         }
 
+        tracing::debug!(
+            url,
+            ms = t0.elapsed().as_millis() as u64,
+            "render: element screenshots"
+        );
         let responses = seen.lock().map(|v| v.clone()).unwrap_or_default();
         let mut network = Vec::with_capacity(responses.len());
         for r in responses {
@@ -578,6 +603,7 @@ impl Renderer {
             network.push(entry);
         }
 
+        tracing::debug!(url, ms = t0.elapsed().as_millis() as u64, "render: done");
         Ok(RenderResult {
             requested_url: url.to_string(),
             final_url,

@@ -55,7 +55,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("mapsweep={level},warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("mapsweep={level},headless_chrome=error,warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
