@@ -5,6 +5,8 @@
 //! - Scope: a URL is crawled when its host is a seed's host or a subdomain of it (a leading
 //!   `www.` of the seed is dropped first), or under an `--allow-domain`; IP-address seeds match
 //!   the exact host and port. Only http/https; other schemes are counted, never fetched.
+//! - Map candidates (images, SVG, stylesheets) are fetched wherever they are hosted (a CDN image
+//!   is part of the page that shows it); only pages are kept within scope.
 //! - Breadth first to `depth` (seeds are depth 0) and at most `max_pages` pages (pages already
 //!   done in a resumed crawl count). Each URL (fragment dropped) is fetched at most once.
 //! - Politeness, robots, redirects, retries and the body cap live in [`fetch`].
@@ -274,6 +276,7 @@ struct Frontier {
     queue: VecDeque<QueuedUrl>,
     seen: HashSet<Url>,
     out_of_scope_seen: HashSet<Url>,
+    too_deep_seen: HashSet<Url>,
     done: Vec<Url>,
     in_flight: Vec<QueuedUrl>,
 }
@@ -514,8 +517,14 @@ impl Crawler {
                         }
                     }
                 } else {
-                    summary.skipped_too_deep +=
-                        page.links.iter().filter(|l| !f.seen.contains(*l)).count() as u64;
+                    for l in &page.links {
+                        if scope.contains(l)
+                            && !f.seen.contains(l)
+                            && f.too_deep_seen.insert(l.clone())
+                        {
+                            summary.skipped_too_deep += 1;
+                        }
+                    }
                 }
             }
             summary.add_page(&page);
