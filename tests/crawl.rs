@@ -819,3 +819,48 @@ async fn crawl_command_prints_json_lines_and_a_summary() {
             .any(|c| c["status"] == "fetched")
     );
 }
+
+#[tokio::test]
+async fn ignore_robots_429_retry_after_and_long_redirect_chains() {
+    let mut routes = site("127.0.0.1:1");
+    for i in 0..12 {
+        let loc = format!("/r/{}", i + 1);
+        routes.insert(
+            format!("/r/{i}"),
+            Reply::status(302, &[("Location", loc.as_str())]),
+        );
+    }
+    routes.insert(
+        "/busy".into(),
+        Reply::Seq(vec![
+            Reply::status(429, &[("Retry-After", "1")]),
+            Reply::html("<html><body>served</body></html>"),
+        ]),
+    );
+    let (addr, hits) = server::serve(routes).await;
+    let mut s = test_settings();
+    s.ignore_robots = true;
+    let fetcher = mapsweep::crawl::Fetcher::new(Arc::new(s)).unwrap();
+    let url = |p: &str| Url::parse(&format!("http://{addr}{p}")).unwrap();
+
+    let secret = fetcher.fetch(&url("/private/secret.html")).await;
+    assert_eq!(secret.record.robots, "robots: ignored");
+    assert_eq!(secret.record.status, Some(200));
+    assert!(
+        !hits.lock().unwrap().contains_key("/robots.txt"),
+        "robots.txt not even fetched"
+    );
+
+    let busy = fetcher.fetch(&url("/busy")).await;
+    assert_eq!((busy.record.status, busy.record.attempts), (Some(200), 2));
+
+    let chain = fetcher.fetch(&url("/r/0")).await;
+    let e = chain.record.error.expect("too many redirects");
+    assert_eq!(e.kind, ErrorKind::TooManyRedirects);
+    // Ten redirects are followed; the eleventh is recorded and refused.
+    assert_eq!(
+        chain.record.redirects.len(),
+        mapsweep::crawl::fetch::MAX_REDIRECTS + 1
+    );
+    assert_eq!(chain.record.redirects[0].location, "/r/1");
+}

@@ -467,7 +467,7 @@ impl Fetcher {
                     ));
                     break;
                 }
-                if record.redirects.len() >= MAX_REDIRECTS {
+                if record.redirects.len() > MAX_REDIRECTS {
                     record.error = Some(CrawlError::new(
                         ErrorKind::TooManyRedirects,
                         current.as_str(),
