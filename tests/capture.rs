@@ -200,3 +200,31 @@ fn auto_without_chromium_reports_missed_javascript_maps() {
     s.render = RenderMode::Always;
     assert!(RenderPlan::decide(&s).is_err());
 }
+
+#[tokio::test]
+async fn a_crashed_browser_is_restarted_and_the_restart_recorded() {
+    let Some(chrome) = chromium_or_skip("a_crashed_browser_is_restarted_and_the_restart_recorded")
+    else {
+        return;
+    };
+    let (addr, _) = server::serve(js_site()).await;
+    let mut opts = RenderOptions::new(chrome);
+    opts.settle = Duration::from_millis(100);
+    let renderer = Renderer::launch(opts).await.expect("launch Chromium");
+    let pid = renderer.browser_pid().expect("Chromium pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let r = renderer
+        .render(&format!("http://{addr}/static.html"))
+        .await
+        .expect("render after a restart");
+    assert!(
+        r.notes.iter().any(|n| n.contains("restarted")),
+        "{:?}",
+        r.notes
+    );
+    assert!(r.dom_html.contains("no scripts here"));
+}

@@ -191,7 +191,7 @@ pub struct RenderResult {
 
 /// One launched Chromium rendering pages in up to `tabs` tabs at a time.
 pub struct Renderer {
-    browser: Browser,
+    browser: Mutex<Browser>,
     info: BrowserInfo,
     opts: RenderOptions,
     slots: Arc<tokio::sync::Semaphore>,
@@ -328,7 +328,7 @@ impl Renderer {
             .map(Arc::new)
     }
 
-    fn launch_blocking(opts: RenderOptions) -> Result<Self, CaptureError> {
+    fn start_browser(opts: &RenderOptions) -> Result<(Browser, BrowserInfo), CaptureError> {
         let path = opts.chrome.clone();
         let fail = |message: String| CaptureError::Launch {
             path: path.clone(),
@@ -358,12 +358,55 @@ impl Renderer {
             protocol_version: v.protocol_version,
             launch_flags: LAUNCH_FLAGS.iter().map(|s| s.to_string()).collect(),
         };
+        Ok((browser, info))
+    }
+
+    fn launch_blocking(opts: RenderOptions) -> Result<Self, CaptureError> {
+        let (browser, info) = Self::start_browser(&opts)?;
         Ok(Self {
-            browser,
+            browser: Mutex::new(browser),
             info,
             slots: Arc::new(tokio::sync::Semaphore::new(opts.tabs.max(1))),
             opts,
         })
+    }
+
+    /// A new tab; when the browser is gone (crashed, connection lost) it is launched again once,
+    /// and the restart is returned as a note for the capture record.
+    fn open_tab(&self, url: &str) -> Result<(Arc<Tab>, Option<String>), CaptureError> {
+        let browser = self
+            .browser
+            .lock()
+            .map(|b| b.clone())
+            .map_err(|e| CaptureError::Task {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        match browser.new_tab() {
+            Ok(tab) => Ok((tab, None)),
+            Err(first) => {
+                tracing::warn!(url, error = %first, "the browser did not open a tab; restarting it");
+                let (fresh, _) = Self::start_browser(&self.opts)?;
+                let tab = fresh.new_tab().map_err(|e| CaptureError::Render {
+                    url: url.to_string(),
+                    message: format!("new tab after a browser restart: {e:#}"),
+                })?;
+                if let Ok(mut b) = self.browser.lock() {
+                    *b = fresh;
+                }
+                Ok((
+                    tab,
+                    Some(format!(
+                        "the browser was restarted before this capture ({first})"
+                    )),
+                ))
+            }
+        }
+    }
+
+    /// The Chromium process id (for diagnosis and tests).
+    pub fn browser_pid(&self) -> Option<u32> {
+        self.browser.lock().ok().and_then(|b| b.get_process_id())
     }
 
     /// The browser's name, version and user agent.
@@ -393,14 +436,13 @@ impl Renderer {
     }
 
     fn render_blocking(&self, url: &str) -> Result<RenderResult, CaptureError> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| CaptureError::Render {
-            url: url.to_string(),
-            message: format!("{what}: {e:#}"),
-        };
         let t = Instant::now();
-        let tab = self.browser.new_tab().map_err(|e| fail("new tab", &e))?;
+        let (tab, restarted) = self.open_tab(url)?;
         tracing::debug!(url, ms = t.elapsed().as_millis() as u64, "render: new tab");
-        let result = self.render_in_tab(&tab, url);
+        let result = self.render_in_tab(&tab, url).map(|mut r| {
+            r.notes.extend(restarted);
+            r
+        });
         let t = Instant::now();
         if let Err(e) = tab.close(false) {
             tracing::debug!(url, error = %e, "closing a render tab failed");
