@@ -58,6 +58,17 @@ fn js_site() -> HashMap<String, Reply> {
         ),
     );
     r.insert(
+        "/webgl.html".to_string(),
+        Reply::html(
+            r#"<html><body><canvas id="gl" width="300" height="200"></canvas><script>
+const gl = document.getElementById('gl').getContext('webgl');
+gl.clearColor(0.2, 0.6, 0.3, 1); gl.clear(gl.COLOR_BUFFER_BIT);
+gl.enable(gl.SCISSOR_TEST); gl.scissor(0, 0, 100, 100);
+gl.clearColor(1, 0, 0, 1); gl.clear(gl.COLOR_BUFFER_BIT);
+</script></body></html>"#,
+        ),
+    );
+    r.insert(
         "/static.html".to_string(),
         Reply::html("<html><body><p>no scripts here</p></body></html>"),
     );
@@ -227,4 +238,31 @@ async fn a_crashed_browser_is_restarted_and_the_restart_recorded() {
         r.notes
     );
     assert!(r.dom_html.contains("no scripts here"));
+}
+
+#[tokio::test]
+async fn webgl_canvases_are_captured_and_the_alteration_recorded() {
+    let Some(chrome) = chromium_or_skip("webgl_canvases_are_captured_and_the_alteration_recorded")
+    else {
+        return;
+    };
+    let (addr, _) = server::serve(js_site()).await;
+    let mut opts = RenderOptions::new(chrome);
+    opts.settle = Duration::from_millis(100);
+    let renderer = Renderer::launch(opts).await.expect("launch Chromium");
+    let r = renderer
+        .render(&format!("http://{addr}/webgl.html"))
+        .await
+        .expect("render");
+    let canvas = r
+        .elements
+        .iter()
+        .find(|e| e.kind == "canvas")
+        .unwrap_or_else(|| panic!("canvas shot: {:?} {:?} {}", r.elements, r.notes, r.dom_html));
+    assert!(!canvas.blank, "the WebGL drawing is in the screenshot");
+    assert!(
+        r.notes.iter().any(|n| n.contains("preserveDrawingBuffer")),
+        "{:?}",
+        r.notes
+    );
 }
