@@ -56,12 +56,17 @@ pub async fn run(args: CrawlArgs, settings: &Settings) -> anyhow::Result<ExitSta
     let crawler = Crawler::new(crawl, plan, renderer)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::crawl::PageResult>(16);
     let format = args.format;
+    // A closed stdout (e.g. `| head`) ends the printer; the dropped receiver then stops the crawl.
     let printer = tokio::spawn(async move {
+        use std::io::Write;
         while let Some(page) = rx.recv().await {
-            match format {
+            let line = match format {
                 CrawlFormat::Json => match serde_json::to_string(&page) {
-                    Ok(line) => println!("{line}"),
-                    Err(e) => eprintln!("mapsweep: cannot print page {}: {e}", page.url),
+                    Ok(line) => line,
+                    Err(e) => {
+                        eprintln!("mapsweep: cannot print page {}: {e}", page.url);
+                        continue;
+                    }
                 },
                 CrawlFormat::Text => {
                     let status = page
@@ -76,22 +81,30 @@ pub async fn run(args: CrawlArgs, settings: &Settings) -> anyhow::Result<ExitSta
                         .count();
                     let errors: Vec<String> =
                         page.errors().iter().map(|e| e.kind.to_string()).collect();
-                    println!(
+                    format!(
                         "{status} d{} {} candidates={taken} errors=[{}]",
                         page.depth,
                         page.url,
                         errors.join(",")
-                    );
+                    )
                 }
+            };
+            if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+                break;
             }
         }
     });
     let summary = crawler.run(&seeds, None, &tx).await?;
     drop(tx);
     printer.await.context("output task failed")?;
-    match format {
-        CrawlFormat::Json => println!("{}", serde_json::json!({ "summary": summary })),
-        CrawlFormat::Text => println!("{}", serde_json::to_string_pretty(&summary)?),
-    }
+    let text = match format {
+        CrawlFormat::Json => serde_json::json!({ "summary": summary }).to_string(),
+        CrawlFormat::Text => serde_json::to_string_pretty(&summary)?,
+    };
+    // Nothing to do when stdout is already closed.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        format!("{text}\n").as_bytes(),
+    );
     Ok(ExitStatus::Clean)
 }
