@@ -15,6 +15,24 @@
 //!   done (for [`CrawlState`]) once the sink has returned for it, so a stop never loses a page:
 //!   in-flight pages go back to the queue in the state snapshot.
 //! - This module knows nothing of evidence sealing or map checks: it produces plain values.
+//!
+//! How the sweep uses it (sketch):
+//!
+//! ```ignore
+//! let settings = CrawlOptions::merge(&cli.crawl, &config.crawl);
+//! let plan = RenderPlan::decide(&settings)?;            // MissingChromium { note }: log once
+//! let renderer = match &plan {                           // and record the note per capture
+//!     RenderPlan::Chromium { path, .. } => Some(Renderer::launch(RenderOptions::new(path.clone())).await?),
+//!     _ => None,
+//! };
+//! let crawler = Crawler::new(settings, plan, renderer)?;
+//! let handle = crawler.handle();                         // Ctrl-C: handle.stop(); persist handle.snapshot()
+//! let summary = crawler.run(&seeds, resumed_state, &sealing_sink).await?;
+//! // sealing_sink.on_page(page): seal page.body + page.fetch (headers, redirects, remote_addr,
+//! // robots, timestamps), each candidate with bytes (status Fetched, or Failed with bytes), each
+//! // stylesheet in page.resources, and for RenderOutcome::Rendered: dom_html, screenshot_png,
+//! // elements[].png, network[].body, browser info and notes; then check the candidates.
+//! ```
 
 pub mod candidates;
 pub mod fetch;

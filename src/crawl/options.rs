@@ -40,7 +40,7 @@ impl std::fmt::Display for RenderMode {
 #[derive(Debug, Clone, Default, PartialEq, Args, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CrawlOptions {
-    /// User-Agent sent with every request [default: mapsweep/<version> (+map-enforcement crawler)]
+    /// User-Agent sent with every request [default: "mapsweep/VERSION (+map-enforcement crawler)"]
     #[arg(long)]
     pub user_agent: Option<String>,
     /// How many links deep to follow from the seeds (seeds are depth 0) [default: 2]
