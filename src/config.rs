@@ -39,6 +39,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Notifications about new violations.
     pub notify: NotifyConfig,
+    /// Crawl and render options (`[crawl]`); the same struct is flattened into the CLI.
+    pub crawl: crate::crawl::CrawlOptions,
 }
 
 /// `[schedule]`: how the daemon schedules watched sites and campaigns.
@@ -61,7 +63,6 @@ pub struct ScheduleConfig {
     /// for no limit).
     pub max_run_time: String,
 }
-
 impl Default for ScheduleConfig {
     fn default() -> Self {
         Self {
@@ -74,7 +75,6 @@ impl Default for ScheduleConfig {
         }
     }
 }
-
 /// `[notify]`: the optional webhook for new violations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -89,7 +89,6 @@ pub struct NotifyConfig {
     /// never wait for the webhook.
     pub queue_size: usize,
 }
-
 impl Default for NotifyConfig {
     fn default() -> Self {
         Self {

@@ -11,9 +11,13 @@
 //! - [`store`]: the database pool (SQLite by default, PostgreSQL by URL) and migrations.
 //! - [`schedule`]: watched sites, campaigns, the daemon loop, webhook, change detection.
 //! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
+//! - [`crawl`]: the polite breadth-first crawler and static map-candidate extraction.
+//! - [`capture`]: rendered capture of pages in headless Chromium.
 
+pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod crawl;
 pub mod evidence;
 pub mod schedule;
 pub mod site;

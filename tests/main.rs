@@ -1,2 +1,4 @@
-mod schedule;
+mod capture;
+mod crawl;
 mod evidence;
+mod schedule;

@@ -6,6 +6,7 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod crawl;
 pub mod evidence;
 
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
@@ -51,6 +52,8 @@ pub enum Command {
     /// Verify the whole data dir: blobs, records, hash chain, Merkle tree, signed tree heads,
     /// time-stamp tokens (exit 0 clean, 1 problems found, 2 error)
     Verify(evidence::VerifyArgs),
+    /// Crawl sites and print pages and map candidates as JSON lines, without sealing (dev tool)
+    Crawl(crawl::CrawlArgs),
 }
 
 /// Sets up `tracing` output on stderr.
@@ -64,7 +67,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("mapsweep={level},warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("mapsweep={level},headless_chrome=error,warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -101,10 +104,11 @@ impl Settings {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&cli.global)?;
-    match &cli.command {
+    match cli.command {
         Command::Init => evidence::init(&settings).await,
-        Command::Capture(a) => evidence::capture(&settings, a).await,
-        Command::Log(c) => evidence::log(&settings, c).await,
-        Command::Verify(a) => evidence::verify(&settings, a).await,
+        Command::Capture(a) => evidence::capture(&settings, &a).await,
+        Command::Log(c) => evidence::log(&settings, &c).await,
+        Command::Verify(a) => evidence::verify(&settings, &a).await,
+        Command::Crawl(args) => crawl::run(args, &settings).await,
     }
 }
