@@ -30,3 +30,5 @@ impl From<ExitStatus> for std::process::ExitCode {
 
 /// Version string recorded in evidence: crate version plus the git commit it was built from.
 pub const TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MAPSWEEP_GIT_COMMIT"));
+pub mod check;
+pub mod reference;

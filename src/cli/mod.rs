@@ -6,6 +6,8 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod check;
+
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
 #[derive(Debug, Parser)]
 #[command(name = "mapsweep", version = crate::TOOL_VERSION, about, long_about = None)]
@@ -37,7 +39,10 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check map images against the standard boundaries, rule by rule
+    Check(check::CheckArgs),
+}
 
 /// Sets up `tracing` output on stderr.
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -88,5 +93,7 @@ impl Settings {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&cli.global)?;
     let _ = settings;
-    match cli.command {}
+    match cli.command {
+        Command::Check(a) => check::run(a),
+    }
 }
