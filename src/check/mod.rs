@@ -93,7 +93,10 @@ pub struct Checker {
 /// Working size limit: larger images are scaled down first.
 const WORK_MAX: u32 = 1200;
 /// Minimal chamfer fit for a map to be accepted.
-const MIN_FIT: f64 = 0.5;
+const MIN_FIT: f64 = 0.6;
+/// Refinement schedules: (truncation px, point stride, first step px).
+const FIT_SCHEDULE: &[(f32, usize, f64)] = &[(24.0, 4, 12.0), (8.0, 2, 3.0), (3.0, 1, 1.0)];
+const CROP_SCHEDULE: &[(f32, usize, f64)] = &[(48.0, 6, 32.0), (16.0, 3, 8.0), (6.0, 2, 2.0), (3.0, 1, 1.0)];
 
 impl Checker {
     pub fn new() -> Result<Checker, CheckError> {
@@ -167,6 +170,7 @@ impl Checker {
     /// Finds the best frame, or None when nothing map-like fits.
     pub fn register(&self, p: &Prepared) -> Option<Registered> {
         let c = p.content;
+        tracing::debug!(?c, w = p.w, h = p.h, bg = ?p.bg, "content box");
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
@@ -228,7 +232,8 @@ impl Checker {
         let mut best: Option<Registered> = None;
         for h in hyps.iter().take(8) {
             let t = if h.china_only { &self.china } else { &self.world };
-            let (f, s) = refine(p, t.points(h.frame.projection), h.frame, 150, true);
+            let (f, s) = refine(p, t.points(h.frame.projection), h.frame, 150, true, FIT_SCHEDULE);
+            tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered { frame: f, fit: s, china_only: h.china_only });
             }
@@ -270,7 +275,7 @@ impl Checker {
                         while clat <= 50.0 {
                             let (cx, cy) = proj.forward(clon, clat);
                             let f = Frame { projection: proj, sx, sy, tx: w / 2.0 - sx * cx, ty: h / 2.0 + sy * cy };
-                            let (s, n) = score(p, &pts, &f, 8.0, 6);
+                            let (s, n) = score(p, &pts, &f, 60.0, 6);
                             if n >= 150 {
                                 cands.push((s, f));
                             }
@@ -285,7 +290,8 @@ impl Checker {
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut best: Option<Registered> = None;
         for (_, f) in cands.into_iter().take(6) {
-            let (g, s) = refine(p, self.world.points(f.projection), f, 150, true);
+            let (g, s) = refine(p, self.world.points(f.projection), f, 150, true, CROP_SCHEDULE);
+            tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered { frame: g, fit: s, china_only: false });
             }

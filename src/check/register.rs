@@ -48,7 +48,7 @@ impl Prepared {
         let bg = median_colour(&sel).unwrap_or([255; 3]);
 
         let mut edges = vec![0u8; w * h];
-        const T: i32 = 28;
+        const T: i32 = 14;
         for y in 0..h {
             for x in 0..w {
                 let c = rgb[y * w + x];
@@ -224,13 +224,20 @@ pub fn score(p: &Prepared, pts: &[(f64, f64)], f: &Frame, trunc: f32, stride: us
 }
 
 /// Coordinate-descent refinement of (sx, sy, tx, ty).
-pub fn refine(p: &Prepared, pts: &[(f64, f64)], f0: Frame, min_in: usize, free_aspect: bool) -> (Frame, f64) {
+pub fn refine(
+    p: &Prepared,
+    pts: &[(f64, f64)],
+    f0: Frame,
+    min_in: usize,
+    free_aspect: bool,
+    schedule: &[(f32, usize, f64)],
+) -> (Frame, f64) {
     let mut f = f0;
     let eval = |f: &Frame, trunc: f32, stride: usize| {
         let (s, n) = score(p, pts, f, trunc, stride);
         if n < min_in { 0.0 } else { s }
     };
-    for &(trunc, stride, mut step) in &[(10.0f32, 3usize, 6.0f64), (4.0, 1, 1.5)] {
+    for &(trunc, stride, mut step) in schedule {
         let mut best = eval(&f, trunc, stride);
         let mut iters = 0;
         while step > 0.2 && iters < 200 {
@@ -253,6 +260,9 @@ pub fn refine(p: &Prepared, pts: &[(f64, f64)], f0: Frame, min_in: usize, free_a
                             g.ty = m - (m - g.ty) * r;
                         }
                         3 => {
+                            if !free_aspect {
+                                continue;
+                            }
                             let c = (p.content[0] + p.content[2]) / 2.0;
                             let r = 1.0 + sign * step / (p.w as f64);
                             g.sx *= r;
