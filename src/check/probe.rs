@@ -247,7 +247,8 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
         let min_px = if rule == "south_china_sea" { 30 } else { 4 };
-        if inside < 0.7 || npx < min_px {
+        let scs_on_china = rule == "south_china_sea" && region == "china";
+        if !scs_on_china && (inside < 0.7 || npx < min_px) {
             findings.push(finding(rule, Status::NotShown, 0.8, format!("{rule}: zone outside the frame or too small at this scale")));
             continue;
         }
@@ -263,7 +264,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         let fd = match rule {
             "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
             "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m),
-            "taiwan" | "hainan" | "diaoyu" => probe_island(p, &f, rule, region, &zm, &china_m),
+            "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
             _ => probe_scs(ck, p, &f, region),
         };
         findings.push(fd);
@@ -361,59 +362,169 @@ fn probe_aksai(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask
     }
 }
 
-fn probe_island(p: &Prepared, f: &Frame, rule: &str, region: &str, zm: &Mask, china_m: &Mask) -> Finding {
+fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (c, a, b) = (
+        [c[0] as f64, c[1] as f64, c[2] as f64],
+        [a[0] as f64, a[1] as f64, a[2] as f64],
+        [b[0] as f64, b[1] as f64, b[2] as f64],
+    );
+    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let l2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
+    let t = if l2 == 0.0 {
+        0.0
+    } else {
+        (((c[0] - a[0]) * ab[0] + (c[1] - a[1]) * ab[1] + (c[2] - a[2]) * ab[2]) / l2).clamp(0.0, 1.0)
+    };
+    (0..3).map(|i| (c[i] - a[i] - t * ab[i]).abs()).fold(0.0, f64::max)
+}
+
+fn probe_island(ck: &Checker, p: &Prepared, f0: &Frame, rule: &str, region: &str, china_m: &Mask) -> Finding {
     let name = match rule {
         "taiwan" => "Taiwan",
         "hainan" => "Hainan",
         _ => "Diaoyu Dao",
     };
-    let mut zpix = pixels_in(p, f, zm, [108.0, 17.5, 125.5, 26.5], 1.0, None);
-    if zpix.len() < 3 {
-        zpix = pixels_in(p, f, zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
+    let f = local_frame(ck, p, f0, [104.0, 10.0, 132.0, 36.0], &[[119.0, 21.5, 125.5, 26.5]]);
+    let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
+    let sea = dominant(p, &pixels_in(p, &f, &Mask { w: p.w, h: p.h, data: vec![1; p.w * p.h] }, [113.0, 12.0, 118.0, 17.0], 0.0, None))
+        .map(|d| d.0)
+        .unwrap_or(p.bg);
+    let cpx = pixels_in(p, &f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
+    let cc = dominant(p, &cpx).map(|d| d.0);
+    // boundary stroke colour: colours on China's projected outline, away from the fill
+    let mut on_line = Vec::new();
+    for ring in &ck.probes.china_main {
+        for q in ring.iter().filter(|q| q[0] > 100.0 && q[1] < 35.0) {
+            let (x, y) = f.to_px(q[0], q[1]);
+            if let Some(c) = p.px(x as i64, y as i64)
+                && cc.is_none_or(|cc| cdist(c, cc) > 28)
+            {
+                on_line.push((y as usize) * p.w + x as usize);
+            }
+        }
     }
-    let cpx = pixels_in(p, f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
-    let Some((zc, _)) = dominant(p, &zpix) else {
-        return finding(rule, Status::Uncertain, 0.3, format!("{name}: no pixels to judge"));
-    };
-    let sea_share = share_near(p, &zpix, p.bg);
-    let present = zpix.iter().filter(|&&i| p.dt[i] < 1.0 || cdist(p.rgb[i], p.bg) > 28).count() as f64 / zpix.len() as f64;
-    if present < 0.3 && sea_share > 0.7 {
-        let st = if rule == "diaoyu" { Status::Uncertain } else { Status::Violation };
-        return finding(rule, st, 0.6, format!("{name} missing: the zone shows only background"));
+    let sc = dominant(p, &on_line).map(|d| d.0).unwrap_or(p.bg);
+    let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
+    let land: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+        .collect();
+    if all.is_empty() {
+        return finding(rule, Status::NotShown, 0.5, format!("{name}: outside the frame"));
+    }
+    if (land.len() as f64) < 0.15 * all.len() as f64 || land.len() < 2 {
+        let big = f.px_per_deg() >= 5.0 && rule != "diaoyu";
+        return if big && region == "china" {
+            finding(rule, Status::Violation, 0.6, format!("{name} missing: the zone shows only sea or background"))
+        } else {
+            finding(rule, Status::NotShown, 0.4, format!("{name} not visible at this scale"))
+        };
     }
     if region == "china" || rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
     }
-    let Some((cc, _)) = dominant(p, &cpx) else {
+    let Some(cc) = cc else {
         return finding(rule, Status::Uncertain, 0.3, format!("{name}: mainland fill not measurable"));
     };
-    let same = share_near(p, &zpix, cc);
-    if same >= 0.4 || cdist(zc, cc) <= 28 {
-        finding(rule, Status::Ok, 0.5 + same / 2.0, format!("{name} filled like mainland China ({:.0}% of its pixels)", same * 100.0))
+    if cdist(cc, sea) <= 24 || cdist(cc, p.bg) <= 24 {
+        return finding(rule, Status::Ok, 0.5, format!("{name} drawn; outline map, fills carry no country distinction"));
+    }
+    let explained = |c: [u8; 3]| {
+        cdist(c, cc) <= 28 || seg_dist(c, cc, sc) <= 30.0 || seg_dist(c, cc, sea) <= 30.0 || seg_dist(c, cc, p.bg) <= 30.0
+    };
+    let ok_share = land.iter().filter(|&&i| explained(p.rgb[i])).count() as f64 / land.len() as f64;
+    let zc = dominant(p, &land).map(|d| d.0).unwrap_or(cc);
+    if ok_share >= 0.5 {
+        finding(rule, Status::Ok, 0.5 + ok_share / 2.0, format!(
+            "{name} filled like mainland China ({:.0}% of its pixels)", ok_share * 100.0))
     } else {
-        finding(rule, Status::Violation, 0.6 + (1.0 - same) * 0.3, format!(
+        finding(rule, Status::Violation, 0.5 + (1.0 - ok_share) / 2.0, format!(
             "{name} drawn as a separate country: fill #{:02x}{:02x}{:02x} differs from mainland China's #{:02x}{:02x}{:02x}",
             zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]))
     }
 }
 
 fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
+    use crate::reference::raster::stroke_px;
     let f = local_frame(ck, p, f0, [98.0, 0.0, 126.0, 24.0], &[]);
-    let s = support(p, &f, &ck.probes.dashes, 1.0, (0.0, 0.0)).unwrap_or(0.0);
-    let dpx = 1.2 * f.px_per_deg();
-    let ctrl = [(dpx, 0.0), (-dpx, 0.0), (0.0, dpx), (0.0, -dpx)]
+    let ppd = f.px_per_deg();
+    // edges explained by coastlines: every outline near the South China Sea, widened
+    let r = (0.35 * ppd).max(1.5);
+    let mut explained = Mask::new(p.w, p.h);
+    let near = |ring: &Ring| ring.iter().any(|q| q[0] > 98.0 && q[0] < 127.0 && q[1] > -2.0 && q[1] < 26.0);
+    for c in &ck.reference.countries {
+        for ring in c.rings.iter().filter(|r| near(r)) {
+            let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+            stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
+        }
+    }
+    for ring in ck.reference.china.iter().filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02) {
+        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
+    }
+    let sea_edge = |x: i64, y: i64| -> bool {
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (xx, yy) = (x + dx, y + dy);
+                if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
+                    let i = yy as usize * p.w + xx as usize;
+                    if p.edges[i] != 0 && explained.data[i] == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    };
+    let hits = |shift: (f64, f64)| -> (usize, usize) {
+        let (mut n_in, mut hit) = (0, 0);
+        for d in &ck.reference.dashes {
+            let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0] + shift.0, q[1] + shift.1)).collect();
+            if !pts.iter().all(|q| q.0 >= 0.0 && q.1 >= 0.0 && q.0 < p.w as f64 && q.1 < p.h as f64) {
+                continue;
+            }
+            n_in += 1;
+            // sample along the dash
+            let mut found = false;
+            'outer: for w in pts.windows(2) {
+                let len = ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt();
+                let steps = (len.ceil() as usize).max(1);
+                for k in 0..=steps {
+                    let t = k as f64 / steps as f64;
+                    let x = w[0].0 + (w[1].0 - w[0].0) * t;
+                    let y = w[0].1 + (w[1].1 - w[0].1) * t;
+                    if sea_edge(x as i64, y as i64) {
+                        found = true;
+                        break 'outer;
+                    }
+                }
+            }
+            if found {
+                hit += 1;
+            }
+        }
+        (n_in, hit)
+    };
+    let (n_in, hit) = hits((0.0, 0.0));
+    let ctrl = [(1.8, 0.0), (-1.8, 0.0), (0.0, 1.8), (0.0, -1.8)]
         .iter()
-        .filter_map(|d| support(p, &f, &ck.probes.dashes, 1.0, *d))
-        .fold(0.0, f64::max);
-    if s >= 0.4 && s - ctrl >= 0.2 {
-        return finding("south_china_sea", Status::Ok, 0.5 + (s - ctrl) / 2.0, format!(
-            "South China Sea dash line drawn in place ({:.0}% support)", s * 100.0));
+        .map(|s| hits(*s).1 as f64)
+        .sum::<f64>()
+        / 4.0;
+    if n_in >= 3 {
+        let need = (3usize).max(n_in.div_ceil(2));
+        if hit >= need && hit as f64 >= ctrl + 2.5 {
+            return finding("south_china_sea", Status::Ok, (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95), format!(
+                "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"));
+        }
     }
     if region != "world" && inset_present(p, &f) {
         return finding("south_china_sea", Status::Ok, 0.7, "South China Sea shown in a 南海诸岛 inset box".into());
     }
-    finding("south_china_sea", Status::Violation, 0.6 + (0.4 - s).max(0.0) / 2.0, format!(
-        "South China Sea dash line missing (support {:.0}%) and no 南海诸岛 inset", s * 100.0))
+    let _ = region;
+    finding("south_china_sea", Status::Violation, if n_in >= 3 { 0.6 + 0.3 * (1.0 - hit as f64 / n_in as f64) } else { 0.6 }, format!(
+        "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"))
 }
 
 /// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
