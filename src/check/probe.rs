@@ -430,11 +430,17 @@ fn probe_island(ck: &Checker, p: &Prepared, f0: &Frame, rule: &str, region: &str
     if cdist(cc, sea) <= 24 || cdist(cc, p.bg) <= 24 {
         return finding(rule, Status::Ok, 0.5, format!("{name} drawn; outline map, fills carry no country distinction"));
     }
-    let explained = |c: [u8; 3]| {
-        cdist(c, cc) <= 28 || seg_dist(c, cc, sc) <= 30.0 || seg_dist(c, cc, sea) <= 30.0 || seg_dist(c, cc, p.bg) <= 30.0
-    };
-    let ok_share = land.iter().filter(|&&i| explained(p.rgb[i])).count() as f64 / land.len() as f64;
     let zc = dominant(p, &land).map(|d| d.0).unwrap_or(cc);
+    let interior: Vec<usize> = land.iter().copied().filter(|&i| p.dt[i] >= 1.0).collect();
+    let ok_share = if interior.len() >= 3 {
+        interior.iter().filter(|&&i| cdist(p.rgb[i], cc) <= 32).count() as f64 / interior.len() as f64
+    } else {
+        // only boundary pixels: accept blends of China's fill with the boundary stroke
+        land.iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= 32 || seg_dist(p.rgb[i], cc, sc) <= 24.0)
+            .count() as f64
+            / land.len() as f64
+    };
     if ok_share >= 0.5 {
         finding(rule, Status::Ok, 0.5 + ok_share / 2.0, format!(
             "{name} filled like mainland China ({:.0}% of its pixels)", ok_share * 100.0))
@@ -530,19 +536,20 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
 /// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
 /// China's mainland: two long vertical and two long horizontal edge runs.
 fn inset_present(p: &Prepared, f: &Frame) -> bool {
-    let (x0, _) = f.to_px(108.0, 20.0);
-    let (_, y0) = f.to_px(120.0, 26.0);
+    let (x0, _) = f.to_px(122.6, 20.0);
+    let (_, y0) = f.to_px(120.0, 25.0);
     let x0 = x0.clamp(0.0, p.w as f64) as usize;
     let y0 = y0.clamp(0.0, p.h as f64) as usize;
     if x0 + 10 >= p.w || y0 + 10 >= p.h {
         return false;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
+    let on = |x: usize, y: usize| cdist(p.rgb[y * p.w + x], p.bg) > 8;
     let mut vcols = Vec::new();
     for x in x0..p.w {
         let (mut run, mut best) = (0usize, 0usize);
         for y in y0..p.h {
-            if p.edges[y * p.w + x] != 0 || (x > 0 && p.edges[y * p.w + x - 1] != 0) {
+            if on(x, y) {
                 run += 1;
                 best = best.max(run);
             } else {
@@ -557,7 +564,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
     for y in y0..p.h {
         let (mut run, mut best) = (0usize, 0usize);
         for x in x0..p.w {
-            if p.edges[y * p.w + x] != 0 || (y > 0 && p.edges[(y - 1) * p.w + x] != 0) {
+            if on(x, y) {
                 run += 1;
                 best = best.max(run);
             } else {
@@ -572,5 +579,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
         (Some(a), Some(b)) => b - a,
         _ => 0,
     };
-    spread(&vcols) >= minlen / 2 && spread(&hrows) >= minlen / 2
+    // a box: lines at both ends, not a filled block
+    let thin = vcols.len() < 12 && hrows.len() < 12;
+    thin && spread(&vcols) >= minlen / 2 && spread(&hrows) >= minlen / 2
 }
