@@ -11,7 +11,8 @@ use crate::reference::{Reference, Ring};
 pub struct ProbeData {
     mcmahon: Vec<(f64, f64)>,
     claim: Vec<(f64, f64)>,
-    dashes: Vec<(f64, f64)>,
+    aksai_west: Vec<(f64, f64)>,
+    nepal: Vec<(f64, f64)>,
     china_main: Vec<Ring>,
     india: Vec<Ring>,
 }
@@ -58,7 +59,14 @@ impl ProbeData {
         ProbeData {
             mcmahon,
             claim,
-            dashes: densify(r.dashes.iter(), 0.05),
+            aksai_west: densify(r.china.iter(), 0.05)
+                .into_iter()
+                .filter(|p| p.0 > 77.8 && p.0 < 79.6 && p.1 > 32.8 && p.1 < 35.4)
+                .collect(),
+            nepal: densify(r.china.iter(), 0.05)
+                .into_iter()
+                .filter(|p| p.0 > 81.5 && p.0 < 88.0 && p.1 > 27.8 && p.1 < 30.5)
+                .collect(),
             china_main: r.china_mainland().into_iter().cloned().collect(),
             india,
         }
@@ -221,6 +229,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let f = reg.frame;
     let r = ck.reference;
     let ppd = f.px_per_deg();
+    let _ = ppd;
     let (wx0, _) = f.to_px(-170.0, 0.0);
     let (wx1, _) = f.to_px(170.0, 0.0);
     let region = if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
@@ -340,25 +349,17 @@ fn probe_aksai(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask
                 "Aksai Chin inside China: {:.0}% of the zone filled like mainland China", sc * 100.0));
         }
     }
-    // Boundary evidence: an India-China boundary along the east/north of Aksai Chin
-    let east: Vec<(f64, f64)> = (0..=30)
-        .map(|k| (80.25, 34.3 + 1.5 * k as f64 / 30.0))
-        .chain((0..=30).map(|k| (78.3 + 2.0 * k as f64 / 30.0, 35.85)))
-        .collect();
-    let s = support(p, &f, &east, 1.0, (0.0, 0.0)).unwrap_or(0.0);
-    let ctrl = [(-0.8, 0.0), (0.0, 0.8)]
-        .iter()
-        .filter_map(|d| {
-            let shifted: Vec<(f64, f64)> = east.iter().map(|q| (q.0 + d.0, q.1 - d.1)).collect();
-            support(p, &f, &shifted, 1.0, (0.0, 0.0))
-        })
-        .fold(0.0, f64::max);
-    if s >= 0.5 && s - ctrl >= 0.3 {
-        finding("aksai_chin", Status::Violation, 0.5 + (s - ctrl) / 2.0, format!(
-            "Aksai Chin drawn outside China: a boundary runs along India's claim line ({:.0}% support)", s * 100.0))
-    } else {
-        finding("aksai_chin", Status::Ok, 0.6, format!(
-            "Aksai Chin inside China: no boundary along India's claim line ({:.0}% support)", s * 100.0))
+    // Boundary evidence: China's boundary west of Aksai Chin (the line of actual control) is
+    // drawn on every map that leaves Aksai Chin in China; a map drawing it as India has no
+    // boundary there. Compared with China's boundary with Nepal as a control.
+    let lac = support(p, &f, &ck.probes.aksai_west, 1.0, (0.0, 0.0));
+    let ctl = support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0));
+    match (lac, ctl) {
+        (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 => finding("aksai_chin", Status::Violation, 0.5 + (c - l) / 2.0, format!(
+            "Aksai Chin drawn outside China: no boundary along the line of actual control ({:.0}% support, {:.0}% on the Nepal boundary)", l * 100.0, c * 100.0)),
+        (Some(l), Some(c)) if l >= 0.5 => finding("aksai_chin", Status::Ok, 0.5 + l / 2.0, format!(
+            "Aksai Chin inside China: boundary along China's line ({:.0}% support, {:.0}% on the Nepal boundary)", l * 100.0, c * 100.0)),
+        _ => finding("aksai_chin", Status::Uncertain, 0.3, "Aksai Chin: no clear fill or boundary evidence".into()),
     }
 }
 
@@ -544,7 +545,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
         return false;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
-    let on = |x: usize, y: usize| cdist(p.rgb[y * p.w + x], p.bg) > 8;
+    let on = |x: usize, y: usize| cdist(p.rgb[y * p.w + x], p.bg) > 4;
     let mut vcols = Vec::new();
     for x in x0..p.w {
         let (mut run, mut best) = (0usize, 0usize);
@@ -580,6 +581,6 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
         _ => 0,
     };
     // a box: lines at both ends, not a filled block
-    let thin = vcols.len() < 12 && hrows.len() < 12;
+    let thin = vcols.len() < 20 && hrows.len() < 20;
     thin && spread(&vcols) >= minlen / 2 && spread(&hrows) >= minlen / 2
 }
