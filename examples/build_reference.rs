@@ -14,7 +14,10 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let src = PathBuf::from(args.next().ok_or("usage: build_reference SRC_DIR [OUT_DIR]")?);
+    let src = PathBuf::from(
+        args.next()
+            .ok_or("usage: build_reference SRC_DIR [OUT_DIR]")?,
+    );
     let out = PathBuf::from(args.next().unwrap_or_else(|| "reference-maps".into()));
     let json = build_reference_json(&src)?;
     std::fs::write(out.join("reference.json"), &json)?;
@@ -22,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = std::fs::read(src.join(s.path))?;
         println!("source {} {}", s.path, hex::encode(Sha256::digest(&bytes)));
     }
-    println!("derived reference.json {}", hex::encode(Sha256::digest(json.as_bytes())));
+    println!(
+        "derived reference.json {}",
+        hex::encode(Sha256::digest(json.as_bytes()))
+    );
     Ok(())
 }

@@ -19,7 +19,9 @@ fn reference() -> &'static Reference {
 
 fn check_spec(spec: &RenderSpec) -> CheckReport {
     let png = render_png(reference(), spec);
-    checker().check_bytes(&png, "fixture").expect("rendered PNG decodes")
+    checker()
+        .check_bytes(&png, "fixture")
+        .expect("rendered PNG decodes")
 }
 
 fn status(r: &CheckReport, rule: &str) -> Status {
@@ -42,7 +44,11 @@ fn assert_rules(r: &CheckReport, want: &[(&str, Status)], what: &str) {
 
 #[test]
 fn world_default_view_highlight_flags_zangnan_taiwan_and_missing_dashes() {
-    for p in [Projection::PlateCarree, Projection::NaturalEarth1, Projection::EqualEarth] {
+    for p in [
+        Projection::PlateCarree,
+        Projection::NaturalEarth1,
+        Projection::EqualEarth,
+    ] {
         let mut s = world(p, Style::highlight());
         s.zangnan_as_india = true;
         s.taiwan_separate = true;
@@ -65,7 +71,11 @@ fn world_default_view_highlight_flags_zangnan_taiwan_and_missing_dashes() {
 
 #[test]
 fn world_china_view_choropleth_is_compliant() {
-    for p in [Projection::PlateCarree, Projection::Robinson, Projection::Miller] {
+    for p in [
+        Projection::PlateCarree,
+        Projection::Robinson,
+        Projection::Miller,
+    ] {
         let s = world(p, Style::choropleth());
         let r = check_spec(&s);
         assert_rules(
@@ -97,16 +107,30 @@ fn china_map_with_inset_is_compliant_and_without_is_flagged() {
         s.dashes = false;
         s.inset = true;
         let r = check_spec(&s);
-        assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{p:?} with inset: {r:#?}");
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Ok,
+            "{p:?} with inset: {r:#?}"
+        );
         s.inset = false;
         let r = check_spec(&s);
-        assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{p:?} without inset: {r:#?}");
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Violation,
+            "{p:?} without inset: {r:#?}"
+        );
     }
 }
 
 #[test]
 fn south_asia_crop_flags_mcmahon_line_boundary() {
-    let mut s = RenderSpec::new(Projection::WebMercator, [66.0, 6.0, 100.0, 37.0], 900, 820, Style::outline());
+    let mut s = RenderSpec::new(
+        Projection::WebMercator,
+        [66.0, 6.0, 100.0, 37.0],
+        900,
+        820,
+        Style::outline(),
+    );
     s.zangnan_as_india = true;
     let r = check_spec(&s);
     assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
@@ -122,7 +146,9 @@ fn svg_render_is_well_formed() {
     let svg = render_svg(reference(), &s);
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     // and it goes through the checker's SVG path
-    let r = checker().check_bytes(svg.as_bytes(), "render.svg").expect("svg decodes");
+    let r = checker()
+        .check_bytes(svg.as_bytes(), "render.svg")
+        .expect("svg decodes");
     assert_ne!(r.verdict, Verdict::NotApplicable, "{r:#?}");
 }
 
@@ -147,7 +173,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -169,19 +199,32 @@ fn png_bomb_is_refused_by_limits() {
     ihdr.extend_from_slice(&30000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     png_chunk(&mut png, b"IHDR", &ihdr);
-    png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png_chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     png_chunk(&mut png, b"IEND", &[]);
-    let e = checker().check_bytes(&png, "bomb.png").expect_err("refused");
+    let e = checker()
+        .check_bytes(&png, "bomb.png")
+        .expect_err("refused");
     let msg = e.to_string();
     assert!(msg.contains("bomb.png") && msg.contains("limit"), "{msg}");
 }
 
 #[test]
 fn not_an_image_truncated_and_empty_give_errors_naming_the_input() {
-    let e = checker().check_bytes(b"hello, not an image", "a.txt").expect_err("error");
+    let e = checker()
+        .check_bytes(b"hello, not an image", "a.txt")
+        .expect_err("error");
     assert!(e.to_string().contains("a.txt"));
-    let png = render_png(reference(), &world(Projection::PlateCarree, Style::uniform()));
-    let e = checker().check_bytes(&png[..png.len() / 3], "t.png").expect_err("truncated");
+    let png = render_png(
+        reference(),
+        &world(Projection::PlateCarree, Style::uniform()),
+    );
+    let e = checker()
+        .check_bytes(&png[..png.len() / 3], "t.png")
+        .expect_err("truncated");
     assert!(e.to_string().contains("t.png"));
     assert!(checker().check_bytes(b"", "empty").is_err());
 }
@@ -200,7 +243,14 @@ fn tiny_image_is_answered_not_applicable() {
 fn animated_gif_uses_first_frame() {
     use image::codecs::gif::GifEncoder;
     let s = world(Projection::PlateCarree, Style::highlight());
-    let png = render_png(reference(), &RenderSpec { width: 600, height: 310, ..s });
+    let png = render_png(
+        reference(),
+        &RenderSpec {
+            width: 600,
+            height: 310,
+            ..s
+        },
+    );
     let first = image::load_from_memory(&png).expect("decode").to_rgba8();
     let second = image::RgbaImage::from_pixel(600, 310, image::Rgba([255, 255, 255, 255]));
     let mut gif = Vec::new();
@@ -225,21 +275,33 @@ fn svg_with_external_references_and_scripts_is_never_fetched() {
 <image xlink:href="file:///etc/passwd" width="100" height="100"/>
 <rect x="10" y="10" width="50" height="50" fill="red"/></svg>"#
     );
-    let r = checker().check_bytes(svg.as_bytes(), "ext.svg").expect("answered");
+    let r = checker()
+        .check_bytes(svg.as_bytes(), "ext.svg")
+        .expect("answered");
     assert_eq!(r.verdict, Verdict::NotApplicable);
-    assert!(listener.accept().is_err(), "the checker connected to the external reference");
+    assert!(
+        listener.accept().is_err(),
+        "the checker connected to the external reference"
+    );
 }
 
 #[test]
 fn cmyk_jpeg_and_16_bit_png_are_answered() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check/cmyk.jpg")).expect("fixture");
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/check/cmyk.jpg"
+    ))
+    .expect("fixture");
     let r = checker().check_bytes(&bytes, "cmyk.jpg");
     assert!(r.is_ok(), "{r:?}");
     let s = world(Projection::PlateCarree, Style::highlight());
     let png = render_png(reference(), &s);
-    let img16 = image::DynamicImage::ImageRgb16(image::load_from_memory(&png).expect("decode").to_rgb16());
+    let img16 =
+        image::DynamicImage::ImageRgb16(image::load_from_memory(&png).expect("decode").to_rgb16());
     let mut buf = Vec::new();
-    img16.write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png).expect("encode");
+    img16
+        .write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)
+        .expect("encode");
     let r = checker().check_bytes(&buf, "16bit.png").expect("answered");
     assert_eq!(r.map.region.as_deref(), Some("world"));
 }
@@ -263,9 +325,17 @@ fn cli_json_answers_every_input_in_order_with_exit_codes() {
         .arg(&bad)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["input"], good.display().to_string());
     assert_eq!(lines[0]["verdict"], "violation");
@@ -274,7 +344,12 @@ fn cli_json_answers_every_input_in_order_with_exit_codes() {
     let ov = lines[0]["overlay"].as_str().expect("overlay path");
     assert!(std::fs::metadata(ov).expect("overlay written").len() > 1000);
     assert_eq!(lines[1]["input"], bad.display().to_string());
-    assert!(lines[1]["error"].as_str().expect("error").contains("bad.png"));
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .expect("error")
+            .contains("bad.png")
+    );
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mapsweep"))
         .args(["check", "--format", "json"])
@@ -287,16 +362,32 @@ fn cli_json_answers_every_input_in_order_with_exit_codes() {
 // ---- reference data ----
 
 fn provenance_sha(name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reference-maps/PROVENANCE.md")).ok()?;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reference-maps/PROVENANCE.md"
+    ))
+    .ok()?;
     text.lines()
         .find(|l| l.contains(name) && l.contains("sha256"))
         .and_then(|l| l.split("sha256:").nth(1))
-        .map(|s| s.trim().trim_matches('`').trim_matches('|').trim().chars().take(64).collect())
+        .map(|s| {
+            s.trim()
+                .trim_matches('`')
+                .trim_matches('|')
+                .trim()
+                .chars()
+                .take(64)
+                .collect()
+        })
 }
 
 #[test]
 fn committed_reference_matches_provenance_checksum() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/reference-maps/reference.json")).expect("reference.json");
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reference-maps/reference.json"
+    ))
+    .expect("reference.json");
     let got = hex::encode(Sha256::digest(&bytes));
     assert_eq!(Some(got), provenance_sha("reference.json"));
 }
@@ -315,6 +406,13 @@ fn reference_regenerates_from_sources_when_available() {
         assert_eq!(Some(sha), provenance_sha(name), "source {}", s.path);
     }
     let json = mapsweep::reference::build::build_reference_json(&src).expect("build");
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/reference-maps/reference.json")).expect("committed");
-    assert!(json == committed, "regenerated reference differs from the committed one");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/reference-maps/reference.json"
+    ))
+    .expect("committed");
+    assert!(
+        json == committed,
+        "regenerated reference differs from the committed one"
+    );
 }

@@ -41,7 +41,11 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
     };
     if !matches!(
         fmt,
-        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP | ImageFormat::Bmp
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Gif
+            | ImageFormat::WebP
+            | ImageFormat::Bmp
     ) {
         return Err(CheckError::Decode {
             input: name.into(),
@@ -56,7 +60,9 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
     reader.decode().map_err(|e| CheckError::Decode {
         input: name.into(),
         reason: match e {
-            image::ImageError::Limits(l) => format!("refused by decoding limits ({l}); at most {MAX_SIDE}x{MAX_SIDE} pixels"),
+            image::ImageError::Limits(l) => {
+                format!("refused by decoding limits ({l}); at most {MAX_SIDE}x{MAX_SIDE} pixels")
+            }
             other => other.to_string(),
         },
     })
@@ -94,7 +100,11 @@ fn decode_svg(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
         });
     };
     pix.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pix.as_mut());
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pix.as_mut(),
+    );
     let img = image::RgbaImage::from_raw(pw, ph, pix.take()).ok_or_else(|| CheckError::Decode {
         input: name.into(),
         reason: "SVG raster size mismatch".into(),

@@ -45,7 +45,14 @@ pub enum Status {
 }
 
 /// The rules, in report order.
-pub const RULES: [&str; 6] = ["taiwan", "zangnan", "aksai_chin", "south_china_sea", "diaoyu", "hainan"];
+pub const RULES: [&str; 6] = [
+    "taiwan",
+    "zangnan",
+    "aksai_chin",
+    "south_china_sea",
+    "diaoyu",
+    "hainan",
+];
 
 /// One rule's finding.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,7 +103,12 @@ const WORK_MAX: u32 = 1200;
 const MIN_FIT: f64 = 0.6;
 /// Refinement schedules: (truncation px, point stride, first step px).
 const FIT_SCHEDULE: &[(f32, usize, f64)] = &[(24.0, 4, 12.0), (8.0, 2, 3.0), (3.0, 1, 1.0)];
-const CROP_SCHEDULE: &[(f32, usize, f64)] = &[(48.0, 6, 32.0), (16.0, 3, 8.0), (6.0, 2, 2.0), (3.0, 1, 1.0)];
+const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
+    (48.0, 6, 32.0),
+    (16.0, 3, 8.0),
+    (6.0, 2, 2.0),
+    (3.0, 1, 1.0),
+];
 
 impl Checker {
     pub fn new() -> Result<Checker, CheckError> {
@@ -151,8 +163,16 @@ impl Checker {
         }
         let rgb8 = if w0.max(h0) > WORK_MAX {
             let s = WORK_MAX as f64 / w0.max(h0) as f64;
-            let (nw, nh) = (((w0 as f64 * s) as u32).max(1), ((h0 as f64 * s) as u32).max(1));
-            image::imageops::resize(&img.to_rgb8(), nw, nh, image::imageops::FilterType::Triangle)
+            let (nw, nh) = (
+                ((w0 as f64 * s) as u32).max(1),
+                ((h0 as f64 * s) as u32).max(1),
+            );
+            image::imageops::resize(
+                &img.to_rgb8(),
+                nw,
+                nh,
+                image::imageops::FilterType::Triangle,
+            )
         } else {
             img.to_rgb8()
         };
@@ -207,16 +227,32 @@ impl Checker {
                 let full = Frame::fit(proj, pb, c);
                 let mut cands = vec![full];
                 // left/right/top only, with aspect candidates
-                let ks: &[f64] = if proj == Projection::PlateCarree { &[1.0, 1.15, 1.33] } else { &[1.0] };
+                let ks: &[f64] = if proj == Projection::PlateCarree {
+                    &[1.0, 1.15, 1.33]
+                } else {
+                    &[1.0]
+                };
                 for &k in ks {
                     let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
                     let sy = sx * k;
-                    cands.push(Frame { projection: proj, sx, sy, tx: c[0] - sx * pb[0], ty: c[1] + sy * pb[3] });
+                    cands.push(Frame {
+                        projection: proj,
+                        sx,
+                        sy,
+                        tx: c[0] - sx * pb[0],
+                        ty: c[1] + sy * pb[3],
+                    });
                     // or fitted by height, centred horizontally
                     let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
                     let sx2 = sy2 / k;
                     let cx = (c[0] + c[2]) / 2.0 - sx2 * (pb[0] + pb[2]) / 2.0;
-                    cands.push(Frame { projection: proj, sx: sx2, sy: sy2, tx: cx, ty: c[1] + sy2 * pb[3] });
+                    cands.push(Frame {
+                        projection: proj,
+                        sx: sx2,
+                        sy: sy2,
+                        tx: cx,
+                        ty: c[1] + sy2 * pb[3],
+                    });
                 }
                 for f in cands {
                     let t = if china_only { &self.china } else { &self.world };
@@ -224,18 +260,37 @@ impl Checker {
                     if n < 100 {
                         continue;
                     }
-                    hyps.push(Hyp { frame: f, china_only, s });
+                    hyps.push(Hyp {
+                        frame: f,
+                        china_only,
+                        s,
+                    });
                 }
             }
         }
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
         let mut best: Option<Registered> = None;
         for h in hyps.iter().take(8) {
-            let t = if h.china_only { &self.china } else { &self.world };
-            let (f, s) = refine(p, t.points(h.frame.projection), h.frame, 150, true, FIT_SCHEDULE);
+            let t = if h.china_only {
+                &self.china
+            } else {
+                &self.world
+            };
+            let (f, s) = refine(
+                p,
+                t.points(h.frame.projection),
+                h.frame,
+                150,
+                true,
+                FIT_SCHEDULE,
+            );
             tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
-                best = Some(Registered { frame: f, fit: s, china_only: h.china_only });
+                best = Some(Registered {
+                    frame: f,
+                    fit: s,
+                    china_only: h.china_only,
+                });
             }
         }
         if best.as_ref().is_none_or(|b| b.fit < MIN_FIT) {
@@ -265,7 +320,11 @@ impl Checker {
             let mut span = 12.0f64;
             while span <= 80.0 {
                 let sx = w / span.to_radians();
-                for &k in if proj == Projection::PlateCarree { &[1.0, 1.15][..] } else { &[1.0][..] } {
+                for &k in if proj == Projection::PlateCarree {
+                    &[1.0, 1.15][..]
+                } else {
+                    &[1.0][..]
+                } {
                     let sy = sx * k;
                     // centre lon/lat on a grid of 1/8 of the view
                     let step = span / 8.0;
@@ -274,7 +333,13 @@ impl Checker {
                         let mut clat = -5.0;
                         while clat <= 50.0 {
                             let (cx, cy) = proj.forward(clon, clat);
-                            let f = Frame { projection: proj, sx, sy, tx: w / 2.0 - sx * cx, ty: h / 2.0 + sy * cy };
+                            let f = Frame {
+                                projection: proj,
+                                sx,
+                                sy,
+                                tx: w / 2.0 - sx * cx,
+                                ty: h / 2.0 + sy * cy,
+                            };
                             let (s, n) = score(p, &pts, &f, 60.0, 6);
                             if n >= 150 {
                                 cands.push((s, f));
@@ -290,10 +355,21 @@ impl Checker {
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut best: Option<Registered> = None;
         for (_, f) in cands.into_iter().take(6) {
-            let (g, s) = refine(p, self.world.points(f.projection), f, 150, true, CROP_SCHEDULE);
+            let (g, s) = refine(
+                p,
+                self.world.points(f.projection),
+                f,
+                150,
+                true,
+                CROP_SCHEDULE,
+            );
             tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
-                best = Some(Registered { frame: g, fit: s, china_only: false });
+                best = Some(Registered {
+                    frame: g,
+                    fit: s,
+                    china_only: false,
+                });
             }
         }
         best

@@ -71,7 +71,12 @@ fn legend(report: &CheckReport) -> Option<(u32, u32, Vec<u8>)> {
 }
 
 /// Renders the overlay PNG.
-pub fn render(ck: &Checker, p: &Prepared, reg: Option<&Registered>, report: &CheckReport) -> Vec<u8> {
+pub fn render(
+    ck: &Checker,
+    p: &Prepared,
+    reg: Option<&Registered>,
+    report: &CheckReport,
+) -> Vec<u8> {
     let mut rgb: Vec<[u8; 3]> = p.rgb.clone();
     if let Some(reg) = reg {
         let f = reg.frame;
@@ -89,7 +94,9 @@ pub fn render(ck: &Checker, p: &Prepared, reg: Option<&Registered>, report: &Che
             if fd.status == Status::NotShown {
                 continue;
             }
-            let Some(z) = ck.reference.zone(&fd.rule) else { continue };
+            let Some(z) = ck.reference.zone(&fd.rule) else {
+                continue;
+            };
             let c = status_colour(fd.status);
             for (lon, lat) in z.cells() {
                 let (x, y) = f.to_px(lon, lat);
@@ -117,7 +124,8 @@ pub fn render(ck: &Checker, p: &Prepared, reg: Option<&Registered>, report: &Che
                 let o = rgb[i];
                 // premultiplied source over
                 for ch in 0..3 {
-                    rgb[i][ch] = (px[k + ch] as u32 + o[ch] as u32 * (255 - a) / 255).min(255) as u8;
+                    rgb[i][ch] =
+                        (px[k + ch] as u32 + o[ch] as u32 * (255 - a) / 255).min(255) as u8;
                 }
             }
         }

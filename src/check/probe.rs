@@ -43,9 +43,18 @@ fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
 impl ProbeData {
     pub fn new(r: &Reference) -> ProbeData {
         let in_box = |p: &(f64, f64)| p.0 > 91.3 && p.0 < 97.6 && p.1 > 26.4 && p.1 < 29.7;
-        let india: Vec<Ring> = r.country("India").map(|c| c.rings.clone()).unwrap_or_default();
-        let india_pts: Vec<(f64, f64)> = densify(india.iter(), 0.05).into_iter().filter(in_box).collect();
-        let china_pts: Vec<(f64, f64)> = densify(r.china.iter(), 0.05).into_iter().filter(in_box).collect();
+        let india: Vec<Ring> = r
+            .country("India")
+            .map(|c| c.rings.clone())
+            .unwrap_or_default();
+        let india_pts: Vec<(f64, f64)> = densify(india.iter(), 0.05)
+            .into_iter()
+            .filter(in_box)
+            .collect();
+        let china_pts: Vec<(f64, f64)> = densify(r.china.iter(), 0.05)
+            .into_iter()
+            .filter(in_box)
+            .collect();
         let mcmahon = india_pts
             .iter()
             .copied()
@@ -92,12 +101,23 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
         *hist.entry(q(p.rgb[i])).or_default() += 1;
     }
     let (bin, n) = hist.into_iter().max_by_key(|(c, n)| (*n, *c))?;
-    let sel: Vec<[u8; 3]> = idx.iter().map(|&i| p.rgb[i]).filter(|c| q(*c) == bin).collect();
+    let sel: Vec<[u8; 3]> = idx
+        .iter()
+        .map(|&i| p.rgb[i])
+        .filter(|c| q(*c) == bin)
+        .collect();
     Some((median_colour(&sel)?, n as f64 / idx.len() as f64))
 }
 
 /// Pixels of `mask` within a lon/lat box, away from image edges by at least `clear` px.
-fn pixels_in(p: &Prepared, frame: &Frame, mask: &Mask, lonlat: [f64; 4], clear: f32, exclude: Option<&Mask>) -> Vec<usize> {
+fn pixels_in(
+    p: &Prepared,
+    frame: &Frame,
+    mask: &Mask,
+    lonlat: [f64; 4],
+    clear: f32,
+    exclude: Option<&Mask>,
+) -> Vec<usize> {
     let corners = [
         frame.to_px(lonlat[0], lonlat[1]),
         frame.to_px(lonlat[2], lonlat[1]),
@@ -106,10 +126,30 @@ fn pixels_in(p: &Prepared, frame: &Frame, mask: &Mask, lonlat: [f64; 4], clear: 
         frame.to_px((lonlat[0] + lonlat[2]) / 2.0, lonlat[3]),
         frame.to_px((lonlat[0] + lonlat[2]) / 2.0, lonlat[1]),
     ];
-    let x0 = corners.iter().map(|c| c.0).fold(f64::MAX, f64::min).max(0.0) as usize;
-    let x1 = (corners.iter().map(|c| c.0).fold(f64::MIN, f64::max).ceil().max(0.0) as usize).min(p.w);
-    let y0 = corners.iter().map(|c| c.1).fold(f64::MAX, f64::min).max(0.0) as usize;
-    let y1 = (corners.iter().map(|c| c.1).fold(f64::MIN, f64::max).ceil().max(0.0) as usize).min(p.h);
+    let x0 = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::MAX, f64::min)
+        .max(0.0) as usize;
+    let x1 = (corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::MIN, f64::max)
+        .ceil()
+        .max(0.0) as usize)
+        .min(p.w);
+    let y0 = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::MAX, f64::min)
+        .max(0.0) as usize;
+    let y1 = (corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::MIN, f64::max)
+        .ceil()
+        .max(0.0) as usize)
+        .min(p.h);
     let mut out = Vec::new();
     for y in y0..y1 {
         for x in x0..x1 {
@@ -149,7 +189,15 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
         }
     }
     let n = m.count();
-    (m, if total == 0 { 0.0 } else { inside as f64 / total as f64 }, n)
+    (
+        m,
+        if total == 0 {
+            0.0
+        } else {
+            inside as f64 / total as f64
+        },
+        n,
+    )
 }
 
 /// Refines the translation locally (±3 px) on reference points inside a window.
@@ -160,7 +208,11 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
         .iter()
         .zip(ck.world.points(f.projection))
         .filter(|((lo, la), _)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
-        .filter(|((lo, la), _)| !skip.iter().any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3]))
+        .filter(|((lo, la), _)| {
+            !skip
+                .iter()
+                .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
+        })
         .map(|(_, xy)| *xy)
         .collect();
     if pts.len() < 20 {
@@ -186,7 +238,13 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
 }
 
 /// Share of points (lon/lat) lying on an image edge (within `tol` px); None if too few in frame.
-fn support(p: &Prepared, f: &Frame, pts: &[(f64, f64)], tol: f32, shift: (f64, f64)) -> Option<f64> {
+fn support(
+    p: &Prepared,
+    f: &Frame,
+    pts: &[(f64, f64)],
+    tol: f32,
+    shift: (f64, f64),
+) -> Option<f64> {
     let (mut n, mut hit) = (0usize, 0usize);
     for &(lo, la) in pts {
         let (x, y) = f.to_px(lo, la);
@@ -197,7 +255,11 @@ fn support(p: &Prepared, f: &Frame, pts: &[(f64, f64)], tol: f32, shift: (f64, f
             }
         }
     }
-    if n < 5 { None } else { Some(hit as f64 / n as f64) }
+    if n < 5 {
+        None
+    } else {
+        Some(hit as f64 / n as f64)
+    }
 }
 
 fn share_near(p: &Prepared, idx: &[usize], c: [u8; 3]) -> f64 {
@@ -221,7 +283,13 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let Some(reg) = reg else {
         return CheckReport {
             verdict: Verdict::NotApplicable,
-            map: MapInfo { region: None, projection: None, fit: 0.0, frame: None, px_per_deg: 0.0 },
+            map: MapInfo {
+                region: None,
+                projection: None,
+                fit: 0.0,
+                frame: None,
+                px_per_deg: 0.0,
+            },
             findings: vec![],
             overlay_png: None,
         };
@@ -232,15 +300,20 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let _ = ppd;
     let (wx0, _) = f.to_px(-170.0, 0.0);
     let (wx1, _) = f.to_px(170.0, 0.0);
-    let region = if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
-        "world"
-    } else if reg.china_only {
-        "china"
-    } else {
-        let (a, _) = f.to_px(75.0, 35.0);
-        let (b, _) = f.to_px(134.0, 35.0);
-        if a >= -5.0 && b <= p.w as f64 + 5.0 { "china" } else { "asia" }
-    };
+    let region =
+        if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
+            "world"
+        } else if reg.china_only {
+            "china"
+        } else {
+            let (a, _) = f.to_px(75.0, 35.0);
+            let (b, _) = f.to_px(134.0, 35.0);
+            if a >= -5.0 && b <= p.w as f64 + 5.0 {
+                "china"
+            } else {
+                "asia"
+            }
+        };
     let mut findings = Vec::new();
     let map = MapInfo {
         region: Some(region.to_string()),
@@ -258,7 +331,12 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         let min_px = if rule == "south_china_sea" { 30 } else { 4 };
         let scs_on_china = rule == "south_china_sea" && region == "china";
         if !scs_on_china && (inside < 0.7 || npx < min_px) {
-            findings.push(finding(rule, Status::NotShown, 0.8, format!("{rule}: zone outside the frame or too small at this scale")));
+            findings.push(finding(
+                rule,
+                Status::NotShown,
+                0.8,
+                format!("{rule}: zone outside the frame or too small at this scale"),
+            ));
             continue;
         }
         if too_small {
@@ -288,11 +366,29 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     } else {
         Verdict::NotApplicable
     };
-    CheckReport { verdict, map, findings, overlay_png: None }
+    CheckReport {
+        verdict,
+        map,
+        findings,
+        overlay_png: None,
+    }
 }
 
-fn probe_zangnan(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask, india_m: &Mask) -> Finding {
-    let f = local_frame(ck, p, f0, [84.0, 20.0, 102.0, 33.0], &[[90.0, 26.0, 98.5, 30.0]]);
+fn probe_zangnan(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    zm: &Mask,
+    china_m: &Mask,
+    india_m: &Mask,
+) -> Finding {
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [84.0, 20.0, 102.0, 33.0],
+        &[[90.0, 26.0, 98.5, 30.0]],
+    );
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
@@ -307,30 +403,74 @@ fn probe_zangnan(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Ma
     let m = support(p, &f, &ck.probes.mcmahon, 1.0, (0.0, 0.0));
     let cl = support(p, &f, &ck.probes.claim, 1.0, (0.0, 0.0));
     let bmsg = match (m, cl) {
-        (Some(m), Some(c)) => format!("boundary support: McMahon line {:.0}%, claim line {:.0}%", m * 100.0, c * 100.0),
+        (Some(m), Some(c)) => format!(
+            "boundary support: McMahon line {:.0}%, claim line {:.0}%",
+            m * 100.0,
+            c * 100.0
+        ),
         _ => "boundary support not measurable".into(),
     };
     if let Some((sc, si)) = fill {
         if si > 0.5 && si > sc {
-            return finding("zangnan", Status::Violation, 0.6 + 0.4 * (si - sc), format!(
-                "Zangnan drawn outside China: {:.0}% of the zone filled like India; {bmsg}", si * 100.0));
+            return finding(
+                "zangnan",
+                Status::Violation,
+                0.6 + 0.4 * (si - sc),
+                format!(
+                    "Zangnan drawn outside China: {:.0}% of the zone filled like India; {bmsg}",
+                    si * 100.0
+                ),
+            );
         }
         if sc > 0.5 && sc > si {
-            return finding("zangnan", Status::Ok, 0.6 + 0.4 * (sc - si), format!(
-                "Zangnan inside China: {:.0}% of the zone filled like mainland China; {bmsg}", sc * 100.0));
+            return finding(
+                "zangnan",
+                Status::Ok,
+                0.6 + 0.4 * (sc - si),
+                format!(
+                    "Zangnan inside China: {:.0}% of the zone filled like mainland China; {bmsg}",
+                    sc * 100.0
+                ),
+            );
         }
     }
     match (m, cl) {
-        (Some(m), Some(c)) if m >= 0.45 && m - c >= 0.2 => finding("zangnan", Status::Violation, 0.5 + (m - c) / 2.0, format!(
-            "Zangnan drawn outside China: boundary follows the McMahon line; {bmsg}")),
-        (Some(m), Some(c)) if c >= 0.45 && c - m >= 0.2 => finding("zangnan", Status::Ok, 0.5 + (c - m) / 2.0, format!(
-            "Zangnan inside China: boundary follows China's line; {bmsg}")),
-        _ => finding("zangnan", Status::Uncertain, 0.3, format!("Zangnan: no clear fill or boundary evidence; {bmsg}")),
+        (Some(m), Some(c)) if m >= 0.45 && m - c >= 0.2 => finding(
+            "zangnan",
+            Status::Violation,
+            0.5 + (m - c) / 2.0,
+            format!("Zangnan drawn outside China: boundary follows the McMahon line; {bmsg}"),
+        ),
+        (Some(m), Some(c)) if c >= 0.45 && c - m >= 0.2 => finding(
+            "zangnan",
+            Status::Ok,
+            0.5 + (c - m) / 2.0,
+            format!("Zangnan inside China: boundary follows China's line; {bmsg}"),
+        ),
+        _ => finding(
+            "zangnan",
+            Status::Uncertain,
+            0.3,
+            format!("Zangnan: no clear fill or boundary evidence; {bmsg}"),
+        ),
     }
 }
 
-fn probe_aksai(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask, india_m: &Mask) -> Finding {
-    let f = local_frame(ck, p, f0, [70.0, 28.0, 90.0, 40.0], &[[77.0, 32.0, 81.0, 37.0]]);
+fn probe_aksai(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    zm: &Mask,
+    china_m: &Mask,
+    india_m: &Mask,
+) -> Finding {
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [70.0, 28.0, 90.0, 40.0],
+        &[[77.0, 32.0, 81.0, 37.0]],
+    );
     let zpix = pixels_in(p, &f, zm, [78.3, 34.2, 80.3, 35.8], 1.0, None);
     let cpx = pixels_in(p, &f, china_m, [81.0, 31.0, 90.0, 37.0], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [74.0, 28.5, 78.5, 33.5], 1.5, Some(zm));
@@ -341,12 +481,26 @@ fn probe_aksai(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask
         let sc = share_near(p, &zpix, c);
         let si = share_near(p, &zpix, i);
         if si > 0.5 && si > sc {
-            return finding("aksai_chin", Status::Violation, 0.6 + 0.4 * (si - sc), format!(
-                "Aksai Chin drawn outside China: {:.0}% of the zone filled like India", si * 100.0));
+            return finding(
+                "aksai_chin",
+                Status::Violation,
+                0.6 + 0.4 * (si - sc),
+                format!(
+                    "Aksai Chin drawn outside China: {:.0}% of the zone filled like India",
+                    si * 100.0
+                ),
+            );
         }
         if sc > 0.5 && sc > si {
-            return finding("aksai_chin", Status::Ok, 0.6 + 0.4 * (sc - si), format!(
-                "Aksai Chin inside China: {:.0}% of the zone filled like mainland China", sc * 100.0));
+            return finding(
+                "aksai_chin",
+                Status::Ok,
+                0.6 + 0.4 * (sc - si),
+                format!(
+                    "Aksai Chin inside China: {:.0}% of the zone filled like mainland China",
+                    sc * 100.0
+                ),
+            );
         }
     }
     // Boundary evidence: China's boundary west of Aksai Chin (the line of actual control) is
@@ -355,11 +509,32 @@ fn probe_aksai(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, china_m: &Mask
     let lac = support(p, &f, &ck.probes.aksai_west, 1.0, (0.0, 0.0));
     let ctl = support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0));
     match (lac, ctl) {
-        (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 => finding("aksai_chin", Status::Violation, 0.5 + (c - l) / 2.0, format!(
-            "Aksai Chin drawn outside China: no boundary along the line of actual control ({:.0}% support, {:.0}% on the Nepal boundary)", l * 100.0, c * 100.0)),
-        (Some(l), Some(c)) if l >= 0.5 => finding("aksai_chin", Status::Ok, 0.5 + l / 2.0, format!(
-            "Aksai Chin inside China: boundary along China's line ({:.0}% support, {:.0}% on the Nepal boundary)", l * 100.0, c * 100.0)),
-        _ => finding("aksai_chin", Status::Uncertain, 0.3, "Aksai Chin: no clear fill or boundary evidence".into()),
+        (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 => finding(
+            "aksai_chin",
+            Status::Violation,
+            0.5 + (c - l) / 2.0,
+            format!(
+                "Aksai Chin drawn outside China: no boundary along the line of actual control ({:.0}% support, {:.0}% on the Nepal boundary)",
+                l * 100.0,
+                c * 100.0
+            ),
+        ),
+        (Some(l), Some(c)) if l >= 0.5 => finding(
+            "aksai_chin",
+            Status::Ok,
+            0.5 + l / 2.0,
+            format!(
+                "Aksai Chin inside China: boundary along China's line ({:.0}% support, {:.0}% on the Nepal boundary)",
+                l * 100.0,
+                c * 100.0
+            ),
+        ),
+        _ => finding(
+            "aksai_chin",
+            Status::Uncertain,
+            0.3,
+            "Aksai Chin: no clear fill or boundary evidence".into(),
+        ),
     }
 }
 
@@ -374,22 +549,52 @@ fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
     let t = if l2 == 0.0 {
         0.0
     } else {
-        (((c[0] - a[0]) * ab[0] + (c[1] - a[1]) * ab[1] + (c[2] - a[2]) * ab[2]) / l2).clamp(0.0, 1.0)
+        (((c[0] - a[0]) * ab[0] + (c[1] - a[1]) * ab[1] + (c[2] - a[2]) * ab[2]) / l2)
+            .clamp(0.0, 1.0)
     };
-    (0..3).map(|i| (c[i] - a[i] - t * ab[i]).abs()).fold(0.0, f64::max)
+    (0..3)
+        .map(|i| (c[i] - a[i] - t * ab[i]).abs())
+        .fold(0.0, f64::max)
 }
 
-fn probe_island(ck: &Checker, p: &Prepared, f0: &Frame, rule: &str, region: &str, china_m: &Mask) -> Finding {
+fn probe_island(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    rule: &str,
+    region: &str,
+    china_m: &Mask,
+) -> Finding {
     let name = match rule {
         "taiwan" => "Taiwan",
         "hainan" => "Hainan",
         _ => "Diaoyu Dao",
     };
-    let f = local_frame(ck, p, f0, [104.0, 10.0, 132.0, 36.0], &[[119.0, 21.5, 125.5, 26.5]]);
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [104.0, 10.0, 132.0, 36.0],
+        &[[119.0, 21.5, 125.5, 26.5]],
+    );
     let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
-    let sea = dominant(p, &pixels_in(p, &f, &Mask { w: p.w, h: p.h, data: vec![1; p.w * p.h] }, [113.0, 12.0, 118.0, 17.0], 0.0, None))
-        .map(|d| d.0)
-        .unwrap_or(p.bg);
+    let sea = dominant(
+        p,
+        &pixels_in(
+            p,
+            &f,
+            &Mask {
+                w: p.w,
+                h: p.h,
+                data: vec![1; p.w * p.h],
+            },
+            [113.0, 12.0, 118.0, 17.0],
+            0.0,
+            None,
+        ),
+    )
+    .map(|d| d.0)
+    .unwrap_or(p.bg);
     let cpx = pixels_in(p, &f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
     let cc = dominant(p, &cpx).map(|d| d.0);
     // boundary stroke colour: colours on China's projected outline, away from the fill
@@ -410,31 +615,74 @@ fn probe_island(ck: &Checker, p: &Prepared, f0: &Frame, rule: &str, region: &str
         .iter()
         .copied()
         .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+        .filter(|&i| {
+            // never the mainland coast across the strait (registration slack)
+            let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
+            [(0, 0), (-2, 0), (2, 0), (0, -2), (0, 2), (-2, -2), (-2, 2)]
+                .iter()
+                .all(|(dx, dy)| china_m.get(x + dx, y + dy) == 0)
+        })
         .collect();
     if all.is_empty() {
-        return finding(rule, Status::NotShown, 0.5, format!("{name}: outside the frame"));
+        return finding(
+            rule,
+            Status::NotShown,
+            0.5,
+            format!("{name}: outside the frame"),
+        );
     }
-    if (land.len() as f64) < 0.15 * all.len() as f64 || land.len() < 2 {
+    let outlined = all
+        .iter()
+        .filter(|&&i| p.edges[i] != 0 && china_m.data[i] == 0)
+        .count();
+    if ((land.len() as f64) < 0.15 * all.len() as f64 || land.len() < 2) && outlined < 3 {
         let big = f.px_per_deg() >= 5.0 && rule != "diaoyu";
         return if big && region == "china" {
-            finding(rule, Status::Violation, 0.6, format!("{name} missing: the zone shows only sea or background"))
+            finding(
+                rule,
+                Status::Violation,
+                0.6,
+                format!("{name} missing: the zone shows only sea or background"),
+            )
         } else {
-            finding(rule, Status::NotShown, 0.4, format!("{name} not visible at this scale"))
+            finding(
+                rule,
+                Status::NotShown,
+                0.4,
+                format!("{name} not visible at this scale"),
+            )
         };
     }
     if region == "china" || rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
     }
+    if land.len() < 2 {
+        return finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"));
+    }
     let Some(cc) = cc else {
-        return finding(rule, Status::Uncertain, 0.3, format!("{name}: mainland fill not measurable"));
+        return finding(
+            rule,
+            Status::Uncertain,
+            0.3,
+            format!("{name}: mainland fill not measurable"),
+        );
     };
     if cdist(cc, sea) <= 24 || cdist(cc, p.bg) <= 24 {
-        return finding(rule, Status::Ok, 0.5, format!("{name} drawn; outline map, fills carry no country distinction"));
+        return finding(
+            rule,
+            Status::Ok,
+            0.5,
+            format!("{name} drawn; outline map, fills carry no country distinction"),
+        );
     }
     let zc = dominant(p, &land).map(|d| d.0).unwrap_or(cc);
-    let interior: Vec<usize> = land.iter().copied().filter(|&i| p.dt[i] >= 1.0).collect();
+    let interior: Vec<usize> = land.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
     let ok_share = if interior.len() >= 3 {
-        interior.iter().filter(|&&i| cdist(p.rgb[i], cc) <= 32).count() as f64 / interior.len() as f64
+        interior
+            .iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= 32)
+            .count() as f64
+            / interior.len() as f64
     } else {
         // only boundary pixels: accept blends of China's fill with the boundary stroke
         land.iter()
@@ -443,12 +691,25 @@ fn probe_island(ck: &Checker, p: &Prepared, f0: &Frame, rule: &str, region: &str
             / land.len() as f64
     };
     if ok_share >= 0.5 {
-        finding(rule, Status::Ok, 0.5 + ok_share / 2.0, format!(
-            "{name} filled like mainland China ({:.0}% of its pixels)", ok_share * 100.0))
+        finding(
+            rule,
+            Status::Ok,
+            0.5 + ok_share / 2.0,
+            format!(
+                "{name} filled like mainland China ({:.0}% of its pixels)",
+                ok_share * 100.0
+            ),
+        )
     } else {
-        finding(rule, Status::Violation, 0.5 + (1.0 - ok_share) / 2.0, format!(
-            "{name} drawn as a separate country: fill #{:02x}{:02x}{:02x} differs from mainland China's #{:02x}{:02x}{:02x}",
-            zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]))
+        finding(
+            rule,
+            Status::Violation,
+            0.5 + (1.0 - ok_share) / 2.0,
+            format!(
+                "{name} drawn as a separate country: fill #{:02x}{:02x}{:02x} differs from mainland China's #{:02x}{:02x}{:02x}",
+                zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]
+            ),
+        )
     }
 }
 
@@ -459,14 +720,22 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     // edges explained by coastlines: every outline near the South China Sea, widened
     let r = (0.35 * ppd).max(1.5);
     let mut explained = Mask::new(p.w, p.h);
-    let near = |ring: &Ring| ring.iter().any(|q| q[0] > 98.0 && q[0] < 127.0 && q[1] > -2.0 && q[1] < 26.0);
+    let near = |ring: &Ring| {
+        ring.iter()
+            .any(|q| q[0] > 98.0 && q[0] < 127.0 && q[1] > -2.0 && q[1] < 26.0)
+    };
     for c in &ck.reference.countries {
         for ring in c.rings.iter().filter(|r| near(r)) {
             let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
             stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
         }
     }
-    for ring in ck.reference.china.iter().filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02) {
+    for ring in ck
+        .reference
+        .china
+        .iter()
+        .filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02)
+    {
         let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
         stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
     }
@@ -487,8 +756,14 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     let hits = |shift: (f64, f64)| -> (usize, usize) {
         let (mut n_in, mut hit) = (0, 0);
         for d in &ck.reference.dashes {
-            let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0] + shift.0, q[1] + shift.1)).collect();
-            if !pts.iter().all(|q| q.0 >= 0.0 && q.1 >= 0.0 && q.0 < p.w as f64 && q.1 < p.h as f64) {
+            let pts: Vec<(f64, f64)> = d
+                .iter()
+                .map(|q| f.to_px(q[0] + shift.0, q[1] + shift.1))
+                .collect();
+            if !pts
+                .iter()
+                .all(|q| q.0 >= 0.0 && q.1 >= 0.0 && q.0 < p.w as f64 && q.1 < p.h as f64)
+            {
                 continue;
             }
             n_in += 1;
@@ -522,23 +797,44 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     if n_in >= 3 {
         let need = (3usize).max(n_in.div_ceil(2));
         if hit >= need && hit as f64 >= ctrl + 2.5 {
-            return finding("south_china_sea", Status::Ok, (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95), format!(
-                "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"));
+            return finding(
+                "south_china_sea",
+                Status::Ok,
+                (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95),
+                format!(
+                    "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"
+                ),
+            );
         }
     }
     if region != "world" && inset_present(p, &f) {
-        return finding("south_china_sea", Status::Ok, 0.7, "South China Sea shown in a 南海诸岛 inset box".into());
+        return finding(
+            "south_china_sea",
+            Status::Ok,
+            0.7,
+            "South China Sea shown in a 南海诸岛 inset box".into(),
+        );
     }
     let _ = region;
-    finding("south_china_sea", Status::Violation, if n_in >= 3 { 0.6 + 0.3 * (1.0 - hit as f64 / n_in as f64) } else { 0.6 }, format!(
-        "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"))
+    finding(
+        "south_china_sea",
+        Status::Violation,
+        if n_in >= 3 {
+            0.6 + 0.3 * (1.0 - hit as f64 / n_in as f64)
+        } else {
+            0.6
+        },
+        format!(
+            "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"
+        ),
+    )
 }
 
 /// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
 /// China's mainland: two long vertical and two long horizontal edge runs.
 fn inset_present(p: &Prepared, f: &Frame) -> bool {
     let (x0, _) = f.to_px(122.6, 20.0);
-    let (_, y0) = f.to_px(120.0, 25.0);
+    let (_, y0) = f.to_px(120.0, 27.0);
     let x0 = x0.clamp(0.0, p.w as f64) as usize;
     let y0 = y0.clamp(0.0, p.h as f64) as usize;
     if x0 + 10 >= p.w || y0 + 10 >= p.h {
@@ -582,5 +878,8 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
     };
     // a box: lines at both ends, not a filled block
     let thin = vcols.len() < 20 && hrows.len() < 20;
-    thin && spread(&vcols) >= minlen / 2 && spread(&hrows) >= minlen / 2
+    tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
+    let _ = spread;
+    // a frame line in each direction (faint right/bottom lines may vanish when downscaled)
+    thin && !vcols.is_empty() && !hrows.is_empty()
 }

@@ -23,7 +23,10 @@ pub struct Prepared {
 }
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
-    (0..3).map(|i| (a[i] as i32 - b[i] as i32).abs()).max().unwrap_or(0)
+    (0..3)
+        .map(|i| (a[i] as i32 - b[i] as i32).abs())
+        .max()
+        .unwrap_or(0)
 }
 
 impl Prepared {
@@ -43,7 +46,11 @@ impl Prepared {
         for &c in &border {
             *hist.entry(q(c)).or_default() += 1;
         }
-        let mode = hist.into_iter().max_by_key(|(c, n)| (*n, *c)).map(|(c, _)| c).unwrap_or([255; 3]);
+        let mode = hist
+            .into_iter()
+            .max_by_key(|(c, n)| (*n, *c))
+            .map(|(c, _)| c)
+            .unwrap_or([255; 3]);
         let sel: Vec<[u8; 3]> = border.into_iter().filter(|c| q(*c) == mode).collect();
         let bg = median_colour(&sel).unwrap_or([255; 3]);
 
@@ -52,8 +59,16 @@ impl Prepared {
         for y in 0..h {
             for x in 0..w {
                 let c = rgb[y * w + x];
-                let r = if x + 1 < w { cdist(c, rgb[y * w + x + 1]) } else { 0 };
-                let d = if y + 1 < h { cdist(c, rgb[(y + 1) * w + x]) } else { 0 };
+                let r = if x + 1 < w {
+                    cdist(c, rgb[y * w + x + 1])
+                } else {
+                    0
+                };
+                let d = if y + 1 < h {
+                    cdist(c, rgb[(y + 1) * w + x])
+                } else {
+                    0
+                };
                 if r > T || d > T {
                     edges[y * w + x] = 1;
                 }
@@ -72,9 +87,27 @@ impl Prepared {
             }
         }
         let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0);
-        let last = |v: &[u32]| v.iter().rposition(|&n| n >= 2).map(|i| i + 1).unwrap_or(v.len());
-        let content = [first(&colc) as f64, first(&rowc) as f64, last(&colc) as f64, last(&rowc) as f64];
-        Prepared { w, h, rgb, bg, edges, dt, content }
+        let last = |v: &[u32]| {
+            v.iter()
+                .rposition(|&n| n >= 2)
+                .map(|i| i + 1)
+                .unwrap_or(v.len())
+        };
+        let content = [
+            first(&colc) as f64,
+            first(&rowc) as f64,
+            last(&colc) as f64,
+            last(&rowc) as f64,
+        ];
+        Prepared {
+            w,
+            h,
+            rgb,
+            bg,
+            edges,
+            dt,
+            content,
+        }
     }
 
     #[inline]
@@ -115,7 +148,10 @@ pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
 pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
     const INF: f32 = 64.0;
     const D: f32 = std::f32::consts::SQRT_2;
-    let mut d: Vec<f32> = edges.iter().map(|&e| if e != 0 { 0.0 } else { INF }).collect();
+    let mut d: Vec<f32> = edges
+        .iter()
+        .map(|&e| if e != 0 { 0.0 } else { INF })
+        .collect();
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
@@ -208,7 +244,13 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 }
 
 /// Score of a frame: mean soft support of in-frame points, and the in-frame count.
-pub fn score(p: &Prepared, pts: &[(f64, f64)], f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
+pub fn score(
+    p: &Prepared,
+    pts: &[(f64, f64)],
+    f: &Frame,
+    trunc: f32,
+    stride: usize,
+) -> (f64, usize) {
     let mut sum = 0.0f64;
     let mut n = 0usize;
     for &(x, y) in pts.iter().step_by(stride.max(1)) {
@@ -220,7 +262,11 @@ pub fn score(p: &Prepared, pts: &[(f64, f64)], f: &Frame, trunc: f32, stride: us
             sum += s as f64;
         }
     }
-    if n == 0 { (0.0, 0) } else { (sum / n as f64, n * stride.max(1)) }
+    if n == 0 {
+        (0.0, 0)
+    } else {
+        (sum / n as f64, n * stride.max(1))
+    }
 }
 
 /// Coordinate-descent refinement of (sx, sy, tx, ty).

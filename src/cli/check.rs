@@ -46,11 +46,19 @@ fn check_one(ck: &Checker, path: &PathBuf, idx: usize, overlay_dir: Option<&Path
     let mut report = ck.check_image_opts(&img, overlay_dir.is_some());
     let mut overlay = None;
     if let (Some(dir), Some(png)) = (overlay_dir, report.overlay_png.take()) {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
         let out = dir.join(format!("{idx:04}-{stem}.overlay.png"));
         match std::fs::write(&out, png) {
             Ok(()) => overlay = Some(out.display().to_string()),
-            Err(e) => return Outcome::Error(format!("{name}: cannot write overlay {}: {e}", out.display())),
+            Err(e) => {
+                return Outcome::Error(format!(
+                    "{name}: cannot write overlay {}: {e}",
+                    out.display()
+                ));
+            }
         }
     }
     Outcome::Report(Box::new(report), overlay, t.elapsed().as_millis())
@@ -63,9 +71,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         std::fs::create_dir_all(d)?;
     }
     let n = args.files.len();
-    let results: Vec<std::sync::Mutex<Option<Outcome>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let results: Vec<std::sync::Mutex<Option<Outcome>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(n.max(1));
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(n.max(1));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -87,12 +99,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let mut any_err = false;
     for (i, slot) in results.into_iter().enumerate() {
         let input = args.files[i].display().to_string();
-        let o = slot.into_inner().ok().flatten().unwrap_or_else(|| Outcome::Error(format!("{input}: check did not run")));
+        let o = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Outcome::Error(format!("{input}: check did not run")));
         match o {
             Outcome::Error(e) => {
                 any_err = true;
                 match args.format {
-                    Format::Json => writeln!(out, "{}", serde_json::json!({"input": input, "error": e}))?,
+                    Format::Json => {
+                        writeln!(out, "{}", serde_json::json!({"input": input, "error": e}))?
+                    }
                     Format::Text => writeln!(out, "{input}: error: {e}")?,
                 }
             }
@@ -124,7 +142,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
                         )?;
                         for f in &r.findings {
                             let s = serde_json::to_value(f.status)?;
-                            writeln!(out, "  {:16} {:10} {:.2}  {}", f.rule, s.as_str().unwrap_or(""), f.confidence, f.message)?;
+                            writeln!(
+                                out,
+                                "  {:16} {:10} {:.2}  {}",
+                                f.rule,
+                                s.as_str().unwrap_or(""),
+                                f.confidence,
+                                f.message
+                            )?;
                         }
                         if let Some(o) = overlay {
                             writeln!(out, "  overlay: {o}")?;

@@ -8,7 +8,7 @@
 //! 26-30N, `aksai_chin` = China (China's view) in 78-80.5E 34-36N, `taiwan` (with Penghu),
 //! `diaoyu` (Diaoyu Dao, Chiwei Yu), `hainan` = China (China's view) in their boxes, and
 //! `south_china_sea` = the island groups south of 17.5N plus the cells the dash segments cross.
-use super::{RefError, ZoneGrid, ZONE_STEP};
+use super::{RefError, ZONE_STEP, ZoneGrid};
 use serde_json::Value;
 use std::path::Path;
 
@@ -117,7 +117,11 @@ fn topojson_countries(topo: &Value) -> Vec<(String, Vec<Ring>)> {
         let mut ring: Ring = Vec::new();
         for i in idx.as_array().into_iter().flatten() {
             let i = i.as_i64().unwrap_or(0);
-            let (arc, rev) = if i < 0 { ((!i) as usize, true) } else { (i as usize, false) };
+            let (arc, rev) = if i < 0 {
+                ((!i) as usize, true)
+            } else {
+                (i as usize, false)
+            };
             let Some(a) = arcs.get(arc) else { continue };
             let mut pts = a.clone();
             if rev {
@@ -131,7 +135,11 @@ fn topojson_countries(topo: &Value) -> Vec<(String, Vec<Ring>)> {
         ring
     };
     let mut out = Vec::new();
-    for g in topo["objects"]["countries"]["geometries"].as_array().into_iter().flatten() {
+    for g in topo["objects"]["countries"]["geometries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let name = g["properties"]["name"].as_str().unwrap_or("").to_string();
         let mut rings = Vec::new();
         match g["type"].as_str() {
@@ -188,7 +196,11 @@ pub fn simplify(pts: &[[f64; 2]], tol: f64) -> Ring {
             stack.push((bi, b));
         }
     }
-    pts.iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| *p).collect()
+    pts.iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| *p)
+        .collect()
 }
 
 fn encode_ring(r: &[[f64; 2]]) -> Vec<i32> {
@@ -292,7 +304,10 @@ pub fn build_reference_json(src: &Path) -> Result<String, RefError> {
     // Taiwan (the other line features are coastal and estuary boundaries).
     let mut dashes: Vec<Ring> = Vec::new();
     for f in cn1["features"].as_array().into_iter().flatten() {
-        if !f["geometry"]["type"].as_str().is_some_and(|t| t.contains("LineString")) {
+        if !f["geometry"]["type"]
+            .as_str()
+            .is_some_and(|t| t.contains("LineString"))
+        {
             continue;
         }
         for l in geojson_rings(&f["geometry"]) {

@@ -130,9 +130,12 @@ impl Reference {
     }
 
     /// China's mainland in China's view: rings of China without the small islands and dashes
-    /// (area above about 1 square degree).
+    /// (area above 10 square degrees: no Taiwan, no Hainan).
     pub fn china_mainland(&self) -> Vec<&Ring> {
-        self.china.iter().filter(|r| ring_area(r).abs() > 1.0).collect()
+        self.china
+            .iter()
+            .filter(|r| ring_area(r).abs() > 10.0)
+            .collect()
     }
 }
 

@@ -154,7 +154,9 @@ impl Frame {
         let (ax, ay) = self.to_px(100.0, 30.0);
         let (bx, _) = self.to_px(101.0, 30.0);
         let (_, cy) = self.to_px(100.0, 31.0);
-        (bx - ax).abs().max((cy - ay).abs() * 30f64.to_radians().cos())
+        (bx - ax)
+            .abs()
+            .max((cy - ay).abs() * 30f64.to_radians().cos())
     }
     /// Frame that maps the projected bbox of `lonlat_bbox` onto a pixel box.
     pub fn fit(projection: Projection, proj_bbox: [f64; 4], px_box: [f64; 4]) -> Frame {

@@ -106,7 +106,13 @@ pub struct RenderSpec {
 }
 
 impl RenderSpec {
-    pub fn new(projection: Projection, bbox: [f64; 4], width: u32, height: u32, style: Style) -> Self {
+    pub fn new(
+        projection: Projection,
+        bbox: [f64; 4],
+        width: u32,
+        height: u32,
+        style: Style,
+    ) -> Self {
         RenderSpec {
             projection,
             bbox,
@@ -153,7 +159,8 @@ fn colour(st: &Style, i: u8) -> [u8; 3] {
 }
 
 fn in_box(r: &Ring, b: [f64; 4]) -> bool {
-    r.iter().all(|p| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
+    r.iter()
+        .all(|p| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
 }
 
 struct Layers<'a> {
@@ -169,14 +176,19 @@ fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
         if c.name == "China" || c.name == "Taiwan" {
             continue;
         }
-        fills.push((if c.name == "India" { INDIA } else { LAND }, c.rings.iter().collect()));
+        fills.push((
+            if c.name == "India" { INDIA } else { LAND },
+            c.rings.iter().collect(),
+        ));
         strokes.extend(c.rings.iter());
     }
     // China's view: every ring of China except the small dash polygons (drawn as lines).
     let china: Vec<&Ring> = r
         .china
         .iter()
-        .filter(|ring| super::ring_area(ring).abs() > 0.02 || !in_box(ring, [105.0, 3.0, 123.5, 21.5]))
+        .filter(|ring| {
+            super::ring_area(ring).abs() > 0.02 || !in_box(ring, [105.0, 3.0, 123.5, 21.5])
+        })
         .filter(|ring| !(spec.taiwan_missing || spec.taiwan_separate) || !in_box(ring, tw_box))
         .collect();
     strokes.extend(china.iter().copied());
@@ -286,7 +298,12 @@ pub fn render_png(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::png::PngEncoder::new(&mut out);
     use image::ImageEncoder;
-    let _ = enc.write_image(&rgb, spec.width, spec.height, image::ExtendedColorType::Rgb8);
+    let _ = enc.write_image(
+        &rgb,
+        spec.width,
+        spec.height,
+        image::ExtendedColorType::Rgb8,
+    );
     out
 }
 
