@@ -70,14 +70,16 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
 
 fn decode_svg(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
     use resvg::{tiny_skia, usvg};
-    let mut opt = usvg::Options::default();
-    // Never fetch anything: external images resolve to nothing.
-    opt.resources_dir = None;
-    opt.image_href_resolver = usvg::ImageHrefResolver {
-        resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
-        resolve_string: Box::new(|_, _| None),
+    // Never fetch anything: external images (file paths, URLs) resolve to nothing.
+    let opt = usvg::Options {
+        resources_dir: None,
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_string: Box::new(|_, _| None),
+        },
+        fontdb: super::overlay::fontdb().clone(),
+        ..Default::default()
     };
-    opt.fontdb = super::overlay::fontdb().clone();
     let tree = usvg::Tree::from_data(bytes, &opt).map_err(|e| CheckError::Decode {
         input: name.into(),
         reason: format!("invalid SVG: {e}"),

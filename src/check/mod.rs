@@ -293,12 +293,11 @@ impl Checker {
                 });
             }
         }
-        if best.as_ref().is_none_or(|b| b.fit < MIN_FIT) {
-            if let Some(crop) = self.crop_search(p)
-                && best.as_ref().is_none_or(|b| crop.fit > b.fit)
-            {
-                best = Some(crop);
-            }
+        if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
+            && let Some(crop) = self.crop_search(p)
+            && best.as_ref().is_none_or(|b| crop.fit > b.fit)
+        {
+            best = Some(crop);
         }
         best.filter(|b| b.fit >= MIN_FIT)
     }

@@ -62,8 +62,10 @@ fn legend(report: &CheckReport) -> Option<(u32, u32, Vec<u8>)> {
         ));
     }
     svg.push_str("</svg>");
-    let mut opt = usvg::Options::default();
-    opt.fontdb = fontdb().clone();
+    let opt = usvg::Options {
+        fontdb: fontdb().clone(),
+        ..Default::default()
+    };
     let tree = usvg::Tree::from_str(&svg, &opt).ok()?;
     let mut pix = tiny_skia::Pixmap::new(w, h)?;
     resvg::render(&tree, tiny_skia::Transform::identity(), &mut pix.as_mut());
