@@ -20,6 +20,8 @@ pub struct Prepared {
     pub dt: Vec<f32>,
     /// Bounding box of non-background content: x0, y0, x1, y1 (inclusive-exclusive).
     pub content: [f64; 4],
+    /// Whether flat areas are exactly flat (lossless source, no JPEG noise).
+    pub clean: bool,
 }
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
@@ -53,6 +55,8 @@ impl Prepared {
             .unwrap_or([255; 3]);
         let sel: Vec<[u8; 3]> = border.into_iter().filter(|c| q(*c) == mode).collect();
         let bg = median_colour(&sel).unwrap_or([255; 3]);
+        let exact = sel.iter().filter(|&&c| c == bg).count();
+        let clean = exact as f64 >= 0.98 * sel.len() as f64;
 
         let mut edges = vec![0u8; w * h];
         const T: i32 = 14;
@@ -107,6 +111,7 @@ impl Prepared {
             edges,
             dt,
             content,
+            clean,
         }
     }
 
@@ -337,7 +342,17 @@ pub fn refine(
             }
         }
     }
-    let s = eval(&f, 3.0, 1);
+    // reported fit: share of in-frame outline points within 1.5 px of an image edge
+    let (mut n, mut hit) = (0usize, 0usize);
+    for &(x, y) in pts {
+        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+            n += 1;
+            if d <= 1.5 {
+                hit += 1;
+            }
+        }
+    }
+    let s = if n < min_in { 0.0 } else { hit as f64 / n as f64 };
     (f, s)
 }
 

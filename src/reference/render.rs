@@ -1,7 +1,7 @@
 //! Draws map images from the reference geometry: any projection, box, size and style, with
 //! switches that reproduce each violation. Used by the tests (fixtures) and the demo.
 use super::project::{Frame, Projection, projected_bbox};
-use super::raster::{Mask, fill_px, project_rings, stroke_px};
+use super::raster::{Mask, fill_px, stroke_px};
 use super::{Reference, Ring};
 use std::fmt::Write as _;
 
@@ -256,7 +256,7 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
 fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask) {
     let l = layers(r, spec);
     for (val, rings) in &l.fills {
-        let px = project_rings(frame, rings);
+        let px = unwrap_antimeridian(frame, rings);
         let mut m = Mask::new(canvas.w, canvas.h);
         fill_px(&mut m, &px, 1);
         for (c, v) in canvas.data.iter_mut().zip(&m.data) {
@@ -281,8 +281,23 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         stroke_px(canvas, &pts, false, spec.boundary_px, LINE);
     }
     for ring in &l.strokes {
-        let pts: Vec<(f64, f64)> = ring.iter().map(|p| frame.to_px(p[0], p[1])).collect();
-        stroke_px(canvas, &pts, true, spec.boundary_px, LINE);
+        // split at antimeridian jumps so no line crosses the whole map
+        let mut part: Vec<(f64, f64)> = Vec::new();
+        for (i, p) in ring.iter().enumerate() {
+            if i > 0 && (p[0] - ring[i - 1][0]).abs() > 180.0 {
+                stroke_px(canvas, &part, false, spec.boundary_px, LINE);
+                part.clear();
+            }
+            part.push(frame.to_px(p[0], p[1]));
+        }
+        if let (Some(a), Some(b)) = (ring.first(), ring.last())
+            && (a[0] - b[0]).abs() <= 180.0
+            && let Some(first) = part.first().copied()
+            && part.len() == ring.len()
+        {
+            part.push(first);
+        }
+        stroke_px(canvas, &part, false, spec.boundary_px, LINE);
     }
     if spec.dashes {
         for d in &r.dashes {
@@ -290,6 +305,31 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
             stroke_px(canvas, &pts, false, (spec.boundary_px * 1.5).max(1.5), DASH);
         }
     }
+}
+
+/// Projects rings for filling; a ring that jumps across the antimeridian (Russia, Fiji) is
+/// unwrapped to continuous longitudes and drawn twice, shifted by one turn.
+fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    for r in rings {
+        let jumps = r.windows(2).any(|w| (w[1][0] - w[0][0]).abs() > 180.0);
+        if !jumps {
+            out.push(r.iter().map(|p| frame.to_px(p[0], p[1])).collect());
+            continue;
+        }
+        let east: Vec<[f64; 2]> = r
+            .iter()
+            .map(|p| if p[0] < 0.0 { [p[0] + 360.0, p[1]] } else { *p })
+            .collect();
+        for shift in [0.0, -360.0] {
+            out.push(
+                east.iter()
+                    .map(|p| frame.to_px(p[0] + shift, p[1]))
+                    .collect(),
+            );
+        }
+    }
+    out
 }
 
 /// Renders the map as PNG bytes.
