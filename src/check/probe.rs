@@ -392,6 +392,7 @@ fn probe_zangnan(
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
+    tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
         (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 && zpix.len() >= 3 => {
             let sc = share_near(p, &zpix, c);
@@ -411,7 +412,7 @@ fn probe_zangnan(
         _ => "boundary support not measurable".into(),
     };
     if let Some((sc, si)) = fill {
-        if si > 0.5 && si > sc {
+        if si >= 0.35 && si >= 2.0 * sc {
             return finding(
                 "zangnan",
                 Status::Violation,
@@ -422,7 +423,7 @@ fn probe_zangnan(
                 ),
             );
         }
-        if sc > 0.5 && sc > si {
+        if sc >= 0.35 && sc >= 2.0 * si {
             return finding(
                 "zangnan",
                 Status::Ok,
@@ -480,7 +481,7 @@ fn probe_aksai(
     {
         let sc = share_near(p, &zpix, c);
         let si = share_near(p, &zpix, i);
-        if si > 0.5 && si > sc {
+        if si >= 0.35 && si >= 2.0 * sc {
             return finding(
                 "aksai_chin",
                 Status::Violation,
@@ -491,7 +492,7 @@ fn probe_aksai(
                 ),
             );
         }
-        if sc > 0.5 && sc > si {
+        if sc >= 0.35 && sc >= 2.0 * si {
             return finding(
                 "aksai_chin",
                 Status::Ok,

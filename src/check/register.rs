@@ -352,7 +352,11 @@ pub fn refine(
             }
         }
     }
-    let s = if n < min_in { 0.0 } else { hit as f64 / n as f64 };
+    let s = if n < min_in {
+        0.0
+    } else {
+        hit as f64 / n as f64
+    };
     (f, s)
 }
 
