@@ -270,7 +270,7 @@ impl Checker {
         }
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
         let mut best: Option<Registered> = None;
-        for h in hyps.iter().take(8) {
+        for h in hyps.iter().take(4) {
             let t = if h.china_only {
                 &self.china
             } else {

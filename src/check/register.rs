@@ -291,7 +291,7 @@ pub fn refine(
     for &(trunc, stride, mut step) in schedule {
         let mut best = eval(&f, trunc, stride);
         let mut iters = 0;
-        while step > 0.2 && iters < 200 {
+        while step > 0.2 && iters < 80 {
             iters += 1;
             let mut improved = false;
             for k in 0..5 {
