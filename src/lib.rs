@@ -13,12 +13,16 @@
 //! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
 //! - [`crawl`]: the polite breadth-first crawler and static map-candidate extraction.
 //! - [`capture`]: rendered capture of pages in headless Chromium.
+//! - [`reference`]: the embedded standard boundary references, projections and a map renderer.
+//! - [`check`]: the map checker: register an image to the reference, probe each zone, report.
 
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod evidence;
+pub mod reference;
 pub mod schedule;
 pub mod site;
 pub mod store;

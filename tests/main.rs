@@ -1,4 +1,5 @@
 mod capture;
+mod check;
 mod crawl;
 mod evidence;
 mod schedule;

@@ -6,6 +6,7 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod check;
 pub mod crawl;
 pub mod evidence;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Verify(evidence::VerifyArgs),
     /// Crawl sites and print pages and map candidates as JSON lines, without sealing (dev tool)
     Crawl(crawl::CrawlArgs),
+    /// Check map images against the standard boundaries, rule by rule
+    Check(check::CheckArgs),
 }
 
 /// Sets up `tracing` output on stderr.
@@ -110,5 +113,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Log(c) => evidence::log(&settings, &c).await,
         Command::Verify(a) => evidence::verify(&settings, &a).await,
         Command::Crawl(args) => crawl::run(args, &settings).await,
+        Command::Check(a) => check::run(a),
     }
 }

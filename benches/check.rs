@@ -1,0 +1,116 @@
+//! Benchmark of the map checker on 1000x600 PNG maps rendered from the reference geometry.
+//!
+//! Run: `cargo bench --bench check`. Besides Criterion's figures it prints, once, the median
+//! and p95 milliseconds per image on one thread, the same for PNG decoding alone (the floor),
+//! their ratio, and the growth of the process's peak resident memory over the checks.
+use criterion::{Criterion, criterion_group, criterion_main};
+use mapsweep::check::Checker;
+use mapsweep::reference::Reference;
+use mapsweep::reference::project::Projection;
+use mapsweep::reference::render::{RenderSpec, Style, render_png};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let r = Reference::get().expect("reference");
+    let mut out = Vec::new();
+    let styles = [
+        Style::highlight(),
+        Style::uniform(),
+        Style::outline(),
+        Style::dark(),
+        Style::choropleth(),
+    ];
+    let world = [-180.0, -58.0, 180.0, 83.7];
+    let china = [73.0, 17.5, 136.0, 54.0];
+    for (i, p) in [
+        Projection::PlateCarree,
+        Projection::NaturalEarth1,
+        Projection::EqualEarth,
+        Projection::Robinson,
+        Projection::WebMercator,
+        Projection::AlbersChina,
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (j, st) in styles.iter().enumerate() {
+            let bbox = if p.is_conic() || (i + j) % 4 == 0 {
+                china
+            } else {
+                world
+            };
+            let mut s = RenderSpec::new(*p, bbox, 1000, 600, *st);
+            s.zangnan_as_india = j % 2 == 0;
+            s.dashes = j % 3 != 0;
+            s.inset = bbox == china && j % 2 == 1;
+            out.push(render_png(r, &s));
+        }
+    }
+    out
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn pct(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
+    let rss0 = peak_rss_kb();
+    let (mut chk, mut dec) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for png in pngs {
+            let t = Instant::now();
+            black_box(image::load_from_memory(png).expect("decode"));
+            dec.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            black_box(ck.check_bytes(png, "bench").expect("check"));
+            chk.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let rss1 = peak_rss_kb();
+    let (cm, cp) = (pct(&mut chk, 0.5), pct(&mut chk, 0.95));
+    let (dm, dp) = (pct(&mut dec, 0.5), pct(&mut dec, 0.95));
+    println!(
+        "check 1000x600 PNG, one thread: median {cm:.1} ms, p95 {cp:.1} ms; decode alone: median {dm:.1} ms, p95 {dp:.1} ms; ratio {:.1}x; peak RSS growth over the checks {} KiB",
+        cm / dm.max(1e-9),
+        rss1.saturating_sub(rss0)
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let ck = Checker::new().expect("checker");
+    let pngs = fixtures();
+    summary(&ck, &pngs);
+    let mut g = c.benchmark_group("check_1000x600");
+    g.sample_size(10);
+    g.bench_function("decode_png", |b| {
+        b.iter(|| {
+            for png in &pngs {
+                black_box(image::load_from_memory(png).expect("decode"));
+            }
+        })
+    });
+    g.bench_function("check_png", |b| {
+        b.iter(|| {
+            for png in &pngs {
+                black_box(ck.check_bytes(png, "bench").expect("check"));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

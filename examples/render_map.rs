@@ -1,0 +1,54 @@
+//! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
+//!
+//! usage: cargo run --example render_map -- OUT.png [world|china|south_asia] [projection] [style] [violations...]
+//! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
+//! style: highlight uniform outline dark choropleth
+//! violations: zangnan aksai_chin taiwan no_dashes inset
+use mapsweep::reference::Reference;
+use mapsweep::reference::project::Projection;
+use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let out = args
+        .first()
+        .ok_or("usage: render_map OUT.png [view] [projection] [style] [switches...]")?;
+    let view = args.get(1).map(String::as_str).unwrap_or("world");
+    let proj = match args.get(2).map(String::as_str).unwrap_or("plate_carree") {
+        "web_mercator" => Projection::WebMercator,
+        "miller" => Projection::Miller,
+        "natural_earth1" => Projection::NaturalEarth1,
+        "equal_earth" => Projection::EqualEarth,
+        "robinson" => Projection::Robinson,
+        "albers" => Projection::AlbersChina,
+        "lambert" => Projection::LambertChina,
+        _ => Projection::PlateCarree,
+    };
+    let style = match args.get(3).map(String::as_str).unwrap_or("highlight") {
+        "uniform" => Style::uniform(),
+        "outline" => Style::outline(),
+        "dark" => Style::dark(),
+        "choropleth" => Style::choropleth(),
+        _ => Style::highlight(),
+    };
+    let (bbox, w, h) = match view {
+        "china" => ([73.0, 17.5, 136.0, 54.0], 900, 700),
+        "south_asia" => ([66.0, 6.0, 100.0, 37.0], 900, 820),
+        _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
+    };
+    let mut spec = RenderSpec::new(proj, bbox, w, h, style);
+    for s in args.iter().skip(4) {
+        match s.as_str() {
+            "zangnan" => spec.zangnan_as_india = true,
+            "aksai_chin" => spec.aksai_chin_as_india = true,
+            "taiwan" => spec.taiwan_separate = true,
+            "no_dashes" => spec.dashes = false,
+            "inset" => spec.inset = true,
+            other => return Err(format!("unknown switch {other}").into()),
+        }
+    }
+    let r = Reference::get()?;
+    std::fs::write(out, render_png(r, &spec))?;
+    std::fs::write(format!("{out}.svg"), render_svg(r, &spec))?;
+    Ok(())
+}

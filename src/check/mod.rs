@@ -1,0 +1,394 @@
+//! The map checker: decide whether an image is a map showing any of China's sensitive zones,
+//! register it against the reference geometry, probe each zone and report rule by rule.
+//!
+//! Rules kept here: a problem found in a map is a result ([`CheckReport`]), never an error;
+//! [`CheckError`] is only for input that cannot be decoded; the checker never reads files or
+//! the network (the caller passes bytes); a [`Checker`] is built once and shared across threads.
+pub mod decode;
+pub mod overlay;
+pub mod probe;
+pub mod register;
+
+use crate::reference::project::{Frame, Projection, projected_bbox};
+use crate::reference::{RefError, Reference};
+use image::DynamicImage;
+use register::{Prepared, Registered, Template, densify, refine, score};
+use serde::{Deserialize, Serialize};
+
+/// Errors of the checker (input that cannot be checked).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{input}: cannot decode image: {reason}")]
+    Decode { input: String, reason: String },
+    #[error("reference data: {0}")]
+    Reference(#[from] RefError),
+}
+
+/// Overall verdict on one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Violation,
+    Compliant,
+    NotApplicable,
+    Uncertain,
+}
+
+/// Status of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Violation,
+    Ok,
+    NotShown,
+    Uncertain,
+}
+
+/// The rules, in report order.
+pub const RULES: [&str; 6] = [
+    "taiwan",
+    "zangnan",
+    "aksai_chin",
+    "south_china_sea",
+    "diaoyu",
+    "hainan",
+];
+
+/// One rule's finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub status: Status,
+    pub confidence: f64,
+    pub message: String,
+}
+
+/// What kind of map was recognised.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MapInfo {
+    /// "world" | "china" | "asia" | "other", or null when no map was recognised.
+    pub region: Option<String>,
+    pub projection: Option<String>,
+    pub fit: f64,
+    /// Registered frame (not part of the JSON contract).
+    #[serde(skip)]
+    pub frame: Option<Frame>,
+    /// Estimated pixels per degree of longitude.
+    #[serde(skip)]
+    pub px_per_deg: f64,
+}
+
+/// The report for one image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub verdict: Verdict,
+    pub map: MapInfo,
+    pub findings: Vec<Finding>,
+    /// Overlay PNG (filled when requested).
+    #[serde(skip)]
+    pub overlay_png: Option<Vec<u8>>,
+}
+
+/// The checker: reference geometry loaded once, templates projected once.
+pub struct Checker {
+    pub(crate) reference: &'static Reference,
+    pub(crate) world: Template,
+    pub(crate) china: Template,
+    pub(crate) probes: probe::ProbeData,
+}
+
+/// Working size limit: larger images are scaled down first.
+const WORK_MAX: u32 = 1200;
+/// Minimal chamfer fit for a map to be accepted.
+const MIN_FIT: f64 = 0.6;
+/// Refinement schedules: (truncation px, point stride, first step px).
+const FIT_SCHEDULE: &[(f32, usize, f64)] = &[(24.0, 4, 12.0), (8.0, 2, 3.0), (3.0, 1, 1.0)];
+const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
+    (48.0, 6, 32.0),
+    (16.0, 3, 8.0),
+    (6.0, 2, 2.0),
+    (3.0, 1, 1.0),
+];
+
+impl Checker {
+    pub fn new() -> Result<Checker, CheckError> {
+        let reference = Reference::get()?;
+        let world = Template::new(densify(
+            reference.countries.iter().flat_map(|c| c.rings.iter()),
+            0.35,
+        ));
+        let china = Template::new(densify(
+            reference
+                .china
+                .iter()
+                .filter(|r| crate::reference::ring_area(r).abs() > 0.05),
+            0.2,
+        ));
+        let probes = probe::ProbeData::new(reference);
+        Ok(Checker {
+            reference,
+            world,
+            china,
+            probes,
+        })
+    }
+
+    /// Decodes and checks image bytes; `name` names the input in errors.
+    pub fn check_bytes(&self, bytes: &[u8], name: &str) -> Result<CheckReport, CheckError> {
+        let img = decode::decode(bytes, name)?;
+        Ok(self.check_image(&img))
+    }
+
+    /// Checks a decoded image.
+    pub fn check_image(&self, img: &DynamicImage) -> CheckReport {
+        self.check_image_opts(img, false)
+    }
+
+    /// Checks a decoded image, optionally rendering the overlay PNG.
+    pub fn check_image_opts(&self, img: &DynamicImage, with_overlay: bool) -> CheckReport {
+        let (w0, h0) = (img.width(), img.height());
+        if w0 < 32 || h0 < 32 {
+            return CheckReport {
+                verdict: Verdict::NotApplicable,
+                map: MapInfo {
+                    region: None,
+                    projection: None,
+                    fit: 0.0,
+                    frame: None,
+                    px_per_deg: 0.0,
+                },
+                findings: vec![],
+                overlay_png: None,
+            };
+        }
+        let rgb8 = if w0.max(h0) > WORK_MAX {
+            let s = WORK_MAX as f64 / w0.max(h0) as f64;
+            let (nw, nh) = (
+                ((w0 as f64 * s) as u32).max(1),
+                ((h0 as f64 * s) as u32).max(1),
+            );
+            image::imageops::resize(
+                &img.to_rgb8(),
+                nw,
+                nh,
+                image::imageops::FilterType::Triangle,
+            )
+        } else {
+            img.to_rgb8()
+        };
+        let (w, h) = (rgb8.width() as usize, rgb8.height() as usize);
+        let rgb: Vec<[u8; 3]> = rgb8.pixels().map(|p| p.0).collect();
+        let prep = Prepared::new(w, h, rgb);
+        let reg = self.register(&prep);
+        let mut report = probe::probe_all(self, &prep, reg.as_ref());
+        if with_overlay {
+            report.overlay_png = Some(overlay::render(self, &prep, reg.as_ref(), &report));
+        }
+        report
+    }
+
+    /// Finds the best frame, or None when nothing map-like fits.
+    pub fn register(&self, p: &Prepared) -> Option<Registered> {
+        let c = p.content;
+        tracing::debug!(?c, w = p.w, h = p.h, bg = ?p.bg, "content box");
+        if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
+            return None;
+        }
+        struct Hyp {
+            frame: Frame,
+            china_only: bool,
+            s: f64,
+        }
+        let mut hyps: Vec<Hyp> = Vec::new();
+        // extents in lon/lat of what a map fitted to its container usually shows
+        let world_exts: [[f64; 4]; 3] = [
+            [-180.0, -90.0, 180.0, 83.7],
+            [-180.0, -58.0, 180.0, 83.7],
+            [-180.0, -90.0, 180.0, 90.0],
+        ];
+        let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
+        for &proj in &Projection::ALL {
+            let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
+                china_exts.iter().map(|e| (*e, true)).collect()
+            } else {
+                world_exts
+                    .iter()
+                    .map(|e| (*e, false))
+                    .chain(china_exts.iter().map(|e| (*e, true)))
+                    .collect()
+            };
+            for (ext, china_only) in exts {
+                let pb = if ext[3] >= 90.0 || ext[1] <= -90.0 && ext[3] > 84.0 {
+                    projected_bbox(proj, ext)
+                } else {
+                    let t = if china_only { &self.china } else { &self.world };
+                    bbox_of(t, proj, ext)
+                };
+                let full = Frame::fit(proj, pb, c);
+                let mut cands = vec![full];
+                // left/right/top only, with aspect candidates
+                let ks: &[f64] = if proj == Projection::PlateCarree {
+                    &[1.0, 1.15, 1.33]
+                } else {
+                    &[1.0]
+                };
+                for &k in ks {
+                    let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
+                    let sy = sx * k;
+                    cands.push(Frame {
+                        projection: proj,
+                        sx,
+                        sy,
+                        tx: c[0] - sx * pb[0],
+                        ty: c[1] + sy * pb[3],
+                    });
+                    // or fitted by height, centred horizontally
+                    let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
+                    let sx2 = sy2 / k;
+                    let cx = (c[0] + c[2]) / 2.0 - sx2 * (pb[0] + pb[2]) / 2.0;
+                    cands.push(Frame {
+                        projection: proj,
+                        sx: sx2,
+                        sy: sy2,
+                        tx: cx,
+                        ty: c[1] + sy2 * pb[3],
+                    });
+                }
+                for f in cands {
+                    let t = if china_only { &self.china } else { &self.world };
+                    let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
+                    if n < 100 {
+                        continue;
+                    }
+                    hyps.push(Hyp {
+                        frame: f,
+                        china_only,
+                        s,
+                    });
+                }
+            }
+        }
+        hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
+        let mut best: Option<Registered> = None;
+        for h in hyps.iter().take(4) {
+            let t = if h.china_only {
+                &self.china
+            } else {
+                &self.world
+            };
+            let (f, s) = refine(
+                p,
+                t.points(h.frame.projection),
+                h.frame,
+                150,
+                true,
+                FIT_SCHEDULE,
+            );
+            tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
+            if best.as_ref().is_none_or(|b| s > b.fit) {
+                best = Some(Registered {
+                    frame: f,
+                    fit: s,
+                    china_only: h.china_only,
+                });
+            }
+        }
+        if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
+            && let Some(crop) = self.crop_search(p)
+            && best.as_ref().is_none_or(|b| crop.fit > b.fit)
+        {
+            best = Some(crop);
+        }
+        best.filter(|b| b.fit >= MIN_FIT)
+    }
+
+    /// Grid search for crops of Asia (the map fills the frame; extent unknown).
+    fn crop_search(&self, p: &Prepared) -> Option<Registered> {
+        let (w, h) = (p.w as f64, p.h as f64);
+        let mut cands: Vec<(f64, Frame)> = Vec::new();
+        for proj in [Projection::PlateCarree, Projection::WebMercator] {
+            let pts: Vec<(f64, f64)> = self
+                .world
+                .lonlat
+                .iter()
+                .zip(self.world.points(proj))
+                .filter(|((lo, la), _)| *lo > 40.0 && *lo < 150.0 && *la > -12.0 && *la < 60.0)
+                .map(|(_, xy)| *xy)
+                .collect();
+            // span of longitude shown across the image width: 12 to 80 degrees
+            let mut span = 12.0f64;
+            while span <= 80.0 {
+                let sx = w / span.to_radians();
+                for &k in if proj == Projection::PlateCarree {
+                    &[1.0, 1.15][..]
+                } else {
+                    &[1.0][..]
+                } {
+                    let sy = sx * k;
+                    // centre lon/lat on a grid of 1/8 of the view
+                    let step = span / 8.0;
+                    let mut clon = 55.0;
+                    while clon <= 140.0 {
+                        let mut clat = -5.0;
+                        while clat <= 50.0 {
+                            let (cx, cy) = proj.forward(clon, clat);
+                            let f = Frame {
+                                projection: proj,
+                                sx,
+                                sy,
+                                tx: w / 2.0 - sx * cx,
+                                ty: h / 2.0 + sy * cy,
+                            };
+                            let (s, n) = score(p, &pts, &f, 60.0, 6);
+                            if n >= 150 {
+                                cands.push((s, f));
+                            }
+                            clat += step * 0.8;
+                        }
+                        clon += step;
+                    }
+                }
+                span *= 1.15;
+            }
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut best: Option<Registered> = None;
+        for (_, f) in cands.into_iter().take(6) {
+            let (g, s) = refine(
+                p,
+                self.world.points(f.projection),
+                f,
+                150,
+                true,
+                CROP_SCHEDULE,
+            );
+            tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
+            if best.as_ref().is_none_or(|b| s > b.fit) {
+                best = Some(Registered {
+                    frame: g,
+                    fit: s,
+                    china_only: false,
+                });
+            }
+        }
+        best
+    }
+}
+
+fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
+    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for (&(lo, la), &(x, y)) in t.lonlat.iter().zip(t.points(proj)) {
+        if lo < ext[0] || lo > ext[2] || la < ext[1] || la > ext[3] {
+            continue;
+        }
+        bb[0] = bb[0].min(x);
+        bb[1] = bb[1].min(y);
+        bb[2] = bb[2].max(x);
+        bb[3] = bb[3].max(y);
+    }
+    if bb[0] > bb[2] {
+        projected_bbox(proj, ext)
+    } else {
+        bb
+    }
+}

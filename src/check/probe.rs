@@ -1,0 +1,886 @@
+//! Probing each zone in the registered frame: fill colours against local references (mainland
+//! China and the neighbour next to the zone), boundary support along the claim line versus the
+//! McMahon line, presence of Taiwan, of the dash segments and of a 南海诸岛 inset box.
+use super::register::{Prepared, Registered, cdist, densify, median_colour, score};
+use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
+use crate::reference::project::Frame;
+use crate::reference::raster::{Mask, fill_px, project_rings};
+use crate::reference::{Reference, Ring};
+
+/// Precomputed lon/lat sample sets used by the probes.
+pub struct ProbeData {
+    mcmahon: Vec<(f64, f64)>,
+    claim: Vec<(f64, f64)>,
+    aksai_west: Vec<(f64, f64)>,
+    nepal: Vec<(f64, f64)>,
+    china_main: Vec<Ring>,
+    india: Vec<Ring>,
+}
+
+fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
+    let mut inside = false;
+    for r in rings {
+        let n = r.len();
+        let mut j = n.wrapping_sub(1);
+        for i in 0..n {
+            let (xi, yi) = (r[i][0], r[i][1]);
+            let (xj, yj) = (r[j][0], r[j][1]);
+            if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+            j = i;
+        }
+    }
+    inside
+}
+
+fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
+    set.iter()
+        .map(|q| ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt())
+        .fold(f64::MAX, f64::min)
+}
+
+impl ProbeData {
+    pub fn new(r: &Reference) -> ProbeData {
+        let in_box = |p: &(f64, f64)| p.0 > 91.3 && p.0 < 97.6 && p.1 > 26.4 && p.1 < 29.7;
+        let india: Vec<Ring> = r
+            .country("India")
+            .map(|c| c.rings.clone())
+            .unwrap_or_default();
+        let india_pts: Vec<(f64, f64)> = densify(india.iter(), 0.05)
+            .into_iter()
+            .filter(in_box)
+            .collect();
+        let china_pts: Vec<(f64, f64)> = densify(r.china.iter(), 0.05)
+            .into_iter()
+            .filter(in_box)
+            .collect();
+        let mcmahon = india_pts
+            .iter()
+            .copied()
+            .filter(|p| point_in(&r.china, p.0, p.1) && min_dist(*p, &china_pts) > 0.25)
+            .collect();
+        let claim = china_pts
+            .iter()
+            .copied()
+            .filter(|p| point_in(&india, p.0, p.1) && min_dist(*p, &india_pts) > 0.25)
+            .collect();
+        ProbeData {
+            mcmahon,
+            claim,
+            aksai_west: densify(r.china.iter(), 0.05)
+                .into_iter()
+                .filter(|p| p.0 > 77.8 && p.0 < 79.6 && p.1 > 32.8 && p.1 < 35.4)
+                .collect(),
+            nepal: densify(r.china.iter(), 0.05)
+                .into_iter()
+                .filter(|p| p.0 > 81.5 && p.0 < 88.0 && p.1 > 27.8 && p.1 < 30.5)
+                .collect(),
+            china_main: r.china_mainland().into_iter().cloned().collect(),
+            india,
+        }
+    }
+}
+
+fn mask_of(frame: &Frame, rings: &[Ring], w: usize, h: usize) -> Mask {
+    let refs: Vec<&Ring> = rings.iter().collect();
+    let px = project_rings(frame, &refs);
+    let mut m = Mask::new(w, h);
+    fill_px(&mut m, &px, 1);
+    m
+}
+
+/// Dominant colour of a set of pixels (mode of 4-bit bins, then median inside the bin).
+fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
+    if idx.is_empty() {
+        return None;
+    }
+    let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
+    let q = |c: [u8; 3]| [c[0] >> 4, c[1] >> 4, c[2] >> 4];
+    for &i in idx {
+        *hist.entry(q(p.rgb[i])).or_default() += 1;
+    }
+    let (bin, n) = hist.into_iter().max_by_key(|(c, n)| (*n, *c))?;
+    let sel: Vec<[u8; 3]> = idx
+        .iter()
+        .map(|&i| p.rgb[i])
+        .filter(|c| q(*c) == bin)
+        .collect();
+    Some((median_colour(&sel)?, n as f64 / idx.len() as f64))
+}
+
+/// Pixels of `mask` within a lon/lat box, away from image edges by at least `clear` px.
+fn pixels_in(
+    p: &Prepared,
+    frame: &Frame,
+    mask: &Mask,
+    lonlat: [f64; 4],
+    clear: f32,
+    exclude: Option<&Mask>,
+) -> Vec<usize> {
+    let corners = [
+        frame.to_px(lonlat[0], lonlat[1]),
+        frame.to_px(lonlat[2], lonlat[1]),
+        frame.to_px(lonlat[0], lonlat[3]),
+        frame.to_px(lonlat[2], lonlat[3]),
+        frame.to_px((lonlat[0] + lonlat[2]) / 2.0, lonlat[3]),
+        frame.to_px((lonlat[0] + lonlat[2]) / 2.0, lonlat[1]),
+    ];
+    let x0 = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::MAX, f64::min)
+        .max(0.0) as usize;
+    let x1 = (corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::MIN, f64::max)
+        .ceil()
+        .max(0.0) as usize)
+        .min(p.w);
+    let y0 = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::MAX, f64::min)
+        .max(0.0) as usize;
+    let y1 = (corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::MIN, f64::max)
+        .ceil()
+        .max(0.0) as usize)
+        .min(p.h);
+    let mut out = Vec::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = y * p.w + x;
+            if mask.data[i] != 0 && p.dt[i] >= clear && exclude.is_none_or(|e| e.data[i] == 0) {
+                out.push(i);
+            }
+        }
+    }
+    out
+}
+
+/// Pixels covered by a zone's cells, and the share of cells inside the image.
+fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (Mask, f64, usize) {
+    let mut m = Mask::new(w, h);
+    let Some(z) = r.zone(rule) else {
+        return (m, 0.0, 0);
+    };
+    let cell_px = frame.px_per_deg() * crate::reference::ZONE_STEP;
+    let rad = (cell_px / 2.0).ceil() as i64;
+    let (mut inside, mut total) = (0usize, 0usize);
+    for (lon, lat) in z.cells() {
+        total += 1;
+        let (x, y) = frame.to_px(lon, lat);
+        if x < 0.0 || y < 0.0 || x >= w as f64 || y >= h as f64 {
+            continue;
+        }
+        inside += 1;
+        let (xi, yi) = (x as i64, y as i64);
+        for dy in -rad + 1..rad.max(1) {
+            for dx in -rad + 1..rad.max(1) {
+                let (xx, yy) = (xi + dx, yi + dy);
+                if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
+                    m.data[yy as usize * w + xx as usize] = 1;
+                }
+            }
+        }
+    }
+    let n = m.count();
+    (
+        m,
+        if total == 0 {
+            0.0
+        } else {
+            inside as f64 / total as f64
+        },
+        n,
+    )
+}
+
+/// Refines the translation locally (±3 px) on reference points inside a window.
+fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f64; 4]]) -> Frame {
+    let pts: Vec<(f64, f64)> = ck
+        .world
+        .lonlat
+        .iter()
+        .zip(ck.world.points(f.projection))
+        .filter(|((lo, la), _)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
+        .filter(|((lo, la), _)| {
+            !skip
+                .iter()
+                .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
+        })
+        .map(|(_, xy)| *xy)
+        .collect();
+    if pts.len() < 20 {
+        return *f;
+    }
+    let mut best = (score(p, &pts, f, 3.0, 1).0, *f);
+    let mut dy = -3.0;
+    while dy <= 3.0 {
+        let mut dx = -3.0;
+        while dx <= 3.0 {
+            let mut g = *f;
+            g.tx += dx;
+            g.ty += dy;
+            let s = score(p, &pts, &g, 3.0, 1).0;
+            if s > best.0 + 1e-9 {
+                best = (s, g);
+            }
+            dx += 0.5;
+        }
+        dy += 0.5;
+    }
+    best.1
+}
+
+/// Share of points (lon/lat) lying on an image edge (within `tol` px); None if too few in frame.
+fn support(
+    p: &Prepared,
+    f: &Frame,
+    pts: &[(f64, f64)],
+    tol: f32,
+    shift: (f64, f64),
+) -> Option<f64> {
+    let (mut n, mut hit) = (0usize, 0usize);
+    for &(lo, la) in pts {
+        let (x, y) = f.to_px(lo, la);
+        if let Some(d) = p.dt_at(x + shift.0, y + shift.1) {
+            n += 1;
+            if d <= tol {
+                hit += 1;
+            }
+        }
+    }
+    if n < 5 {
+        None
+    } else {
+        Some(hit as f64 / n as f64)
+    }
+}
+
+fn share_near(p: &Prepared, idx: &[usize], c: [u8; 3]) -> f64 {
+    if idx.is_empty() {
+        return 0.0;
+    }
+    idx.iter().filter(|&&i| cdist(p.rgb[i], c) <= 28).count() as f64 / idx.len() as f64
+}
+
+fn finding(rule: &str, status: Status, confidence: f64, message: String) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        status,
+        confidence: (confidence.clamp(0.0, 1.0) * 100.0).round() / 100.0,
+        message,
+    }
+}
+
+/// Runs every probe and assembles the report.
+pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckReport {
+    let Some(reg) = reg else {
+        return CheckReport {
+            verdict: Verdict::NotApplicable,
+            map: MapInfo {
+                region: None,
+                projection: None,
+                fit: 0.0,
+                frame: None,
+                px_per_deg: 0.0,
+            },
+            findings: vec![],
+            overlay_png: None,
+        };
+    };
+    let f = reg.frame;
+    let r = ck.reference;
+    let ppd = f.px_per_deg();
+    let _ = ppd;
+    let (wx0, _) = f.to_px(-170.0, 0.0);
+    let (wx1, _) = f.to_px(170.0, 0.0);
+    let region =
+        if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
+            "world"
+        } else if reg.china_only {
+            "china"
+        } else {
+            let (a, _) = f.to_px(75.0, 35.0);
+            let (b, _) = f.to_px(134.0, 35.0);
+            if a >= -5.0 && b <= p.w as f64 + 5.0 {
+                "china"
+            } else {
+                "asia"
+            }
+        };
+    let mut findings = Vec::new();
+    let map = MapInfo {
+        region: Some(region.to_string()),
+        projection: Some(f.projection.name().to_string()),
+        fit: (reg.fit * 1000.0).round() / 1000.0,
+        frame: Some(f),
+        px_per_deg: ppd,
+    };
+    let too_small = region == "world" && ppd < 1.5;
+    let china_m = mask_of(&f, &ck.probes.china_main, p.w, p.h);
+    let india_m = mask_of(&f, &ck.probes.india, p.w, p.h);
+
+    for rule in super::RULES {
+        let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
+        let min_px = if rule == "south_china_sea" { 30 } else { 4 };
+        let scs_on_china = rule == "south_china_sea" && region == "china";
+        if !scs_on_china && (inside < 0.7 || npx < min_px) {
+            findings.push(finding(
+                rule,
+                Status::NotShown,
+                0.8,
+                format!("{rule}: zone outside the frame or too small at this scale"),
+            ));
+            continue;
+        }
+        if too_small {
+            findings.push(finding(
+                rule,
+                Status::Uncertain,
+                0.3,
+                format!("{rule}: world map at {ppd:.1} px per degree, too small to judge"),
+            ));
+            continue;
+        }
+        let fd = match rule {
+            "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
+            "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m),
+            "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
+            _ => probe_scs(ck, p, &f, region),
+        };
+        findings.push(fd);
+    }
+    let any = |s: Status| findings.iter().any(|x| x.status == s);
+    let verdict = if any(Status::Violation) {
+        Verdict::Violation
+    } else if any(Status::Uncertain) {
+        Verdict::Uncertain
+    } else if any(Status::Ok) {
+        Verdict::Compliant
+    } else {
+        Verdict::NotApplicable
+    };
+    CheckReport {
+        verdict,
+        map,
+        findings,
+        overlay_png: None,
+    }
+}
+
+fn probe_zangnan(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    zm: &Mask,
+    china_m: &Mask,
+    india_m: &Mask,
+) -> Finding {
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [84.0, 20.0, 102.0, 33.0],
+        &[[90.0, 26.0, 98.5, 30.0]],
+    );
+    let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
+    let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
+    let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
+    tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
+    let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
+        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 && zpix.len() >= 3 => {
+            let sc = share_near(p, &zpix, c);
+            let si = share_near(p, &zpix, i);
+            Some((sc, si))
+        }
+        _ => None,
+    };
+    let m = support(p, &f, &ck.probes.mcmahon, 1.0, (0.0, 0.0));
+    let cl = support(p, &f, &ck.probes.claim, 1.0, (0.0, 0.0));
+    let bmsg = match (m, cl) {
+        (Some(m), Some(c)) => format!(
+            "boundary support: McMahon line {:.0}%, claim line {:.0}%",
+            m * 100.0,
+            c * 100.0
+        ),
+        _ => "boundary support not measurable".into(),
+    };
+    if let Some((sc, si)) = fill {
+        if si >= 0.35 && si >= 2.0 * sc {
+            return finding(
+                "zangnan",
+                Status::Violation,
+                0.6 + 0.4 * (si - sc),
+                format!(
+                    "Zangnan drawn outside China: {:.0}% of the zone filled like India; {bmsg}",
+                    si * 100.0
+                ),
+            );
+        }
+        if sc >= 0.35 && sc >= 2.0 * si {
+            return finding(
+                "zangnan",
+                Status::Ok,
+                0.6 + 0.4 * (sc - si),
+                format!(
+                    "Zangnan inside China: {:.0}% of the zone filled like mainland China; {bmsg}",
+                    sc * 100.0
+                ),
+            );
+        }
+    }
+    match (m, cl) {
+        (Some(m), Some(c)) if m >= 0.45 && m - c >= 0.2 => finding(
+            "zangnan",
+            Status::Violation,
+            0.5 + (m - c) / 2.0,
+            format!("Zangnan drawn outside China: boundary follows the McMahon line; {bmsg}"),
+        ),
+        (Some(m), Some(c)) if c >= 0.45 && c - m >= 0.2 => finding(
+            "zangnan",
+            Status::Ok,
+            0.5 + (c - m) / 2.0,
+            format!("Zangnan inside China: boundary follows China's line; {bmsg}"),
+        ),
+        _ => finding(
+            "zangnan",
+            Status::Uncertain,
+            0.3,
+            format!("Zangnan: no clear fill or boundary evidence; {bmsg}"),
+        ),
+    }
+}
+
+fn probe_aksai(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    zm: &Mask,
+    china_m: &Mask,
+    india_m: &Mask,
+) -> Finding {
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [70.0, 28.0, 90.0, 40.0],
+        &[[77.0, 32.0, 81.0, 37.0]],
+    );
+    let zpix = pixels_in(p, &f, zm, [78.3, 34.2, 80.3, 35.8], 1.0, None);
+    let cpx = pixels_in(p, &f, china_m, [81.0, 31.0, 90.0, 37.0], 1.5, Some(zm));
+    let ipx = pixels_in(p, &f, india_m, [74.0, 28.5, 78.5, 33.5], 1.5, Some(zm));
+    if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
+        && cdist(c, i) > 30
+        && zpix.len() >= 3
+    {
+        let sc = share_near(p, &zpix, c);
+        let si = share_near(p, &zpix, i);
+        if si >= 0.35 && si >= 2.0 * sc {
+            return finding(
+                "aksai_chin",
+                Status::Violation,
+                0.6 + 0.4 * (si - sc),
+                format!(
+                    "Aksai Chin drawn outside China: {:.0}% of the zone filled like India",
+                    si * 100.0
+                ),
+            );
+        }
+        if sc >= 0.35 && sc >= 2.0 * si {
+            return finding(
+                "aksai_chin",
+                Status::Ok,
+                0.6 + 0.4 * (sc - si),
+                format!(
+                    "Aksai Chin inside China: {:.0}% of the zone filled like mainland China",
+                    sc * 100.0
+                ),
+            );
+        }
+    }
+    // Boundary evidence: China's boundary west of Aksai Chin (the line of actual control) is
+    // drawn on every map that leaves Aksai Chin in China; a map drawing it as India has no
+    // boundary there. Compared with China's boundary with Nepal as a control.
+    let lac = support(p, &f, &ck.probes.aksai_west, 1.0, (0.0, 0.0));
+    let ctl = support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0));
+    match (lac, ctl) {
+        (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 => finding(
+            "aksai_chin",
+            Status::Violation,
+            0.5 + (c - l) / 2.0,
+            format!(
+                "Aksai Chin drawn outside China: no boundary along the line of actual control ({:.0}% support, {:.0}% on the Nepal boundary)",
+                l * 100.0,
+                c * 100.0
+            ),
+        ),
+        (Some(l), Some(c)) if l >= 0.5 => finding(
+            "aksai_chin",
+            Status::Ok,
+            0.5 + l / 2.0,
+            format!(
+                "Aksai Chin inside China: boundary along China's line ({:.0}% support, {:.0}% on the Nepal boundary)",
+                l * 100.0,
+                c * 100.0
+            ),
+        ),
+        _ => finding(
+            "aksai_chin",
+            Status::Uncertain,
+            0.3,
+            "Aksai Chin: no clear fill or boundary evidence".into(),
+        ),
+    }
+}
+
+fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (c, a, b) = (
+        [c[0] as f64, c[1] as f64, c[2] as f64],
+        [a[0] as f64, a[1] as f64, a[2] as f64],
+        [b[0] as f64, b[1] as f64, b[2] as f64],
+    );
+    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let l2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
+    let t = if l2 == 0.0 {
+        0.0
+    } else {
+        (((c[0] - a[0]) * ab[0] + (c[1] - a[1]) * ab[1] + (c[2] - a[2]) * ab[2]) / l2)
+            .clamp(0.0, 1.0)
+    };
+    (0..3)
+        .map(|i| (c[i] - a[i] - t * ab[i]).abs())
+        .fold(0.0, f64::max)
+}
+
+fn probe_island(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    rule: &str,
+    region: &str,
+    china_m: &Mask,
+) -> Finding {
+    let name = match rule {
+        "taiwan" => "Taiwan",
+        "hainan" => "Hainan",
+        _ => "Diaoyu Dao",
+    };
+    let f = local_frame(
+        ck,
+        p,
+        f0,
+        [104.0, 10.0, 132.0, 36.0],
+        &[[119.0, 21.5, 125.5, 26.5]],
+    );
+    let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
+    let sea = dominant(
+        p,
+        &pixels_in(
+            p,
+            &f,
+            &Mask {
+                w: p.w,
+                h: p.h,
+                data: vec![1; p.w * p.h],
+            },
+            [113.0, 12.0, 118.0, 17.0],
+            0.0,
+            None,
+        ),
+    )
+    .map(|d| d.0)
+    .unwrap_or(p.bg);
+    let cpx = pixels_in(p, &f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
+    let cc = dominant(p, &cpx).map(|d| d.0);
+    // boundary stroke colour: colours on China's projected outline, away from the fill
+    let mut on_line = Vec::new();
+    for ring in &ck.probes.china_main {
+        for q in ring.iter().filter(|q| q[0] > 100.0 && q[1] < 35.0) {
+            let (x, y) = f.to_px(q[0], q[1]);
+            if let Some(c) = p.px(x as i64, y as i64)
+                && cc.is_none_or(|cc| cdist(c, cc) > 28)
+            {
+                on_line.push((y as usize) * p.w + x as usize);
+            }
+        }
+    }
+    let sc = dominant(p, &on_line).map(|d| d.0).unwrap_or(p.bg);
+    let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
+    let land: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+        .filter(|&i| {
+            // never the mainland coast across the strait (registration slack)
+            let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
+            [(0, 0), (-2, 0), (2, 0), (0, -2), (0, 2), (-2, -2), (-2, 2)]
+                .iter()
+                .all(|(dx, dy)| china_m.get(x + dx, y + dy) == 0)
+        })
+        .collect();
+    if all.is_empty() {
+        return finding(
+            rule,
+            Status::NotShown,
+            0.5,
+            format!("{name}: outside the frame"),
+        );
+    }
+    let outlined = all
+        .iter()
+        .filter(|&&i| p.edges[i] != 0 && china_m.data[i] == 0)
+        .count();
+    if ((land.len() as f64) < 0.15 * all.len() as f64 || land.len() < 2) && outlined < 3 {
+        let big = f.px_per_deg() >= 5.0 && rule != "diaoyu";
+        return if big && region == "china" {
+            finding(
+                rule,
+                Status::Violation,
+                0.6,
+                format!("{name} missing: the zone shows only sea or background"),
+            )
+        } else {
+            finding(
+                rule,
+                Status::NotShown,
+                0.4,
+                format!("{name} not visible at this scale"),
+            )
+        };
+    }
+    if region == "china" || rule != "taiwan" {
+        return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
+    }
+    if land.len() < 2 {
+        return finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"));
+    }
+    let Some(cc) = cc else {
+        return finding(
+            rule,
+            Status::Uncertain,
+            0.3,
+            format!("{name}: mainland fill not measurable"),
+        );
+    };
+    if cdist(cc, sea) <= 24 || cdist(cc, p.bg) <= 24 {
+        return finding(
+            rule,
+            Status::Ok,
+            0.5,
+            format!("{name} drawn; outline map, fills carry no country distinction"),
+        );
+    }
+    let zc = dominant(p, &land).map(|d| d.0).unwrap_or(cc);
+    let interior: Vec<usize> = land.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
+    let ok_share = if interior.len() >= 3 {
+        interior
+            .iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= 32)
+            .count() as f64
+            / interior.len() as f64
+    } else {
+        // only boundary pixels: accept blends of China's fill with the boundary stroke
+        land.iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= 32 || seg_dist(p.rgb[i], cc, sc) <= 24.0)
+            .count() as f64
+            / land.len() as f64
+    };
+    if ok_share >= 0.5 {
+        finding(
+            rule,
+            Status::Ok,
+            0.5 + ok_share / 2.0,
+            format!(
+                "{name} filled like mainland China ({:.0}% of its pixels)",
+                ok_share * 100.0
+            ),
+        )
+    } else {
+        finding(
+            rule,
+            Status::Violation,
+            0.5 + (1.0 - ok_share) / 2.0,
+            format!(
+                "{name} drawn as a separate country: fill #{:02x}{:02x}{:02x} differs from mainland China's #{:02x}{:02x}{:02x}",
+                zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]
+            ),
+        )
+    }
+}
+
+fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
+    use crate::reference::raster::stroke_px;
+    let f = local_frame(ck, p, f0, [98.0, 0.0, 126.0, 24.0], &[]);
+    let ppd = f.px_per_deg();
+    // edges explained by coastlines: every outline near the South China Sea, widened
+    let r = (0.35 * ppd).max(1.5);
+    let mut explained = Mask::new(p.w, p.h);
+    let near = |ring: &Ring| {
+        ring.iter()
+            .any(|q| q[0] > 98.0 && q[0] < 127.0 && q[1] > -2.0 && q[1] < 26.0)
+    };
+    for c in &ck.reference.countries {
+        for ring in c.rings.iter().filter(|r| near(r)) {
+            let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+            stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
+        }
+    }
+    for ring in ck
+        .reference
+        .china
+        .iter()
+        .filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02)
+    {
+        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
+    }
+    let sea_edge = |x: i64, y: i64| -> bool {
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (xx, yy) = (x + dx, y + dy);
+                if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
+                    let i = yy as usize * p.w + xx as usize;
+                    if p.edges[i] != 0 && explained.data[i] == 0 {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    };
+    let hits = |shift: (f64, f64)| -> (usize, usize) {
+        let (mut n_in, mut hit) = (0, 0);
+        for d in &ck.reference.dashes {
+            let pts: Vec<(f64, f64)> = d
+                .iter()
+                .map(|q| f.to_px(q[0] + shift.0, q[1] + shift.1))
+                .collect();
+            if !pts
+                .iter()
+                .all(|q| q.0 >= 0.0 && q.1 >= 0.0 && q.0 < p.w as f64 && q.1 < p.h as f64)
+            {
+                continue;
+            }
+            n_in += 1;
+            // sample along the dash
+            let mut found = false;
+            'outer: for w in pts.windows(2) {
+                let len = ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt();
+                let steps = (len.ceil() as usize).max(1);
+                for k in 0..=steps {
+                    let t = k as f64 / steps as f64;
+                    let x = w[0].0 + (w[1].0 - w[0].0) * t;
+                    let y = w[0].1 + (w[1].1 - w[0].1) * t;
+                    if sea_edge(x as i64, y as i64) {
+                        found = true;
+                        break 'outer;
+                    }
+                }
+            }
+            if found {
+                hit += 1;
+            }
+        }
+        (n_in, hit)
+    };
+    let (n_in, hit) = hits((0.0, 0.0));
+    let ctrl = [(1.8, 0.0), (-1.8, 0.0), (0.0, 1.8), (0.0, -1.8)]
+        .iter()
+        .map(|s| hits(*s).1 as f64)
+        .sum::<f64>()
+        / 4.0;
+    if n_in >= 3 {
+        let need = (3usize).max(n_in.div_ceil(2));
+        if hit >= need && hit as f64 >= ctrl + 2.5 {
+            return finding(
+                "south_china_sea",
+                Status::Ok,
+                (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95),
+                format!(
+                    "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"
+                ),
+            );
+        }
+    }
+    if region != "world" && inset_present(p, &f) {
+        return finding(
+            "south_china_sea",
+            Status::Ok,
+            0.7,
+            "South China Sea shown in a 南海诸岛 inset box".into(),
+        );
+    }
+    let _ = region;
+    finding(
+        "south_china_sea",
+        Status::Violation,
+        if n_in >= 3 {
+            0.6 + 0.3 * (1.0 - hit as f64 / n_in as f64)
+        } else {
+            0.6
+        },
+        format!(
+            "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"
+        ),
+    )
+}
+
+/// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
+/// China's mainland: two long vertical and two long horizontal edge runs.
+fn inset_present(p: &Prepared, f: &Frame) -> bool {
+    let (x0, _) = f.to_px(122.6, 20.0);
+    let (_, y0) = f.to_px(120.0, 27.0);
+    let x0 = x0.clamp(0.0, p.w as f64) as usize;
+    let y0 = y0.clamp(0.0, p.h as f64) as usize;
+    if x0 + 10 >= p.w || y0 + 10 >= p.h {
+        return false;
+    }
+    let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
+    let on = |x: usize, y: usize| cdist(p.rgb[y * p.w + x], p.bg) > 4;
+    let mut vcols = Vec::new();
+    for x in x0..p.w {
+        let (mut run, mut best) = (0usize, 0usize);
+        for y in y0..p.h {
+            if on(x, y) {
+                run += 1;
+                best = best.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        if best >= minlen {
+            vcols.push(x);
+        }
+    }
+    let mut hrows = Vec::new();
+    for y in y0..p.h {
+        let (mut run, mut best) = (0usize, 0usize);
+        for x in x0..p.w {
+            if on(x, y) {
+                run += 1;
+                best = best.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        if best >= minlen {
+            hrows.push(y);
+        }
+    }
+    let spread = |v: &[usize]| match (v.first(), v.last()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0,
+    };
+    // a box: lines at both ends, not a filled block
+    let thin = vcols.len() < 20 && hrows.len() < 20;
+    tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
+    let _ = spread;
+    // a frame line in each direction (faint right/bottom lines may vanish when downscaled)
+    thin && !vcols.is_empty() && !hrows.is_empty()
+}

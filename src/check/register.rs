@@ -1,0 +1,370 @@
+//! Registration: find the projection and image transform that best align the reference
+//! outlines with the image's region boundaries.
+//!
+//! The image becomes an edge map (colour steps between neighbouring pixels) and its distance
+//! transform. A candidate frame is scored by a truncated chamfer measure: the share of the
+//! projected reference outline points (in frame) that lie on or next to an image edge, with
+//! a soft falloff. Candidates come from the content bounding box against the projected extent
+//! of the world or of China in every projection, plus a coarse grid search over Asia for crops;
+//! the best few are refined by coordinate descent on scale and translation.
+use crate::reference::project::{Frame, Projection};
+
+/// A prepared image: RGB, background, edges and their distance transform.
+pub struct Prepared {
+    pub w: usize,
+    pub h: usize,
+    pub rgb: Vec<[u8; 3]>,
+    pub bg: [u8; 3],
+    pub edges: Vec<u8>,
+    /// Distance (pixels) to the nearest edge pixel, capped at 64.
+    pub dt: Vec<f32>,
+    /// Bounding box of non-background content: x0, y0, x1, y1 (inclusive-exclusive).
+    pub content: [f64; 4],
+    /// Whether flat areas are exactly flat (lossless source, no JPEG noise).
+    pub clean: bool,
+}
+
+pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
+    (0..3)
+        .map(|i| (a[i] as i32 - b[i] as i32).abs())
+        .max()
+        .unwrap_or(0)
+}
+
+impl Prepared {
+    pub fn new(w: usize, h: usize, rgb: Vec<[u8; 3]>) -> Prepared {
+        // background: most common quantised colour on the border
+        let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
+        let q = |c: [u8; 3]| [c[0] & 0xF0, c[1] & 0xF0, c[2] & 0xF0];
+        let mut border = Vec::new();
+        for x in 0..w {
+            border.push(rgb[x]);
+            border.push(rgb[(h - 1) * w + x]);
+        }
+        for y in 0..h {
+            border.push(rgb[y * w]);
+            border.push(rgb[y * w + w - 1]);
+        }
+        for &c in &border {
+            *hist.entry(q(c)).or_default() += 1;
+        }
+        let mode = hist
+            .into_iter()
+            .max_by_key(|(c, n)| (*n, *c))
+            .map(|(c, _)| c)
+            .unwrap_or([255; 3]);
+        let sel: Vec<[u8; 3]> = border.into_iter().filter(|c| q(*c) == mode).collect();
+        let bg = median_colour(&sel).unwrap_or([255; 3]);
+        let exact = sel.iter().filter(|&&c| c == bg).count();
+        let clean = exact as f64 >= 0.98 * sel.len() as f64;
+
+        let mut edges = vec![0u8; w * h];
+        const T: i32 = 14;
+        for y in 0..h {
+            for x in 0..w {
+                let c = rgb[y * w + x];
+                let r = if x + 1 < w {
+                    cdist(c, rgb[y * w + x + 1])
+                } else {
+                    0
+                };
+                let d = if y + 1 < h {
+                    cdist(c, rgb[(y + 1) * w + x])
+                } else {
+                    0
+                };
+                if r > T || d > T {
+                    edges[y * w + x] = 1;
+                }
+            }
+        }
+        let dt = distance_transform(&edges, w, h);
+        // content bbox: rows/cols holding at least 2 non-background pixels
+        let mut colc = vec![0u32; w];
+        let mut rowc = vec![0u32; h];
+        for y in 0..h {
+            for x in 0..w {
+                if cdist(rgb[y * w + x], bg) > 24 {
+                    colc[x] += 1;
+                    rowc[y] += 1;
+                }
+            }
+        }
+        let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0);
+        let last = |v: &[u32]| {
+            v.iter()
+                .rposition(|&n| n >= 2)
+                .map(|i| i + 1)
+                .unwrap_or(v.len())
+        };
+        let content = [
+            first(&colc) as f64,
+            first(&rowc) as f64,
+            last(&colc) as f64,
+            last(&rowc) as f64,
+        ];
+        Prepared {
+            w,
+            h,
+            rgb,
+            bg,
+            edges,
+            dt,
+            content,
+            clean,
+        }
+    }
+
+    #[inline]
+    pub fn dt_at(&self, x: f64, y: f64) -> Option<f32> {
+        if x < 0.0 || y < 0.0 {
+            return None;
+        }
+        let (xi, yi) = (x as usize, y as usize);
+        if xi >= self.w || yi >= self.h {
+            return None;
+        }
+        Some(self.dt[yi * self.w + xi])
+    }
+
+    pub fn px(&self, x: i64, y: i64) -> Option<[u8; 3]> {
+        if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
+            None
+        } else {
+            Some(self.rgb[y as usize * self.w + x as usize])
+        }
+    }
+}
+
+pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut out = [0u8; 3];
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut ch: Vec<u8> = v.iter().map(|c| c[i]).collect();
+        ch.sort_unstable();
+        *o = ch[ch.len() / 2];
+    }
+    Some(out)
+}
+
+/// Two-pass chamfer distance transform (1, sqrt 2) to the nearest non-zero pixel.
+pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
+    const INF: f32 = 64.0;
+    const D: f32 = std::f32::consts::SQRT_2;
+    let mut d: Vec<f32> = edges
+        .iter()
+        .map(|&e| if e != 0 { 0.0 } else { INF })
+        .collect();
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let mut v = d[i];
+            if x > 0 {
+                v = v.min(d[i - 1] + 1.0);
+            }
+            if y > 0 {
+                v = v.min(d[i - w] + 1.0);
+                if x > 0 {
+                    v = v.min(d[i - w - 1] + D);
+                }
+                if x + 1 < w {
+                    v = v.min(d[i - w + 1] + D);
+                }
+            }
+            d[i] = v;
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            let mut v = d[i];
+            if x + 1 < w {
+                v = v.min(d[i + 1] + 1.0);
+            }
+            if y + 1 < h {
+                v = v.min(d[i + w] + 1.0);
+                if x + 1 < w {
+                    v = v.min(d[i + w + 1] + D);
+                }
+                if x > 0 {
+                    v = v.min(d[i + w - 1] + D);
+                }
+            }
+            d[i] = v.min(INF);
+        }
+    }
+    d
+}
+
+/// Outline points of a template, projected once per projection.
+pub struct Template {
+    /// (lon, lat) of each point.
+    pub lonlat: Vec<(f64, f64)>,
+    /// projected unit coordinates per projection, in `Projection::ALL` order.
+    pub proj: Vec<Vec<(f64, f64)>>,
+}
+
+impl Template {
+    pub fn new(lonlat: Vec<(f64, f64)>) -> Template {
+        let proj = Projection::ALL
+            .iter()
+            .map(|p| lonlat.iter().map(|&(lo, la)| p.forward(lo, la)).collect())
+            .collect();
+        Template { lonlat, proj }
+    }
+    pub fn points(&self, p: Projection) -> &[(f64, f64)] {
+        let i = Projection::ALL.iter().position(|&q| q == p).unwrap_or(0);
+        &self.proj[i]
+    }
+}
+
+/// Densifies rings into points every `step` degrees.
+pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for r in rings {
+        let n = r.len();
+        if n < 2 {
+            continue;
+        }
+        let mut carry = 0.0;
+        for i in 0..n {
+            let a = r[i];
+            let b = r[(i + 1) % n];
+            let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+            if len > 20.0 {
+                continue; // antimeridian cut
+            }
+            let mut t = carry;
+            while t < len {
+                let f = t / len;
+                out.push((a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f));
+                t += step;
+            }
+            carry = t - len;
+        }
+    }
+    out
+}
+
+/// Score of a frame: mean soft support of in-frame points, and the in-frame count.
+pub fn score(
+    p: &Prepared,
+    pts: &[(f64, f64)],
+    f: &Frame,
+    trunc: f32,
+    stride: usize,
+) -> (f64, usize) {
+    let mut sum = 0.0f64;
+    let mut n = 0usize;
+    for &(x, y) in pts.iter().step_by(stride.max(1)) {
+        let px = f.sx * x + f.tx;
+        let py = f.ty - f.sy * y;
+        if let Some(d) = p.dt_at(px, py) {
+            n += 1;
+            let s = 1.0 - (d / trunc).min(1.0);
+            sum += s as f64;
+        }
+    }
+    if n == 0 {
+        (0.0, 0)
+    } else {
+        (sum / n as f64, n * stride.max(1))
+    }
+}
+
+/// Coordinate-descent refinement of (sx, sy, tx, ty).
+pub fn refine(
+    p: &Prepared,
+    pts: &[(f64, f64)],
+    f0: Frame,
+    min_in: usize,
+    free_aspect: bool,
+    schedule: &[(f32, usize, f64)],
+) -> (Frame, f64) {
+    let mut f = f0;
+    let eval = |f: &Frame, trunc: f32, stride: usize| {
+        let (s, n) = score(p, pts, f, trunc, stride);
+        if n < min_in { 0.0 } else { s }
+    };
+    for &(trunc, stride, mut step) in schedule {
+        let mut best = eval(&f, trunc, stride);
+        let mut iters = 0;
+        while step > 0.2 && iters < 80 {
+            iters += 1;
+            let mut improved = false;
+            for k in 0..5 {
+                for sign in [-1.0, 1.0] {
+                    let mut g = f;
+                    match k {
+                        0 => g.tx += sign * step,
+                        1 => g.ty += sign * step,
+                        2 => {
+                            // uniform scale about the content centre
+                            let c = (p.content[0] + p.content[2]) / 2.0;
+                            let m = (p.content[1] + p.content[3]) / 2.0;
+                            let r = 1.0 + sign * step / (p.w as f64);
+                            g.sx *= r;
+                            g.sy *= r;
+                            g.tx = c - (c - g.tx) * r;
+                            g.ty = m - (m - g.ty) * r;
+                        }
+                        3 => {
+                            if !free_aspect {
+                                continue;
+                            }
+                            let c = (p.content[0] + p.content[2]) / 2.0;
+                            let r = 1.0 + sign * step / (p.w as f64);
+                            g.sx *= r;
+                            g.tx = c - (c - g.tx) * r;
+                        }
+                        _ => {
+                            if !free_aspect {
+                                continue;
+                            }
+                            let m = (p.content[1] + p.content[3]) / 2.0;
+                            let r = 1.0 + sign * step / (p.h as f64);
+                            g.sy *= r;
+                            g.ty = m - (m - g.ty) * r;
+                        }
+                    }
+                    let s = eval(&g, trunc, stride);
+                    if s > best + 1e-6 {
+                        best = s;
+                        f = g;
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                step /= 2.0;
+            }
+        }
+    }
+    // reported fit: share of in-frame outline points within 1.5 px of an image edge
+    let (mut n, mut hit) = (0usize, 0usize);
+    for &(x, y) in pts {
+        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+            n += 1;
+            if d <= 1.5 {
+                hit += 1;
+            }
+        }
+    }
+    let s = if n < min_in {
+        0.0
+    } else {
+        hit as f64 / n as f64
+    };
+    (f, s)
+}
+
+/// Result of registration.
+#[derive(Debug, Clone, Copy)]
+pub struct Registered {
+    pub frame: Frame,
+    pub fit: f64,
+    /// which template fitted: world outlines or China alone
+    pub china_only: bool,
+}

@@ -1,0 +1,197 @@
+//! Map projections on a unit sphere. `forward` takes degrees and returns (x, y) with y north.
+use serde::{Deserialize, Serialize};
+use std::f64::consts::{FRAC_PI_4, PI};
+
+/// The projections the checker tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Projection {
+    /// lon/lat as x/y (ECharts geo, amCharts "geoEquirectangular"); any aspect via the fit.
+    PlateCarree,
+    WebMercator,
+    Miller,
+    NaturalEarth1,
+    EqualEarth,
+    Robinson,
+    /// Albers equal-area conic, standard parallels 25N and 47N, central meridian 105E.
+    AlbersChina,
+    /// Lambert conformal conic, standard parallels 25N and 47N, central meridian 105E.
+    LambertChina,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 8] = [
+        Projection::PlateCarree,
+        Projection::WebMercator,
+        Projection::Miller,
+        Projection::NaturalEarth1,
+        Projection::EqualEarth,
+        Projection::Robinson,
+        Projection::AlbersChina,
+        Projection::LambertChina,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::PlateCarree => "plate_carree",
+            Projection::WebMercator => "web_mercator",
+            Projection::Miller => "miller",
+            Projection::NaturalEarth1 => "natural_earth1",
+            Projection::EqualEarth => "equal_earth",
+            Projection::Robinson => "robinson",
+            Projection::AlbersChina => "albers_25_47",
+            Projection::LambertChina => "lambert_25_47",
+        }
+    }
+
+    /// Whether the projection is only used for maps centred on China.
+    pub fn is_conic(self) -> bool {
+        matches!(self, Projection::AlbersChina | Projection::LambertChina)
+    }
+
+    pub fn forward(self, lon: f64, lat: f64) -> (f64, f64) {
+        let lam = lon.to_radians();
+        let phi = lat.clamp(-89.9, 89.9).to_radians();
+        match self {
+            Projection::PlateCarree => (lam, phi),
+            Projection::WebMercator => {
+                let p = phi.clamp(-1.4844, 1.4844);
+                (lam, (FRAC_PI_4 + p / 2.0).tan().ln())
+            }
+            Projection::Miller => (lam, 1.25 * (FRAC_PI_4 + 0.4 * phi).tan().ln()),
+            Projection::NaturalEarth1 => {
+                let p2 = phi * phi;
+                let p4 = p2 * p2;
+                (
+                    lam * (0.8707 - 0.131979 * p2
+                        + p4 * (-0.013791 + p4 * (0.003971 * p2 - 0.001529 * p4))),
+                    phi * (1.007226
+                        + p2 * (0.015085 + p4 * (-0.044475 + 0.028874 * p2 - 0.005916 * p4))),
+                )
+            }
+            Projection::EqualEarth => {
+                const A1: f64 = 1.340264;
+                const A2: f64 = -0.081106;
+                const A3: f64 = 0.000893;
+                const A4: f64 = 0.003796;
+                let m = 3f64.sqrt() / 2.0;
+                let l = (m * phi.sin()).asin();
+                let l2 = l * l;
+                let l6 = l2 * l2 * l2;
+                (
+                    lam * l.cos() / (m * (A1 + 3.0 * A2 * l2 + l6 * (7.0 * A3 + 9.0 * A4 * l2))),
+                    l * (A1 + A2 * l2 + l6 * (A3 + A4 * l2)),
+                )
+            }
+            Projection::Robinson => {
+                const T: [[f64; 2]; 19] = [
+                    [1.0000, 0.0000],
+                    [0.9986, 0.0620],
+                    [0.9954, 0.1240],
+                    [0.9900, 0.1860],
+                    [0.9822, 0.2480],
+                    [0.9730, 0.3100],
+                    [0.9600, 0.3720],
+                    [0.9427, 0.4340],
+                    [0.9216, 0.4958],
+                    [0.8962, 0.5571],
+                    [0.8679, 0.6176],
+                    [0.8350, 0.6769],
+                    [0.7986, 0.7346],
+                    [0.7597, 0.7903],
+                    [0.7186, 0.8435],
+                    [0.6732, 0.8936],
+                    [0.6213, 0.9394],
+                    [0.5722, 0.9761],
+                    [0.5322, 1.0000],
+                ];
+                let a = lat.abs().min(90.0) / 5.0;
+                let i = (a.floor() as usize).min(17);
+                let t = a - i as f64;
+                let xx = T[i][0] + (T[i + 1][0] - T[i][0]) * t;
+                let yy = T[i][1] + (T[i + 1][1] - T[i][1]) * t;
+                (0.8487 * xx * lam, 1.3523 * yy * lat.signum())
+            }
+            Projection::AlbersChina => {
+                let (p1, p2) = (25f64.to_radians(), 47f64.to_radians());
+                let n = (p1.sin() + p2.sin()) / 2.0;
+                let c = p1.cos() * p1.cos() + 2.0 * n * p1.sin();
+                let rho = (c - 2.0 * n * phi.sin()).max(0.0).sqrt() / n;
+                let rho0 = c.sqrt() / n;
+                let th = n * (lam - 105f64.to_radians());
+                (rho * th.sin(), rho0 - rho * th.cos())
+            }
+            Projection::LambertChina => {
+                let (p1, p2) = (25f64.to_radians(), 47f64.to_radians());
+                let t = |p: f64| (FRAC_PI_4 + p / 2.0).tan();
+                let n = (p1.cos() / p2.cos()).ln() / (t(p2) / t(p1)).ln();
+                let f = p1.cos() * t(p1).powf(n) / n;
+                let rho = f / t(phi.max(-1.4)).powf(n);
+                let th = n * (lam - 105f64.to_radians());
+                (rho * th.sin(), f - rho * th.cos())
+            }
+        }
+    }
+}
+
+/// Image transform of a registered map: px = sx * x + tx, py = ty - sy * y.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    pub projection: Projection,
+    pub sx: f64,
+    pub sy: f64,
+    pub tx: f64,
+    pub ty: f64,
+}
+
+impl Frame {
+    pub fn to_px(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let (x, y) = self.projection.forward(lon, lat);
+        (self.sx * x + self.tx, self.ty - self.sy * y)
+    }
+    /// Pixels per degree of longitude at the equator-ish (for scale decisions).
+    pub fn px_per_deg(&self) -> f64 {
+        let (ax, ay) = self.to_px(100.0, 30.0);
+        let (bx, _) = self.to_px(101.0, 30.0);
+        let (_, cy) = self.to_px(100.0, 31.0);
+        (bx - ax)
+            .abs()
+            .max((cy - ay).abs() * 30f64.to_radians().cos())
+    }
+    /// Frame that maps the projected bbox of `lonlat_bbox` onto a pixel box.
+    pub fn fit(projection: Projection, proj_bbox: [f64; 4], px_box: [f64; 4]) -> Frame {
+        let [x0, y0, x1, y1] = proj_bbox;
+        let [px0, py0, px1, py1] = px_box;
+        let sx = (px1 - px0) / (x1 - x0).max(1e-9);
+        let sy = (py1 - py0) / (y1 - y0).max(1e-9);
+        Frame {
+            projection,
+            sx,
+            sy,
+            tx: px0 - sx * x0,
+            ty: py0 + sy * y1,
+        }
+    }
+}
+
+/// Projected bbox of a lon/lat box sampled on a grid (handles curved edges).
+pub fn projected_bbox(p: Projection, lonlat: [f64; 4]) -> [f64; 4] {
+    let [a, b, c, d] = lonlat;
+    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for i in 0..=16 {
+        for j in 0..=16 {
+            let lon = a + (c - a) * i as f64 / 16.0;
+            let lat = b + (d - b) * j as f64 / 16.0;
+            if i != 0 && i != 16 && j != 0 && j != 16 {
+                continue;
+            }
+            let (x, y) = p.forward(lon, lat);
+            bb[0] = bb[0].min(x);
+            bb[1] = bb[1].min(y);
+            bb[2] = bb[2].max(x);
+            bb[3] = bb[3].max(y);
+        }
+    }
+    let _ = PI;
+    bb
+}

@@ -1,0 +1,397 @@
+//! Draws map images from the reference geometry: any projection, box, size and style, with
+//! switches that reproduce each violation. Used by the tests (fixtures) and the demo.
+use super::project::{Frame, Projection, projected_bbox};
+use super::raster::{Mask, fill_px, stroke_px};
+use super::{Reference, Ring};
+use std::fmt::Write as _;
+
+/// Colours of a rendered map.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub background: [u8; 3],
+    pub land: [u8; 3],
+    pub china: [u8; 3],
+    pub india: [u8; 3],
+    /// Fill of Taiwan when drawn as a separate country.
+    pub separate: [u8; 3],
+    pub boundary: [u8; 3],
+    pub dash: [u8; 3],
+}
+
+impl Style {
+    /// China highlighted in red, other countries grey, white background.
+    pub fn highlight() -> Style {
+        Style {
+            background: [255, 255, 255],
+            land: [208, 214, 220],
+            china: [214, 48, 49],
+            india: [208, 214, 220],
+            separate: [208, 214, 220],
+            boundary: [255, 255, 255],
+            dash: [90, 90, 90],
+        }
+    }
+    /// Every country the same fill (boundaries only).
+    pub fn uniform() -> Style {
+        Style {
+            background: [255, 255, 255],
+            land: [204, 204, 204],
+            china: [204, 204, 204],
+            india: [204, 204, 204],
+            separate: [204, 204, 204],
+            boundary: [255, 255, 255],
+            dash: [120, 120, 120],
+        }
+    }
+    /// Outlines only.
+    pub fn outline() -> Style {
+        Style {
+            background: [255, 255, 255],
+            land: [255, 255, 255],
+            china: [255, 255, 255],
+            india: [255, 255, 255],
+            separate: [255, 255, 255],
+            boundary: [60, 60, 60],
+            dash: [60, 60, 60],
+        }
+    }
+    /// Dark theme, one fill, light boundaries.
+    pub fn dark() -> Style {
+        Style {
+            background: [40, 40, 44],
+            land: [30, 60, 100],
+            china: [30, 60, 100],
+            india: [30, 60, 100],
+            separate: [30, 60, 100],
+            boundary: [140, 170, 200],
+            dash: [140, 170, 200],
+        }
+    }
+    /// Each country its own colour.
+    pub fn choropleth() -> Style {
+        Style {
+            background: [220, 235, 250],
+            land: [161, 217, 155],
+            china: [49, 130, 189],
+            india: [253, 174, 107],
+            separate: [188, 128, 189],
+            boundary: [255, 255, 255],
+            dash: [50, 50, 50],
+        }
+    }
+}
+
+/// What to draw.
+#[derive(Debug, Clone)]
+pub struct RenderSpec {
+    pub projection: Projection,
+    /// lon_min, lat_min, lon_max, lat_max of the view.
+    pub bbox: [f64; 4],
+    pub width: u32,
+    pub height: u32,
+    pub style: Style,
+    /// Draw Zangnan as India (boundary along the McMahon line).
+    pub zangnan_as_india: bool,
+    /// Draw Aksai Chin as India.
+    pub aksai_chin_as_india: bool,
+    /// Draw Taiwan in the separate-country colour.
+    pub taiwan_separate: bool,
+    /// Leave Taiwan out of the map.
+    pub taiwan_missing: bool,
+    /// Draw the ten dash segments in place.
+    pub dashes: bool,
+    /// Draw a 南海诸岛 inset box at the lower right.
+    pub inset: bool,
+    pub boundary_px: f64,
+}
+
+impl RenderSpec {
+    pub fn new(
+        projection: Projection,
+        bbox: [f64; 4],
+        width: u32,
+        height: u32,
+        style: Style,
+    ) -> Self {
+        RenderSpec {
+            projection,
+            bbox,
+            width,
+            height,
+            style,
+            zangnan_as_india: false,
+            aksai_chin_as_india: false,
+            taiwan_separate: false,
+            taiwan_missing: false,
+            dashes: true,
+            inset: false,
+            boundary_px: 1.0,
+        }
+    }
+    /// The frame that maps `bbox` onto the image.
+    pub fn frame(&self) -> Frame {
+        let pb = projected_bbox(self.projection, self.bbox);
+        Frame::fit(
+            self.projection,
+            pb,
+            [0.0, 0.0, self.width as f64, self.height as f64],
+        )
+    }
+}
+
+const LAND: u8 = 1;
+const CHINA: u8 = 2;
+const INDIA: u8 = 3;
+const SEP: u8 = 4;
+const LINE: u8 = 5;
+const DASH: u8 = 6;
+
+fn colour(st: &Style, i: u8) -> [u8; 3] {
+    match i {
+        LAND => st.land,
+        CHINA => st.china,
+        INDIA => st.india,
+        SEP => st.separate,
+        LINE => st.boundary,
+        DASH => st.dash,
+        _ => st.background,
+    }
+}
+
+fn in_box(r: &Ring, b: [f64; 4]) -> bool {
+    r.iter()
+        .all(|p| p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3])
+}
+
+struct Layers<'a> {
+    fills: Vec<(u8, Vec<&'a Ring>)>,
+    strokes: Vec<&'a Ring>,
+}
+
+fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
+    let tw_box = [119.0, 21.5, 122.6, 25.6];
+    let mut fills: Vec<(u8, Vec<&Ring>)> = Vec::new();
+    let mut strokes: Vec<&Ring> = Vec::new();
+    for c in &r.countries {
+        if c.name == "China" || c.name == "Taiwan" {
+            continue;
+        }
+        fills.push((
+            if c.name == "India" { INDIA } else { LAND },
+            c.rings.iter().collect(),
+        ));
+        strokes.extend(c.rings.iter());
+    }
+    // China's view: every ring of China except the small dash polygons (drawn as lines).
+    let china: Vec<&Ring> = r
+        .china
+        .iter()
+        .filter(|ring| {
+            super::ring_area(ring).abs() > 0.02 || !in_box(ring, [105.0, 3.0, 123.5, 21.5])
+        })
+        .filter(|ring| !(spec.taiwan_missing || spec.taiwan_separate) || !in_box(ring, tw_box))
+        .collect();
+    strokes.extend(china.iter().copied());
+    fills.push((CHINA, china));
+    if spec.zangnan_as_india
+        && let Some(india) = r.country("India")
+    {
+        fills.push((INDIA, india.rings.iter().collect()));
+    }
+    if spec.taiwan_separate
+        && let Some(t) = r.country("Taiwan")
+    {
+        fills.push((SEP, t.rings.iter().collect()));
+        strokes.extend(t.rings.iter());
+    }
+    Layers { fills, strokes }
+}
+
+/// Renders the map as an RGB8 buffer (row-major, width * height * 3).
+pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
+    let (w, h) = (spec.width as usize, spec.height as usize);
+    let frame = spec.frame();
+    let mut canvas = Mask::new(w, h);
+    draw_into(r, spec, &frame, &mut canvas);
+    if spec.inset {
+        // 南海诸岛 inset: lower right, 1/5 of the width, South China Sea 105-123E 3-24N.
+        let iw = (w as f64 * 0.16).max(12.0);
+        let ih = iw * 1.35;
+        let (x1, y1) = (w as f64 - 4.0, h as f64 - 4.0);
+        let (x0, y0) = (x1 - iw, y1 - ih);
+        let mut sub = spec.clone();
+        sub.bbox = [106.0, 3.0, 123.0, 24.0];
+        sub.inset = false;
+        sub.dashes = true;
+        let pb = projected_bbox(sub.projection, sub.bbox);
+        let f = Frame::fit(sub.projection, pb, [x0, y0, x1, y1]);
+        let mut box_mask = Mask::new(w, h);
+        fill_px(
+            &mut box_mask,
+            &[vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1)]],
+            1,
+        );
+        let mut inner = Mask::new(w, h);
+        draw_into(r, &sub, &f, &mut inner);
+        for i in 0..w * h {
+            if box_mask.data[i] != 0 {
+                canvas.data[i] = inner.data[i];
+            }
+        }
+        stroke_px(
+            &mut canvas,
+            &[(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
+            true,
+            1.0,
+            DASH,
+        );
+    }
+    let mut out = Vec::with_capacity(w * h * 3);
+    for &i in &canvas.data {
+        out.extend_from_slice(&colour(&spec.style, i));
+    }
+    out
+}
+
+fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask) {
+    let l = layers(r, spec);
+    for (val, rings) in &l.fills {
+        let px = unwrap_antimeridian(frame, rings);
+        let mut m = Mask::new(canvas.w, canvas.h);
+        fill_px(&mut m, &px, 1);
+        for (c, v) in canvas.data.iter_mut().zip(&m.data) {
+            if *v != 0 {
+                *c = *val;
+            }
+        }
+    }
+    if spec.aksai_chin_as_india
+        && let Some(z) = r.zone("aksai_chin")
+    {
+        let half = super::ZONE_STEP / 2.0;
+        for (lon, lat) in z.cells() {
+            let a = frame.to_px(lon - half, lat - half);
+            let b = frame.to_px(lon + half, lat + half);
+            let cell = vec![(a.0, a.1), (b.0, a.1), (b.0, b.1), (a.0, b.1)];
+            fill_px(canvas, &[cell], INDIA);
+        }
+        // India's claim line along the zone's east and north edges.
+        let edge = [(80.5, 34.0), (80.5, 36.0), (78.0, 36.0)];
+        let pts: Vec<(f64, f64)> = edge.iter().map(|p| frame.to_px(p.0, p.1)).collect();
+        stroke_px(canvas, &pts, false, spec.boundary_px, LINE);
+    }
+    for ring in &l.strokes {
+        // split at antimeridian jumps so no line crosses the whole map
+        let mut part: Vec<(f64, f64)> = Vec::new();
+        for (i, p) in ring.iter().enumerate() {
+            if i > 0 && (p[0] - ring[i - 1][0]).abs() > 180.0 {
+                stroke_px(canvas, &part, false, spec.boundary_px, LINE);
+                part.clear();
+            }
+            part.push(frame.to_px(p[0], p[1]));
+        }
+        if let (Some(a), Some(b)) = (ring.first(), ring.last())
+            && (a[0] - b[0]).abs() <= 180.0
+            && let Some(first) = part.first().copied()
+            && part.len() == ring.len()
+        {
+            part.push(first);
+        }
+        stroke_px(canvas, &part, false, spec.boundary_px, LINE);
+    }
+    if spec.dashes {
+        for d in &r.dashes {
+            let pts: Vec<(f64, f64)> = d.iter().map(|p| frame.to_px(p[0], p[1])).collect();
+            stroke_px(canvas, &pts, false, (spec.boundary_px * 1.5).max(1.5), DASH);
+        }
+    }
+}
+
+/// Projects rings for filling; a ring that jumps across the antimeridian (Russia, Fiji) is
+/// unwrapped to continuous longitudes and drawn twice, shifted by one turn.
+fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    for r in rings {
+        let jumps = r.windows(2).any(|w| (w[1][0] - w[0][0]).abs() > 180.0);
+        if !jumps {
+            out.push(r.iter().map(|p| frame.to_px(p[0], p[1])).collect());
+            continue;
+        }
+        let east: Vec<[f64; 2]> = r
+            .iter()
+            .map(|p| if p[0] < 0.0 { [p[0] + 360.0, p[1]] } else { *p })
+            .collect();
+        for shift in [0.0, -360.0] {
+            out.push(
+                east.iter()
+                    .map(|p| frame.to_px(p[0] + shift, p[1]))
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Renders the map as PNG bytes.
+pub fn render_png(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
+    let rgb = render_rgb(r, spec);
+    let mut out = Vec::new();
+    let enc = image::codecs::png::PngEncoder::new(&mut out);
+    use image::ImageEncoder;
+    let _ = enc.write_image(
+        &rgb,
+        spec.width,
+        spec.height,
+        image::ExtendedColorType::Rgb8,
+    );
+    out
+}
+
+/// Renders the map as SVG text (fills and boundary strokes; the inset is not drawn in SVG).
+pub fn render_svg(r: &Reference, spec: &RenderSpec) -> String {
+    let frame = spec.frame();
+    let l = layers(r, spec);
+    let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="{bg}"/>"#,
+        w = spec.width,
+        h = spec.height,
+        bg = hex(spec.style.background)
+    );
+    for (val, rings) in &l.fills {
+        let _ = write!(
+            s,
+            r#"<path fill-rule="evenodd" fill="{}" stroke="{}" stroke-width="{}" d=""#,
+            hex(colour(&spec.style, *val)),
+            hex(spec.style.boundary),
+            spec.boundary_px
+        );
+        for ring in rings {
+            for (i, p) in ring.iter().enumerate() {
+                let (x, y) = frame.to_px(p[0], p[1]);
+                let _ = write!(s, "{}{:.1} {:.1}", if i == 0 { "M" } else { "L" }, x, y);
+            }
+            s.push('Z');
+        }
+        s.push_str("\"/>");
+    }
+    if spec.dashes {
+        let _ = write!(
+            s,
+            r#"<path fill="none" stroke="{}" stroke-width="{}" d=""#,
+            hex(spec.style.dash),
+            (spec.boundary_px * 1.5).max(1.5)
+        );
+        for d in &r.dashes {
+            for (i, p) in d.iter().enumerate() {
+                let (x, y) = frame.to_px(p[0], p[1]);
+                let _ = write!(s, "{}{:.1} {:.1}", if i == 0 { "M" } else { "L" }, x, y);
+            }
+        }
+        s.push_str("\"/>");
+    }
+    s.push_str("</svg>");
+    s
+}
