@@ -3,3 +3,4 @@ mod check;
 mod crawl;
 mod evidence;
 mod schedule;
+mod case;
