@@ -3,4 +3,3 @@ mod check;
 mod crawl;
 mod evidence;
 mod schedule;
-mod case;

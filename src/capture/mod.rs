@@ -318,6 +318,23 @@ pub fn png_is_blank(png: &[u8]) -> bool {
 
 impl Renderer {
     /// Launches Chromium (blocking work moved off the async threads).
+    /// Launches Chromium when the plan says so, with the crawl's tab, settle, timeout and body
+    /// settings; `None` for plans that do not render.
+    pub async fn launch_for_plan(
+        plan: &RenderPlan,
+        crawl: &crate::crawl::CrawlSettings,
+    ) -> Result<Option<Arc<Self>>, CaptureError> {
+        let RenderPlan::Chromium { path, .. } = plan else {
+            return Ok(None);
+        };
+        let mut o = RenderOptions::new(path.clone());
+        o.tabs = crawl.tabs;
+        o.settle = crawl.render_settle;
+        o.page_timeout = crawl.timeout;
+        o.max_body_bytes = crawl.max_body_bytes as usize;
+        Ok(Some(Self::launch(o).await?))
+    }
+
     pub async fn launch(opts: RenderOptions) -> Result<Arc<Self>, CaptureError> {
         tokio::task::spawn_blocking(move || Self::launch_blocking(opts))
             .await

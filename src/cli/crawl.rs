@@ -2,7 +2,7 @@
 //! and a summary. A dev and diagnosis tool: what would `sweep` see on this site?
 
 use crate::ExitStatus;
-use crate::capture::{RenderOptions, RenderPlan, Renderer};
+use crate::capture::{RenderPlan, Renderer};
 use crate::cli::Settings;
 use crate::crawl::{CrawlOptions, Crawler};
 use anyhow::Context;
@@ -38,21 +38,10 @@ pub async fn run(args: CrawlArgs, settings: &Settings) -> anyhow::Result<ExitSta
         seeds.push(Url::parse(u).with_context(|| format!("seed URL {u:?} is not a URL"))?);
     }
     let plan = RenderPlan::decide(&crawl)?;
-    let renderer = match &plan {
-        RenderPlan::Chromium { path, .. } => {
-            let mut o = RenderOptions::new(path.clone());
-            o.tabs = crawl.tabs;
-            o.settle = crawl.render_settle;
-            o.page_timeout = crawl.timeout;
-            o.max_body_bytes = crawl.max_body_bytes as usize;
-            Some(Renderer::launch(o).await?)
-        }
-        RenderPlan::MissingChromium { note } => {
-            eprintln!("mapsweep: warning: {note}");
-            None
-        }
-        RenderPlan::Never => None,
-    };
+    if let RenderPlan::MissingChromium { note } = &plan {
+        eprintln!("mapsweep: warning: {note}");
+    }
+    let renderer = Renderer::launch_for_plan(&plan, &crawl).await?;
     let crawler = Crawler::new(crawl, plan, renderer)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::crawl::PageResult>(16);
     let format = args.format;

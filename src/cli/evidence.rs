@@ -50,7 +50,7 @@ pub struct VerifyArgs {
     pub format: Format,
 }
 
-fn store_options(settings: &Settings) -> StoreOptions {
+pub(crate) fn store_options(settings: &Settings) -> StoreOptions {
     let c = &settings.config;
     let mut o = StoreOptions {
         operator: c.operator.clone(),
@@ -63,7 +63,7 @@ fn store_options(settings: &Settings) -> StoreOptions {
     o
 }
 
-async fn open(settings: &Settings) -> Result<EvidenceStore, EvidenceError> {
+pub(crate) async fn open(settings: &Settings) -> Result<EvidenceStore, EvidenceError> {
     EvidenceStore::open(
         &settings.data_dir,
         settings.config.database_url.as_deref(),

@@ -1,0 +1,843 @@
+//! The sweep: crawl sites, seal every page and map candidate as evidence, check each map, and
+//! record a finding for each checked map.
+//!
+//! Rules kept here:
+//! - Nothing reaches the findings table before the capture it rests on is sealed: a page's
+//!   body, its rendered DOM and screenshots, its map candidates, each map's check report and
+//!   overlay are artifacts of ONE capture record, sealed together; findings index that record.
+//! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store.
+//! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
+//!   so `--resume` continues without capturing a done page twice.
+//! - The sweep reports progress through a callback; it never prints.
+
+use crate::capture::{RenderPlan, Renderer};
+use crate::check::{CheckReport, Checker, Verdict};
+use crate::crawl::{
+    CandidateStatus, CrawlSettings, CrawlSink, CrawlState, CrawlSummary, Crawler, PageResult,
+    RenderOutcome, SinkFlow,
+};
+use crate::evidence::{
+    ArtifactRef, ArtifactRole, CaptureMeta, CaptureMethod, EvidenceError, EvidenceStore, Header,
+    RedirectHop, SignedTreeHead,
+};
+use crate::findings::{self, NewFinding, RuleResult};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{Mutex, Semaphore};
+use url::Url;
+
+/// Errors that stop a sweep from starting or finishing (page-level problems are results).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("sweep setup: {0}")]
+    Crawl(#[from] crate::crawl::CrawlSetupError),
+    #[error("browser: {0}")]
+    Browser(#[from] crate::capture::CaptureError),
+    #[error("map checker: {0}")]
+    Check(#[from] crate::check::CheckError),
+    #[error("evidence: {0}")]
+    Evidence(#[from] EvidenceError),
+    #[error("findings: {0}")]
+    Findings(#[from] crate::findings::FindingsError),
+    #[error("saving the state of sweep {sweep_id}: {source}")]
+    StateJson {
+        sweep_id: String,
+        source: serde_json::Error,
+    },
+    #[error("sweep state of campaign {campaign}: {source}")]
+    State {
+        campaign: String,
+        source: sqlx::Error,
+    },
+    #[error("no sweep to resume for campaign {campaign}")]
+    NothingToResume { campaign: String },
+    #[error("sealing page {url}: {source}")]
+    Seal { url: String, source: EvidenceError },
+}
+
+/// Progress, reported after each sealed page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Progress {
+    pub pages_done: u64,
+    pub pages_queued: u64,
+    pub candidates: u64,
+    pub maps: u64,
+    pub flagged: u64,
+    pub last_url: String,
+}
+
+/// One flagged map, for the end-of-sweep table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flagged {
+    pub finding_id: String,
+    pub page_url: String,
+    pub artifact_url: String,
+    pub rules: Vec<(String, String)>,
+    pub overlay_blake3: Option<String>,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepSummary {
+    pub sweep_id: String,
+    pub campaign: String,
+    pub crawl: CrawlSummary,
+    pub pages_sealed: u64,
+    pub seal_errors: Vec<String>,
+    pub maps_checked: u64,
+    pub maps: u64,
+    pub violations: u64,
+    pub check_errors: u64,
+    pub flagged: Vec<Flagged>,
+    pub render_note: Option<String>,
+    pub tree_head: Option<SignedTreeHead>,
+    pub elapsed_ms: u64,
+    pub stopped: bool,
+}
+
+/// How to run one sweep.
+pub struct SweepRequest {
+    pub campaign: String,
+    pub seeds: Vec<Url>,
+    pub settings: CrawlSettings,
+    pub resume: bool,
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Runs a sweep to the end (or until `stop` is triggered on the returned handle).
+pub struct Sweep {
+    store: EvidenceStore,
+    checker: Arc<Checker>,
+    progress: Option<ProgressFn>,
+}
+
+/// A handle that stops a running sweep cleanly (pages in flight finish and seal).
+#[derive(Clone)]
+pub struct StopSignal(tokio::sync::watch::Sender<bool>);
+
+impl StopSignal {
+    pub fn new() -> Self {
+        Self(tokio::sync::watch::channel(false).0)
+    }
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the sweep knows about a map image it already checked (by content hash).
+#[derive(Clone)]
+struct KnownMap {
+    report: Arc<CheckReport>,
+    report_json: Arc<Vec<u8>>,
+    overlay: Option<Arc<Vec<u8>>>,
+    media_type: String,
+}
+
+struct Shared {
+    store: EvidenceStore,
+    checker: Arc<Checker>,
+    campaign: String,
+    sweep_id: String,
+    check_slots: Semaphore,
+    /// blake3 of map images already checked in this sweep (content dedupe across pages).
+    known: Mutex<std::collections::HashMap<String, Option<KnownMap>>>,
+    /// candidate URL -> blake3, so a candidate deduplicated by URL finds its earlier bytes.
+    url_hash: Mutex<std::collections::HashMap<String, String>>,
+    sealed: Mutex<std::collections::HashSet<Url>>,
+    failed: Mutex<Vec<Url>>,
+    counters: Counters,
+    flagged: Mutex<Vec<Flagged>>,
+    seal_errors: Mutex<Vec<String>>,
+    render_note: Option<String>,
+    user_agent: String,
+    /// Pages handed to the sink (requested URL -> its queue entry), for requeueing on resume.
+    handed: std::sync::Mutex<std::collections::HashMap<Url, crate::crawl::QueuedUrl>>,
+    progress: Option<ProgressFn>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+    page_slots: Arc<Semaphore>,
+}
+
+#[derive(Default)]
+struct Counters {
+    pages: AtomicU64,
+    candidates: AtomicU64,
+    maps_checked: AtomicU64,
+    maps: AtomicU64,
+    violations: AtomicU64,
+    check_errors: AtomicU64,
+}
+
+struct Sink {
+    shared: Arc<Shared>,
+}
+
+impl CrawlSink for Sink {
+    async fn on_page(&self, page: PageResult) -> SinkFlow {
+        // Bound the pages waiting to be checked and sealed; the crawl waits when they pile up.
+        let Ok(permit) = self.shared.page_slots.clone().acquire_owned().await else {
+            return SinkFlow::Stop;
+        };
+        if let Ok(mut h) = self.shared.handed.lock() {
+            h.insert(
+                page.url.clone(),
+                crate::crawl::QueuedUrl {
+                    url: page.url.clone(),
+                    depth: page.depth,
+                    referrer: page.referrer.clone(),
+                },
+            );
+        }
+        let shared = self.shared.clone();
+        self.shared.tasks.lock().await.spawn(async move {
+            let url = page.url.clone();
+            match seal_page(&shared, page).await {
+                Ok(()) => {
+                    shared.sealed.lock().await.insert(url.clone());
+                }
+                Err(e) => {
+                    tracing::error!(url = %url, error = %e, "page not sealed");
+                    shared.seal_errors.lock().await.push(e.to_string());
+                    shared.failed.lock().await.push(url.clone());
+                }
+            }
+            let n = shared.counters.pages.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(p) = &shared.progress {
+                p(&Progress {
+                    pages_done: n,
+                    pages_queued: 0,
+                    candidates: shared.counters.candidates.load(Ordering::SeqCst),
+                    maps: shared.counters.maps.load(Ordering::SeqCst),
+                    flagged: shared.counters.violations.load(Ordering::SeqCst),
+                    last_url: url.to_string(),
+                });
+            }
+            drop(permit);
+        });
+        SinkFlow::Continue
+    }
+}
+
+/// One map image of a page to check and seal.
+struct MapInput {
+    role: ArtifactRole,
+    source: String,
+    media_type: String,
+    bytes: Vec<u8>,
+    blake3: String,
+}
+
+async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepError> {
+    let fetch = &page.fetch;
+    let rendered = match &page.render {
+        RenderOutcome::Rendered(r) => Some(r.as_ref()),
+        _ => None,
+    };
+    let method = match rendered {
+        Some(r) => CaptureMethod {
+            kind: "rendered".into(),
+            browser_name: Some(r.browser.product.clone()),
+            browser_version: Some(r.browser.revision.clone()),
+            user_agent: Some(r.browser.user_agent.clone()),
+        },
+        None => CaptureMethod::static_fetch(&shared.user_agent),
+    };
+    let mut meta = CaptureMeta::new(page.url.as_str(), method);
+    meta.started_at = fetch.started_at;
+    meta.final_url = Some(fetch.final_url.to_string());
+    meta.redirect_chain = fetch
+        .redirects
+        .iter()
+        .map(|h| RedirectHop {
+            url: h.url.clone(),
+            status: h.status,
+            location: Some(h.location.clone()),
+        })
+        .collect();
+    meta.status = fetch.status;
+    meta.headers = fetch
+        .headers
+        .iter()
+        .map(|(n, v)| Header {
+            name: n.clone(),
+            value: v.clone(),
+            lossy: false,
+        })
+        .collect();
+    meta.remote_addr = fetch.remote_addr.clone();
+    meta.campaign = Some(shared.campaign.clone());
+    meta.robots = Some(fetch.robots.clone());
+    meta.notes.push(format!("sweep {} depth {}", shared.sweep_id, page.depth));
+    if let Some(r) = &page.referrer {
+        meta.notes.push(format!("linked from {r}"));
+    }
+    for e in page.errors() {
+        meta.notes.push(format!("error: {e}"));
+    }
+    if fetch.truncated {
+        meta.notes.push(format!("body truncated at {} bytes", fetch.body_len));
+    }
+    if page.decode_errors {
+        meta.notes.push(format!(
+            "invalid bytes for charset {}",
+            page.charset_used.as_deref().unwrap_or("?")
+        ));
+    }
+    match &page.render {
+        RenderOutcome::Missed { note } => meta.notes.push(note.clone()),
+        RenderOutcome::Rendered(r) => meta.notes.extend(r.notes.iter().cloned()),
+        _ => {}
+    }
+    if let Some(n) = &shared.render_note {
+        if !matches!(page.render, RenderOutcome::Missed { .. }) && page.has_scripts {
+            meta.notes.push(n.clone());
+        }
+    }
+
+    let mut cap = shared.store.begin_capture(meta);
+    cap.set_ended_at(fetch.finished_at);
+    let page_url = page.url.to_string();
+    if !page.body.is_empty() {
+        let role = if page.is_html {
+            ArtifactRole::Html
+        } else {
+            ArtifactRole::Resource
+        };
+        let mt = fetch
+            .media_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        cap.add_artifact(role, Some(&page_url), &mt, &page.body).await?;
+    }
+    for r in &page.resources {
+        if !r.body.is_empty() {
+            let mt = r.fetch.media_type.clone().unwrap_or_else(|| "text/css".into());
+            cap.add_artifact(
+                ArtifactRole::Resource,
+                Some(r.fetch.requested_url.as_str()),
+                &mt,
+                &r.body,
+            )
+            .await?;
+        }
+    }
+
+    let mut maps: Vec<MapInput> = Vec::new();
+    for c in &page.candidates {
+        let source = c
+            .url
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| format!("inline:{}", c.element));
+        match (&c.status, &c.bytes) {
+            (CandidateStatus::Fetched, Some(bytes)) => {
+                shared.counters.candidates.fetch_add(1, Ordering::SeqCst);
+                let hash = c
+                    .blake3
+                    .clone()
+                    .unwrap_or_else(|| blake3::hash(bytes).to_hex().to_string());
+                if let Some(u) = &c.url {
+                    shared
+                        .url_hash
+                        .lock()
+                        .await
+                        .insert(u.to_string(), hash.clone());
+                }
+                maps.push(MapInput {
+                    role: ArtifactRole::MapCandidate,
+                    source,
+                    media_type: c
+                        .media_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    bytes: bytes.clone(),
+                    blake3: hash,
+                });
+            }
+            (CandidateStatus::DuplicateUrl | CandidateStatus::DuplicateContent { .. }, _) => {
+                // The same image was taken on an earlier page: when it was a map, this page
+                // shows it too, so seal it again here (the blob is shared) with the same result.
+                let hash = match &c.blake3 {
+                    Some(h) => Some(h.clone()),
+                    None => match &c.url {
+                        Some(u) => shared.url_hash.lock().await.get(u.as_str()).cloned(),
+                        None => None,
+                    },
+                };
+                let Some(hash) = hash else { continue };
+                let known = shared.known.lock().await.get(&hash).cloned().flatten();
+                let Some(k) = known else { continue };
+                let bytes = shared.store.read_blob(&hash).await?;
+                maps.push(MapInput {
+                    role: ArtifactRole::MapCandidate,
+                    source,
+                    media_type: k.media_type.clone(),
+                    bytes,
+                    blake3: hash,
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(r) = rendered {
+        cap.add_artifact(
+            ArtifactRole::Dom,
+            Some(&r.final_url),
+            "text/html",
+            r.dom_html.as_bytes(),
+        )
+        .await?;
+        if !r.screenshot_png.is_empty() {
+            cap.add_artifact(
+                ArtifactRole::Screenshot,
+                Some(&r.final_url),
+                "image/png",
+                &r.screenshot_png,
+            )
+            .await?;
+        }
+        let log = serde_json::to_vec(&r.network).unwrap_or_default();
+        cap.add_artifact(
+            ArtifactRole::NetworkLog,
+            Some(&r.final_url),
+            "application/json",
+            &log,
+        )
+        .await?;
+        for n in &r.network {
+            if let Some(body) = &n.body {
+                cap.add_artifact(ArtifactRole::Resource, Some(&n.url), &n.mime_type, body)
+                    .await?;
+            }
+        }
+        for e in &r.elements {
+            if e.blank || e.png.is_empty() {
+                continue;
+            }
+            let hash = blake3::hash(&e.png).to_hex().to_string();
+            maps.push(MapInput {
+                role: ArtifactRole::ElementScreenshot,
+                source: format!("{}#css={}", r.final_url, e.selector),
+                media_type: "image/png".into(),
+                bytes: e.png.clone(),
+                blake3: hash,
+            });
+        }
+    }
+
+    // Check every map image (in parallel on blocking threads), then seal them with the page.
+    let mut checks = tokio::task::JoinSet::new();
+    for (i, m) in maps.iter().enumerate() {
+        let cached = shared.known.lock().await.get(&m.blake3).cloned();
+        if let Some(k) = cached {
+            checks.spawn(async move { (i, Ok(k)) });
+            continue;
+        }
+        let checker = shared.checker.clone();
+        let bytes = m.bytes.clone();
+        let name = m.source.clone();
+        let media_type = m.media_type.clone();
+        let shared2 = shared.clone();
+        checks.spawn(async move {
+            let _slot = shared2.check_slots.acquire().await;
+            let r = tokio::task::spawn_blocking(move || {
+                crate::check::decode::decode(&bytes, &name)
+                    .map(|img| checker.check_image_opts(&img, true))
+            })
+            .await;
+            let r = match r {
+                Ok(Ok(rep)) => {
+                    let overlay = rep.overlay_png.clone().map(Arc::new);
+                    let report_json = serde_json::to_vec_pretty(&rep).unwrap_or_default();
+                    Ok(Some(KnownMap {
+                        report: Arc::new(rep),
+                        report_json: Arc::new(report_json),
+                        overlay,
+                        media_type,
+                    }))
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("check panicked: {e}")),
+            };
+            (i, r)
+        });
+    }
+    let mut results: Vec<Option<Result<Option<KnownMap>, String>>> = vec![None; maps.len()];
+    while let Some(j) = checks.join_next().await {
+        if let Ok((i, r)) = j {
+            results[i] = Some(r);
+        }
+    }
+
+    struct Pending {
+        artifact: ArtifactRef,
+        overlay: Option<ArtifactRef>,
+        report: ArtifactRef,
+        known: KnownMap,
+    }
+    let mut pending = Vec::new();
+    for (m, r) in maps.iter().zip(results) {
+        let artifact = cap
+            .add_artifact(m.role.clone(), Some(&m.source), &m.media_type, &m.bytes)
+            .await?;
+        match r {
+            Some(Ok(Some(k))) => {
+                shared
+                    .known
+                    .lock()
+                    .await
+                    .insert(m.blake3.clone(), Some(k.clone()));
+                shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
+                let report = cap
+                    .add_artifact(
+                        ArtifactRole::Other("check-report".into()),
+                        Some(&m.source),
+                        "application/json",
+                        &k.report_json,
+                    )
+                    .await?;
+                let overlay = match &k.overlay {
+                    Some(png) if k.report.verdict != Verdict::NotApplicable => Some(
+                        cap.add_artifact(ArtifactRole::Overlay, Some(&m.source), "image/png", png)
+                            .await?,
+                    ),
+                    _ => None,
+                };
+                pending.push(Pending {
+                    artifact,
+                    overlay,
+                    report,
+                    known: k,
+                });
+            }
+            Some(Ok(None)) | None => {}
+            Some(Err(e)) => {
+                shared.counters.check_errors.fetch_add(1, Ordering::SeqCst);
+                shared.known.lock().await.insert(m.blake3.clone(), None);
+                tracing::warn!(source = %m.source, error = %e, "map check failed");
+                cap.add_note(&format!("check failed for {}: {e}", m.source));
+            }
+        }
+    }
+
+    let record = cap.seal().await.map_err(|source| SweepError::Seal {
+        url: page_url.clone(),
+        source,
+    })?;
+
+    for p in pending {
+        let rep = &p.known.report;
+        if rep.verdict != Verdict::NotApplicable {
+            shared.counters.maps.fetch_add(1, Ordering::SeqCst);
+        }
+        let nf = NewFinding {
+            capture_id: record.id,
+            artifact_blake3: p.artifact.blake3.clone(),
+            artifact_url: p.artifact.source_url.clone(),
+            artifact_role: p.artifact.role.as_str().to_string(),
+            verdict: verdict_str(rep.verdict).to_string(),
+            map: serde_json::to_value(&rep.map).unwrap_or_default(),
+            rules: rep
+                .findings
+                .iter()
+                .map(|x| RuleResult {
+                    rule: x.rule.clone(),
+                    status: serde_json::to_value(x.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    confidence: x.confidence,
+                    message: x.message.clone(),
+                })
+                .collect(),
+            overlay: p.overlay.as_ref().map(|o| o.blake3.clone()),
+            check_report: Some(p.report.blake3.clone()),
+        };
+        let f = findings::insert(&shared.store, &nf).await?;
+        if rep.verdict == Verdict::Violation {
+            shared.counters.violations.fetch_add(1, Ordering::SeqCst);
+            shared.flagged.lock().await.push(Flagged {
+                finding_id: f.finding_id.clone(),
+                page_url: page_url.clone(),
+                artifact_url: nf.artifact_url.clone().unwrap_or_default(),
+                rules: rep
+                    .findings
+                    .iter()
+                    .filter(|x| x.status == crate::check::Status::Violation)
+                    .map(|x| (x.rule.clone(), x.message.clone()))
+                    .collect(),
+                overlay_blake3: nf.overlay.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+
+impl Sweep {
+    /// A sweep writing into `store`, checking with `checker`.
+    pub fn new(store: EvidenceStore, checker: Arc<Checker>) -> Self {
+        Self {
+            store,
+            checker,
+            progress: None,
+        }
+    }
+
+    /// Called after each sealed page.
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs the sweep until the crawl is done or `stop` fires; then seals a tree head.
+    pub async fn run(&self, req: SweepRequest, stop: &StopSignal) -> Result<SweepSummary, SweepError> {
+        let t0 = std::time::Instant::now();
+        let db = self.store.pool();
+        let (sweep_id, seeds, settings, resume_state) = if req.resume {
+            let prev = state::latest(db, &req.campaign).await?.ok_or_else(|| {
+                SweepError::NothingToResume {
+                    campaign: req.campaign.clone(),
+                }
+            })?;
+            (prev.sweep_id, prev.seeds, req.settings.clone(), Some(prev.state))
+        } else {
+            let id = uuid::Uuid::now_v7().to_string();
+            state::create(db, &id, &req.campaign, &req.seeds, &req.settings).await?;
+            (id, req.seeds.clone(), req.settings.clone(), None)
+        };
+
+        let plan = RenderPlan::decide(&settings)?;
+        let renderer = Renderer::launch_for_plan(&plan, &settings).await?;
+        let render_note = match &plan {
+            RenderPlan::MissingChromium { note } => Some(note.clone()),
+            _ => None,
+        };
+        let crawler = Crawler::new(settings.clone(), plan, renderer)?;
+        let handle = crawler.handle();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let shared = Arc::new(Shared {
+            store: self.store.clone(),
+            checker: self.checker.clone(),
+            campaign: req.campaign.clone(),
+            sweep_id: sweep_id.clone(),
+            check_slots: Semaphore::new(threads),
+            known: Mutex::default(),
+            url_hash: Mutex::default(),
+            sealed: Mutex::default(),
+            failed: Mutex::default(),
+            counters: Counters::default(),
+            flagged: Mutex::default(),
+            seal_errors: Mutex::default(),
+            render_note: render_note.clone(),
+            user_agent: settings.user_agent.clone(),
+            handed: std::sync::Mutex::default(),
+            progress: self.progress.clone(),
+            tasks: Mutex::default(),
+            page_slots: Arc::new(Semaphore::new(threads * 2)),
+        });
+        let sink = Sink {
+            shared: shared.clone(),
+        };
+
+        // Stop on request; save the crawl state now and then so a crash loses little.
+        let mut stop_rx = stop.subscribe();
+        let stopper = {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                while stop_rx.changed().await.is_ok() {
+                    if *stop_rx.borrow() {
+                        handle.stop();
+                        break;
+                    }
+                }
+            })
+        };
+        let saver = {
+            let handle = handle.clone();
+            let shared = shared.clone();
+            let db = db.clone();
+            let id = sweep_id.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let st = settled_state(&handle, &shared).await;
+                    if let Err(e) = state::save(&db, &id, &st, "running").await {
+                        tracing::warn!(error = %e, "cannot save sweep state");
+                    }
+                }
+            })
+        };
+
+        let crawl = crawler.run(&seeds, resume_state, &sink).await;
+        saver.abort();
+        stopper.abort();
+        // Pages handed to the sink finish sealing before the state is saved.
+        let mut tasks = std::mem::take(&mut *shared.tasks.lock().await);
+        while tasks.join_next().await.is_some() {}
+        let crawl = crawl?;
+        let st = settled_state(&handle, &shared).await;
+        let status = if crawl.stopped { "stopped" } else { "finished" };
+        state::save(db, &sweep_id, &st, status).await?;
+        let tree_head = Some(self.store.checkpoint().await?);
+
+        let c = &shared.counters;
+        Ok(SweepSummary {
+            sweep_id,
+            campaign: req.campaign,
+            stopped: crawl.stopped,
+            crawl,
+            pages_sealed: shared.sealed.lock().await.len() as u64,
+            seal_errors: shared.seal_errors.lock().await.clone(),
+            maps_checked: c.maps_checked.load(Ordering::SeqCst),
+            maps: c.maps.load(Ordering::SeqCst),
+            violations: c.violations.load(Ordering::SeqCst),
+            check_errors: c.check_errors.load(Ordering::SeqCst),
+            flagged: shared.flagged.lock().await.clone(),
+            render_note,
+            tree_head,
+            elapsed_ms: t0.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+/// The crawl state with only sealed pages counted done: pages handed over but not sealed (still
+/// sealing, or failed) go back to the front of the queue.
+async fn settled_state(handle: &crate::crawl::CrawlHandle, shared: &Shared) -> CrawlState {
+    let mut st = handle.snapshot();
+    let sealed = shared.sealed.lock().await;
+    let (done, undone): (Vec<Url>, Vec<Url>) = st.done.drain(..).partition(|u| sealed.contains(u));
+    st.done = done;
+    let handed = shared
+        .handed
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_default();
+    let mut requeue: Vec<crate::crawl::QueuedUrl> = undone
+        .into_iter()
+        .map(|url| {
+            handed.get(&url).cloned().unwrap_or(crate::crawl::QueuedUrl {
+                url,
+                depth: 0,
+                referrer: None,
+            })
+        })
+        .collect();
+    requeue.append(&mut st.queued);
+    st.queued = requeue;
+    st
+}
+
+/// The `sweeps` table: one row per sweep, with the crawl state for `--resume`.
+mod state {
+    use super::*;
+    use crate::store::Db;
+    use sqlx::Row;
+
+    pub struct Saved {
+        pub sweep_id: String,
+        pub seeds: Vec<Url>,
+        pub state: CrawlState,
+    }
+
+    fn err(campaign: &str) -> impl Fn(sqlx::Error) -> SweepError + '_ {
+        move |source| SweepError::State {
+            campaign: campaign.to_string(),
+            source,
+        }
+    }
+
+    fn json_err(sweep_id: &str) -> impl Fn(serde_json::Error) -> SweepError + '_ {
+        move |source| SweepError::StateJson {
+            sweep_id: sweep_id.to_string(),
+            source,
+        }
+    }
+
+    pub async fn create(
+        db: &Db,
+        sweep_id: &str,
+        campaign: &str,
+        seeds: &[Url],
+        settings: &CrawlSettings,
+    ) -> Result<(), SweepError> {
+        let now = jiff::Timestamp::now().to_string();
+        let seeds = serde_json::to_string(seeds).map_err(json_err(sweep_id))?;
+        let settings = serde_json::to_string(settings).map_err(json_err(sweep_id))?;
+        sqlx::query(
+            "INSERT INTO sweeps (sweep_id, campaign, seeds, settings, state, status, started_at, updated_at) \
+             VALUES ($1, $2, $3, $4, NULL, 'running', $5, $5)",
+        )
+        .bind(sweep_id)
+        .bind(campaign)
+        .bind(seeds)
+        .bind(settings)
+        .bind(now)
+        .execute(db)
+        .await
+        .map_err(err(campaign))?;
+        Ok(())
+    }
+
+    pub async fn save(db: &Db, sweep_id: &str, st: &CrawlState, status: &str) -> Result<(), SweepError> {
+        let json = serde_json::to_string(st).map_err(json_err(sweep_id))?;
+        sqlx::query("UPDATE sweeps SET state = $1, status = $2, updated_at = $3 WHERE sweep_id = $4")
+            .bind(json)
+            .bind(status)
+            .bind(jiff::Timestamp::now().to_string())
+            .bind(sweep_id)
+            .execute(db)
+            .await
+            .map_err(err(sweep_id))?;
+        Ok(())
+    }
+
+    /// The latest sweep of a campaign.
+    pub async fn latest(db: &Db, campaign: &str) -> Result<Option<Saved>, SweepError> {
+        let row = sqlx::query(
+            "SELECT sweep_id, seeds, state FROM sweeps WHERE campaign = $1 \
+             ORDER BY started_at DESC, sweep_id DESC LIMIT 1",
+        )
+        .bind(campaign)
+        .fetch_optional(db)
+        .await
+        .map_err(err(campaign))?;
+        let Some(row) = row else { return Ok(None) };
+        let sweep_id: String = row.try_get("sweep_id").map_err(err(campaign))?;
+        let seeds: String = row.try_get("seeds").map_err(err(campaign))?;
+        let state: Option<String> = row.try_get("state").map_err(err(campaign))?;
+        let seeds: Vec<Url> = serde_json::from_str(&seeds).map_err(json_err(&sweep_id))?;
+        let state = match state {
+            Some(s) => serde_json::from_str(&s).map_err(json_err(&sweep_id))?,
+            None => CrawlState::default(),
+        };
+        Ok(Some(Saved {
+            sweep_id,
+            seeds,
+            state,
+        }))
+    }
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Violation => "violation",
+        Verdict::Compliant => "compliant",
+        Verdict::NotApplicable => "not_applicable",
+        Verdict::Uncertain => "uncertain",
+    }
+}
