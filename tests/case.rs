@@ -953,6 +953,20 @@ fn bench_export_50_findings() {
     let v = verify_bundle(&out).unwrap();
     let verify_s = t.elapsed().as_secs_f64();
     assert!(v.is_clean(), "{:?}", v.problems);
+    let files = unzip(&out);
+    let pdf = tmp.path().join("fifty.pdf");
+    std::fs::write(&pdf, &files["report.pdf"]).unwrap();
+    let pages = pdf_pages(&pdf);
+    for k in 1..=50 {
+        assert!(
+            pdf_text(&pdf, Some(k + 1)).contains(&format!("证据 {k}/50")),
+            "page {}",
+            k + 1
+        );
+    }
+    println!(
+        "50 findings: report.pdf has {pages} pages (1 cover + 50 findings + extraction record)"
+    );
     println!(
         "50 findings: export {export_s:.2} s, bundle {} bytes ({:.1} MiB, {} files), verify {verify_s:.2} s",
         rep.bytes,
