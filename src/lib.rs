@@ -6,11 +6,18 @@
 //!
 //! - [`config`]: the one configuration type shared by the command line and `mapsweep.toml`.
 //! - [`cli`]: command definitions and dispatch (the only place that writes to stdout).
-//! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
+//! - [`evidence`]: blobs, sealed capture records, the append-only log, signed tree heads,
+//!   trusted time and `verify`; every other module writes evidence through it.
+//! - [`findings`]: the index of checked maps (one row per map, over sealed captures).
+//! - [`case`]: reviews, cases, the case bundle export (report, proofs) and its offline verifier.
+//! - [`store`]: the database pool (SQLite by default, PostgreSQL by URL) and migrations.
 
+pub mod case;
 pub mod cli;
 pub mod config;
-pub mod site;
+pub mod evidence;
+pub mod findings;
+pub mod store;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,9 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod case;
+pub mod evidence;
+
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
 #[derive(Debug, Parser)]
 #[command(name = "mapsweep", version = crate::TOOL_VERSION, about, long_about = None)]
@@ -37,7 +40,32 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Create the data dir, the database and this installation's signing key (idempotent;
+    /// never overwrites a key)
+    Init,
+    /// Capture one URL statically (HTTP fetch) and seal it as an evidence record
+    Capture(evidence::CaptureArgs),
+    /// Evidence log operations
+    #[command(subcommand)]
+    Log(evidence::LogCommand),
+    /// Verify the whole data dir: blobs, records, hash chain, Merkle tree, signed tree heads,
+    /// time-stamp tokens (exit 0 clean, 1 problems found, 2 error)
+    Verify(evidence::VerifyArgs),
+    /// List findings (checked maps): violations by default, with their latest review
+    Findings(case::FindingsArgs),
+    /// Confirm or dismiss a finding; the review is sealed in the evidence log (a later review
+    /// supersedes an earlier one; both stay)
+    Review(case::ReviewArgs),
+    /// Cases: open, add findings, list, show
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Export a case as one ZIP (report.html + report.pdf, artifacts, records, proofs, signed
+    /// tree head, manifest, SHA256SUMS, VERIFY.md) that verifies offline
+    Export(case::ExportArgs),
+    /// Verify a case bundle ZIP alone, without a data dir (exit 0 clean, 1 problems, 2 error)
+    VerifyBundle(case::VerifyBundleArgs),
+}
 
 /// Sets up `tracing` output on stderr.
 pub fn init_logging(verbose: u8, quiet: bool) {
@@ -87,6 +115,15 @@ impl Settings {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(&cli.global)?;
-    let _ = settings;
-    match cli.command {}
+    match &cli.command {
+        Command::Init => evidence::init(&settings).await,
+        Command::Capture(a) => evidence::capture(&settings, a).await,
+        Command::Log(c) => evidence::log(&settings, c).await,
+        Command::Verify(a) => evidence::verify(&settings, a).await,
+        Command::Findings(a) => case::findings(&settings, a).await,
+        Command::Review(a) => case::review_cmd(&settings, a).await,
+        Command::Case(c) => case::case_cmd(&settings, c).await,
+        Command::Export(a) => case::export(&settings, a).await,
+        Command::VerifyBundle(a) => case::verify_bundle_cmd(a).await,
+    }
 }
