@@ -184,7 +184,7 @@ pub async fn open_case(store: &EvidenceStore, new: &NewCase) -> Result<Case, Cas
         let res = sqlx::query("INSERT INTO cases (case_id, year, number) VALUES ($1, $2, $3)")
             .bind(id.clone())
             .bind(year as i32)
-            .bind(next as i32)
+            .bind(next)
             .execute(db)
             .await;
         match res {
