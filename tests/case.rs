@@ -974,3 +974,166 @@ fn bench_export_50_findings() {
         rep.files
     );
 }
+
+fn sh(cmd: &str, dir: &Path) {
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A throwaway CA + TSA certificate and `openssl ts -reply` behind a loopback HTTP endpoint.
+/// Returns the TSA URL and the CA certificate path.
+async fn start_tsa(d: &Path) -> (String, PathBuf) {
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3 -subj '/CN=mapsweep test CA' \
+        -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null",
+        d,
+    );
+    std::fs::write(d.join("ext.cnf"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n").unwrap();
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -keyout tsa.key -out tsa.csr -subj '/CN=mapsweep test TSA' 2>/dev/null && \
+        openssl x509 -req -in tsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tsa.pem -days 3 -extfile ext.cnf 2>/dev/null",
+        d,
+    );
+    std::fs::write(d.join("tsaserial"), "01\n").unwrap();
+    std::fs::write(
+        d.join("tsa.cnf"),
+        format!(
+            "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\ndir = {dir}\nserial = $dir/tsaserial\ncrypto_device = builtin\n\
+             signer_cert = $dir/tsa.pem\ncerts = $dir/ca.pem\nsigner_key = $dir/tsa.key\nsigner_digest = sha256\n\
+             default_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\n\
+             accuracy = secs:1\nordering = yes\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+            dir = d.display()
+        ),
+    )
+    .unwrap();
+    let dd = d.to_path_buf();
+    let app = axum::Router::new().route(
+        "/tsa",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let dd = dd.clone();
+            async move {
+                let n = uuid::Uuid::now_v7();
+                let q = dd.join(format!("{n}.tsq"));
+                let r = dd.join(format!("{n}.tsr"));
+                std::fs::write(&q, &body).unwrap();
+                let ok = Command::new("openssl")
+                    .args(["ts", "-reply", "-config"])
+                    .arg(dd.join("tsa.cnf"))
+                    .arg("-queryfile")
+                    .arg(&q)
+                    .arg("-out")
+                    .arg(&r)
+                    .output()
+                    .map(|o| o.status.success())
+                    .unwrap_or(false);
+                if !ok {
+                    return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Vec::new());
+                }
+                (axum::http::StatusCode::OK, std::fs::read(&r).unwrap())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/tsa"), d.join("ca.pem"))
+}
+
+#[test]
+fn bundle_time_stamp_token_verifies_with_mapsweep_and_openssl() {
+    let Some(_chrome) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ev");
+    let tsa_dir = tmp.path().join("tsa");
+    std::fs::create_dir_all(&tsa_dir).unwrap();
+    let zip_path = tmp.path().join("tsa-case.zip");
+    let ca = rt().block_on(async {
+        let (url, ca) = start_tsa(&tsa_dir).await;
+        EvidenceStore::init(&data, None).await.unwrap();
+        let store = EvidenceStore::open(
+            &data,
+            None,
+            StoreOptions {
+                tsa_url: Some(url),
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let a = seal_finding(&store, 1, true, true).await;
+        let c = case::open_case(
+            &store,
+            &NewCase {
+                title: "tsa".into(),
+                findings: vec![a],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let rep = export_case(
+            &store,
+            &c.case_id,
+            &ExportOptions {
+                out: zip_path.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(rep.tsa_time.is_some(), "{:?}", rep.warnings);
+        ca
+    });
+    let rep = verify_bundle(&zip_path).unwrap();
+    assert!(rep.is_clean(), "{:?}", rep.problems);
+    assert!(rep.tsa_time.is_some());
+    let files = unzip(&zip_path);
+    assert!(files.contains_key("tree-head.tsr"));
+    let dir = tmp.path().join("unpacked");
+    unpack(&files, &dir);
+    // Exactly the command VERIFY.md gives.
+    let o = Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-data",
+            "tree-head.signed.json",
+            "-in",
+            "tree-head.tsr",
+            "-token_in",
+            "-CAfile",
+        ])
+        .arg(&ca)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl ts -verify: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A token for other data is named.
+    let mut t = files.clone();
+    let tok = t.get_mut("tree-head.tsr").unwrap();
+    let i = tok.len() - 10;
+    tok[i] ^= 0x01;
+    let bad = tmp.path().join("bad.zip");
+    write_zip(&bad, &t);
+    let rep = verify_bundle(&bad).unwrap();
+    assert!(
+        rep.problems.iter().any(|p| p.file == "tree-head.tsr"),
+        "{:?}",
+        rep.problems
+    );
+}
