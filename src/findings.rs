@@ -28,7 +28,9 @@ pub const VIOLATION: &str = "violation";
 pub enum FindingsError {
     #[error("unknown finding {id:?} (see `mapsweep findings --status all`)")]
     UnknownFinding { id: String },
-    #[error("capture {capture_id} does not list artifact {blake3} ({what}); a finding must rest on sealed artifacts")]
+    #[error(
+        "capture {capture_id} does not list artifact {blake3} ({what}); a finding must rest on sealed artifacts"
+    )]
     ArtifactNotInCapture {
         capture_id: Uuid,
         blake3: String,
@@ -305,14 +307,13 @@ async fn find_existing(
     capture_id: &Uuid,
     blake3: &str,
 ) -> Result<Option<Finding>, FindingsError> {
-    let row = sqlx::query(
-        "SELECT num FROM findings WHERE capture_id = $1 AND artifact_blake3 = $2",
-    )
-    .bind(capture_id.to_string())
-    .bind(blake3.to_string())
-    .fetch_optional(db)
-    .await
-    .map_err(db_err("look up a finding"))?;
+    let row =
+        sqlx::query("SELECT num FROM findings WHERE capture_id = $1 AND artifact_blake3 = $2")
+            .bind(capture_id.to_string())
+            .bind(blake3.to_string())
+            .fetch_optional(db)
+            .await
+            .map_err(db_err("look up a finding"))?;
     match row {
         Some(r) => {
             let n: i64 = r.try_get(0).map_err(db_err("look up a finding"))?;

@@ -15,17 +15,23 @@
 //! - [`capture`]: rendered capture of pages in headless Chromium.
 //! - [`reference`]: the embedded standard boundary references, projections and a map renderer.
 //! - [`check`]: the map checker: register an image to the reference, probe each zone, report.
+//! - [`sweep`]: crawl, seal every page with its maps, check each map, index the findings.
+//! - [`findings`]: the index of checked maps (one row per map, over sealed captures).
+//! - [`case`]: reviews, cases, the case bundle export (report, proofs) and its offline verifier.
 
 pub mod capture;
+pub mod case;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod evidence;
+pub mod findings;
 pub mod reference;
 pub mod schedule;
 pub mod site;
 pub mod store;
+pub mod sweep;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -277,7 +277,8 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
     meta.remote_addr = fetch.remote_addr.clone();
     meta.campaign = Some(shared.campaign.clone());
     meta.robots = Some(fetch.robots.clone());
-    meta.notes.push(format!("sweep {} depth {}", shared.sweep_id, page.depth));
+    meta.notes
+        .push(format!("sweep {} depth {}", shared.sweep_id, page.depth));
     if let Some(r) = &page.referrer {
         meta.notes.push(format!("linked from {r}"));
     }
@@ -285,7 +286,8 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         meta.notes.push(format!("error: {e}"));
     }
     if fetch.truncated {
-        meta.notes.push(format!("body truncated at {} bytes", fetch.body_len));
+        meta.notes
+            .push(format!("body truncated at {} bytes", fetch.body_len));
     }
     if page.decode_errors {
         meta.notes.push(format!(
@@ -317,11 +319,16 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
             .media_type
             .clone()
             .unwrap_or_else(|| "application/octet-stream".into());
-        cap.add_artifact(role, Some(&page_url), &mt, &page.body).await?;
+        cap.add_artifact(role, Some(&page_url), &mt, &page.body)
+            .await?;
     }
     for r in &page.resources {
         if !r.body.is_empty() {
-            let mt = r.fetch.media_type.clone().unwrap_or_else(|| "text/css".into());
+            let mt = r
+                .fetch
+                .media_type
+                .clone()
+                .unwrap_or_else(|| "text/css".into());
             cap.add_artifact(
                 ArtifactRole::Resource,
                 Some(r.fetch.requested_url.as_str()),
@@ -583,7 +590,6 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
     Ok(())
 }
 
-
 impl Sweep {
     /// A sweep writing into `store`, checking with `checker`.
     pub fn new(store: EvidenceStore, checker: Arc<Checker>) -> Self {
@@ -601,7 +607,11 @@ impl Sweep {
     }
 
     /// Runs the sweep until the crawl is done or `stop` fires; then seals a tree head.
-    pub async fn run(&self, req: SweepRequest, stop: &StopSignal) -> Result<SweepSummary, SweepError> {
+    pub async fn run(
+        &self,
+        req: SweepRequest,
+        stop: &StopSignal,
+    ) -> Result<SweepSummary, SweepError> {
         let t0 = std::time::Instant::now();
         let db = self.store.pool();
         let (sweep_id, seeds, settings, resume_state) = if req.resume {
@@ -610,7 +620,12 @@ impl Sweep {
                     campaign: req.campaign.clone(),
                 }
             })?;
-            (prev.sweep_id, prev.seeds, req.settings.clone(), Some(prev.state))
+            (
+                prev.sweep_id,
+                prev.seeds,
+                req.settings.clone(),
+                Some(prev.state),
+            )
         } else {
             let id = uuid::Uuid::now_v7().to_string();
             state::create(db, &id, &req.campaign, &req.seeds, &req.settings).await?;
@@ -722,19 +737,18 @@ async fn settled_state(handle: &crate::crawl::CrawlHandle, shared: &Shared) -> C
     let sealed = shared.sealed.lock().await;
     let (done, undone): (Vec<Url>, Vec<Url>) = st.done.drain(..).partition(|u| sealed.contains(u));
     st.done = done;
-    let handed = shared
-        .handed
-        .lock()
-        .map(|h| h.clone())
-        .unwrap_or_default();
+    let handed = shared.handed.lock().map(|h| h.clone()).unwrap_or_default();
     let mut requeue: Vec<crate::crawl::QueuedUrl> = undone
         .into_iter()
         .map(|url| {
-            handed.get(&url).cloned().unwrap_or(crate::crawl::QueuedUrl {
-                url,
-                depth: 0,
-                referrer: None,
-            })
+            handed
+                .get(&url)
+                .cloned()
+                .unwrap_or(crate::crawl::QueuedUrl {
+                    url,
+                    depth: 0,
+                    referrer: None,
+                })
         })
         .collect();
     requeue.append(&mut st.queued);
@@ -793,16 +807,23 @@ mod state {
         Ok(())
     }
 
-    pub async fn save(db: &Db, sweep_id: &str, st: &CrawlState, status: &str) -> Result<(), SweepError> {
+    pub async fn save(
+        db: &Db,
+        sweep_id: &str,
+        st: &CrawlState,
+        status: &str,
+    ) -> Result<(), SweepError> {
         let json = serde_json::to_string(st).map_err(json_err(sweep_id))?;
-        sqlx::query("UPDATE sweeps SET state = $1, status = $2, updated_at = $3 WHERE sweep_id = $4")
-            .bind(json)
-            .bind(status)
-            .bind(jiff::Timestamp::now().to_string())
-            .bind(sweep_id)
-            .execute(db)
-            .await
-            .map_err(err(sweep_id))?;
+        sqlx::query(
+            "UPDATE sweeps SET state = $1, status = $2, updated_at = $3 WHERE sweep_id = $4",
+        )
+        .bind(json)
+        .bind(status)
+        .bind(jiff::Timestamp::now().to_string())
+        .bind(sweep_id)
+        .execute(db)
+        .await
+        .map_err(err(sweep_id))?;
         Ok(())
     }
 

@@ -58,14 +58,23 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
     let ok_asia = render_png(r, &south_asia(Style::highlight(), false));
     let bad_svg = render_svg(r, &south_asia(Style::choropleth(), true));
     site.route("/img/asia-bad.png", Route::bytes("image/png", bad_asia));
-    site.route("/img/asia-dark.png", Route::bytes("image/png", bad_asia_dark));
+    site.route(
+        "/img/asia-dark.png",
+        Route::bytes("image/png", bad_asia_dark),
+    );
     site.route("/img/world-bad.png", Route::bytes("image/png", bad_world));
     site.route("/img/asia-ok.png", Route::bytes("image/png", ok_asia));
     site.route(
         "/img/corrupt.png",
-        Route::bytes("image/png", b"\x89PNG\r\n\x1a\nnot really a png at all".to_vec()),
+        Route::bytes(
+            "image/png",
+            b"\x89PNG\r\n\x1a\nnot really a png at all".to_vec(),
+        ),
     );
-    site.route("/files/brochure.pdf", Route::bytes("application/pdf", b"%PDF-1.4\n%%EOF\n".to_vec()));
+    site.route(
+        "/files/brochure.pdf",
+        Route::bytes("application/pdf", b"%PDF-1.4\n%%EOF\n".to_vec()),
+    );
 
     let mut links = vec![
         "/img-page.html",
@@ -83,7 +92,10 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
     ];
     site.route(
         "/img-page.html",
-        page("World partners", r#"<img src="/img/world-bad.png" alt="world">"#),
+        page(
+            "World partners",
+            r#"<img src="/img/world-bad.png" alt="world">"#,
+        ),
     );
     problems.insert("/img-page.html".to_string());
     site.route(
@@ -94,7 +106,10 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
         ),
     );
     problems.insert("/css-page.html".to_string());
-    site.route("/deep/1.html", page("Deeper", r#"<a href="/deep/2.html">more</a>"#));
+    site.route(
+        "/deep/1.html",
+        page("Deeper", r#"<a href="/deep/2.html">more</a>"#),
+    );
     site.route(
         "/deep/2.html",
         page(
@@ -107,7 +122,10 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
     problems.insert("/svg-page.html".to_string());
     site.route(
         "/ok-page.html",
-        page("A compliant map", r#"<img src="/img/asia-ok.png" alt="ok">"#),
+        page(
+            "A compliant map",
+            r#"<img src="/img/asia-ok.png" alt="ok">"#,
+        ),
     );
     site.route("/plain.html", page("No maps here", "<p>Just text.</p>"));
     site.route("/moved", Route::redirect("/plain2.html"));
@@ -116,7 +134,10 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
     site.route("/loop-b", Route::redirect("/loop-a"));
     site.route(
         "/broken-image.html",
-        page("Broken", r#"<img src="/img/corrupt.png" width="400" height="300">"#),
+        page(
+            "Broken",
+            r#"<img src="/img/corrupt.png" width="400" height="300">"#,
+        ),
     );
     site.route(
         "/slow.html",
@@ -134,7 +155,10 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
         site.route("/js/d3-array.js", Route::bytes("text/javascript", d3_array));
         site.route("/js/d3-geo.js", Route::bytes("text/javascript", d3_geo));
         site.route("/js/topojson.js", Route::bytes("text/javascript", topo));
-        site.route("/data/countries-50m.json", Route::bytes("application/json", world));
+        site.route(
+            "/data/countries-50m.json",
+            Route::bytes("application/json", world),
+        );
         // A D3 South Asia map on a canvas, from Natural Earth's default view (Zangnan as India).
         site.route(
             "/js-canvas.html",
@@ -242,8 +266,16 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
         mapsweep(
             &data2,
             &[
-                "sweep", "--campaign", "e2e", "--render", render, "--per-host-delay", "0",
-                "--timeout", "10", &seed,
+                "sweep",
+                "--campaign",
+                "e2e",
+                "--render",
+                render,
+                "--per-host-delay",
+                "0",
+                "--timeout",
+                "10",
+                &seed,
             ],
         )
     })
@@ -251,7 +283,11 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "violations found: exit 1\n{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "violations found: exit 1\n{stdout}\n{stderr}"
+    );
 
     // Every error the site throws is recorded in the summary.
     for kind in ["http-status", "redirect-loop", "image-decode"] {
@@ -260,11 +296,27 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
 
     let data3 = data.clone();
     let findings = tokio::task::spawn_blocking(move || {
-        mapsweep(&data3, &["findings", "--campaign", "e2e", "--status", "all", "--format", "json"])
+        mapsweep(
+            &data3,
+            &[
+                "findings",
+                "--campaign",
+                "e2e",
+                "--status",
+                "all",
+                "--format",
+                "json",
+            ],
+        )
     })
     .await
     .expect("join");
-    assert_eq!(findings.status.code(), Some(0), "{}", String::from_utf8_lossy(&findings.stderr));
+    assert_eq!(
+        findings.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&findings.stderr)
+    );
     let rows = json_lines(&findings.stdout);
     let base = server.url("");
     let flagged: BTreeSet<String> = rows
@@ -275,7 +327,10 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     assert_eq!(flagged, problems, "flagged pages\n{stdout}");
     // The compliant map was checked and not flagged.
     assert!(
-        rows.iter().any(|r| r["page_url"].as_str().unwrap_or("").ends_with("/ok-page.html")
+        rows.iter().any(|r| r["page_url"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/ok-page.html")
             && r["verdict"] == "compliant"),
         "compliant map checked: {rows:?}"
     );
@@ -305,14 +360,33 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     .await
     .expect("join");
     let rs = String::from_utf8_lossy(&resumed.stdout);
-    assert!(rs.contains("pages: 0 fetched, 0 sealed"), "resume adds nothing:\n{rs}\n{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(
+        rs.contains("pages: 0 fetched, 0 sealed"),
+        "resume adds nothing:\n{rs}\n{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
     let data6 = data.clone();
     let again = tokio::task::spawn_blocking(move || {
-        mapsweep(&data6, &["findings", "--campaign", "e2e", "--status", "all", "--format", "json"])
+        mapsweep(
+            &data6,
+            &[
+                "findings",
+                "--campaign",
+                "e2e",
+                "--status",
+                "all",
+                "--format",
+                "json",
+            ],
+        )
     })
     .await
     .expect("join");
-    assert_eq!(json_lines(&again.stdout).len(), rows.len(), "no new findings after resume");
+    assert_eq!(
+        json_lines(&again.stdout).len(),
+        rows.len(),
+        "no new findings after resume"
+    );
     server.stop().await;
 }
 
@@ -326,5 +400,8 @@ async fn sweep_with_an_unknown_resume_campaign_is_a_clear_error() {
     .expect("join");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no-such-campaign"), "error names the campaign: {err}");
+    assert!(
+        err.contains("no-such-campaign"),
+        "error names the campaign: {err}"
+    );
 }

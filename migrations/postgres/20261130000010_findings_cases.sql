@@ -30,6 +30,6 @@ CREATE INDEX findings_campaign ON findings (campaign);
 CREATE TABLE cases (
     case_id TEXT PRIMARY KEY,
     year INTEGER NOT NULL,
-    number INTEGER NOT NULL,
+    number BIGINT NOT NULL,
     UNIQUE (year, number)
 );

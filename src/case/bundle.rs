@@ -258,16 +258,34 @@ fn read_zip(path: &Path, rep: &mut BundleReport) -> Result<BTreeMap<String, Vec<
             continue;
         }
         if entry.enclosed_name().is_none() || name.starts_with('/') || name.contains('\\') {
-            rep.problem("unsafe-path", &name, "entry name leaves the bundle directory", None, None);
+            rep.problem(
+                "unsafe-path",
+                &name,
+                "entry name leaves the bundle directory",
+                None,
+                None,
+            );
             continue;
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         if let Err(e) = entry.read_to_end(&mut bytes) {
-            rep.problem("entry-unreadable", &name, format!("cannot decompress: {e}"), None, None);
+            rep.problem(
+                "entry-unreadable",
+                &name,
+                format!("cannot decompress: {e}"),
+                None,
+                None,
+            );
             continue;
         }
         if out.insert(name.clone(), bytes).is_some() {
-            rep.problem("duplicate-entry", &name, "the ZIP holds this name twice", None, None);
+            rep.problem(
+                "duplicate-entry",
+                &name,
+                "the ZIP holds this name twice",
+                None,
+                None,
+            );
         }
     }
     Ok(out)
@@ -291,7 +309,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
     // Manifest.
     let manifest: Option<BundleManifest> = match files.get(MANIFEST) {
         None => {
-            rep.problem("file-missing", MANIFEST, "the bundle has no manifest", None, None);
+            rep.problem(
+                "file-missing",
+                MANIFEST,
+                "the bundle has no manifest",
+                None,
+                None,
+            );
             None
         }
         Some(b) => match serde_json::from_slice::<BundleManifest>(b) {
@@ -307,7 +331,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
                 None
             }
             Err(e) => {
-                rep.problem("manifest-invalid", MANIFEST, format!("does not parse: {e}"), None, None);
+                rep.problem(
+                    "manifest-invalid",
+                    MANIFEST,
+                    format!("does not parse: {e}"),
+                    None,
+                    None,
+                );
                 None
             }
         },
@@ -320,7 +350,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
         for fe in &m.files {
             listed.insert(fe.path.as_str());
             let Some(bytes) = files.get(&fe.path) else {
-                rep.problem("file-missing", &fe.path, "listed in manifest.json but not in the bundle", None, None);
+                rep.problem(
+                    "file-missing",
+                    &fe.path,
+                    "listed in manifest.json but not in the bundle",
+                    None,
+                    None,
+                );
                 continue;
             };
             let d = Digests::of(bytes);
@@ -343,28 +379,52 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
         }
         for name in files.keys() {
             if name != MANIFEST && name != SUMS && !listed.contains(name.as_str()) {
-                rep.problem("file-unlisted", name, "in the bundle but not listed in manifest.json (added?)", None, None);
+                rep.problem(
+                    "file-unlisted",
+                    name,
+                    "in the bundle but not listed in manifest.json (added?)",
+                    None,
+                    None,
+                );
             }
         }
     }
 
     // SHA256SUMS.
     match files.get(SUMS) {
-        None => rep.problem("file-missing", SUMS, "the bundle has no SHA256SUMS", None, None),
+        None => rep.problem(
+            "file-missing",
+            SUMS,
+            "the bundle has no SHA256SUMS",
+            None,
+            None,
+        ),
         Some(b) => {
             let text = String::from_utf8_lossy(b);
             let mut seen = BTreeSet::new();
             let mut line_problems = false;
             for (i, line) in text.lines().enumerate() {
                 let Some((sha, name)) = line.split_once("  ") else {
-                    rep.problem("sums-malformed", SUMS, format!("line {} is not `<sha256>  <path>`", i + 1), None, Some(line.to_string()));
+                    rep.problem(
+                        "sums-malformed",
+                        SUMS,
+                        format!("line {} is not `<sha256>  <path>`", i + 1),
+                        None,
+                        Some(line.to_string()),
+                    );
                     line_problems = true;
                     continue;
                 };
                 seen.insert(name.to_string());
                 match files.get(name) {
                     None => {
-                        rep.problem("file-missing", name, format!("listed in {SUMS} line {} but not in the bundle", i + 1), None, None);
+                        rep.problem(
+                            "file-missing",
+                            name,
+                            format!("listed in {SUMS} line {} but not in the bundle", i + 1),
+                            None,
+                            None,
+                        );
                         line_problems = true;
                     }
                     Some(bytes) => {
@@ -384,7 +444,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
             }
             for name in files.keys() {
                 if name != SUMS && !seen.contains(name) {
-                    rep.problem("sums-missing-entry", SUMS, format!("{name} is in the bundle but not in {SUMS}"), None, None);
+                    rep.problem(
+                        "sums-missing-entry",
+                        SUMS,
+                        format!("{name} is in the bundle but not in {SUMS}"),
+                        None,
+                        None,
+                    );
                     line_problems = true;
                 }
             }
@@ -396,7 +462,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
                     .collect();
                 let want = sha256sums_text(&expected);
                 if want.as_bytes() != b.as_slice() {
-                    rep.problem("sums-not-canonical", SUMS, "the file differs from what mapsweep writes for these files (edited?)", Some(Digests::of(want.as_bytes()).sha256), Some(Digests::of(b).sha256));
+                    rep.problem(
+                        "sums-not-canonical",
+                        SUMS,
+                        "the file differs from what mapsweep writes for these files (edited?)",
+                        Some(Digests::of(want.as_bytes()).sha256),
+                        Some(Digests::of(b).sha256),
+                    );
                 }
             }
         }
@@ -405,29 +477,56 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
     // Public key and tree head.
     let key: Option<VerifyingKey> = match files.get(PUBLIC_KEY) {
         None => {
-            rep.problem("file-missing", PUBLIC_KEY, "the bundle has no public key", None, None);
+            rep.problem(
+                "file-missing",
+                PUBLIC_KEY,
+                "the bundle has no public key",
+                None,
+                None,
+            );
             None
         }
-        Some(b) => match std::str::from_utf8(b).ok().and_then(|t| VerifyingKey::from_public_key_pem(t).ok()) {
+        Some(b) => match std::str::from_utf8(b)
+            .ok()
+            .and_then(|t| VerifyingKey::from_public_key_pem(t).ok())
+        {
             Some(k) => {
                 rep.key_fingerprint = Some(crate::evidence::keys::fingerprint(&k));
                 Some(k)
             }
             None => {
-                rep.problem("key-invalid", PUBLIC_KEY, "not an Ed25519 public key in PEM form", None, None);
+                rep.problem(
+                    "key-invalid",
+                    PUBLIC_KEY,
+                    "not an Ed25519 public key in PEM form",
+                    None,
+                    None,
+                );
                 None
             }
         },
     };
     let sth: Option<SignedTreeHead> = match files.get(TREE_HEAD) {
         None => {
-            rep.problem("file-missing", TREE_HEAD, "the bundle has no signed tree head", None, None);
+            rep.problem(
+                "file-missing",
+                TREE_HEAD,
+                "the bundle has no signed tree head",
+                None,
+                None,
+            );
             None
         }
         Some(b) => match serde_json::from_slice::<SignedTreeHead>(b) {
             Ok(s) => Some(s),
             Err(e) => {
-                rep.problem("tree-head-invalid", TREE_HEAD, format!("does not parse: {e}"), None, None);
+                rep.problem(
+                    "tree-head-invalid",
+                    TREE_HEAD,
+                    format!("does not parse: {e}"),
+                    None,
+                    None,
+                );
                 None
             }
         },
@@ -438,59 +537,133 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
         rep.tree_size = Some(th.tree_size);
         rep.root_hash = Some(th.root_hash.clone());
         if th.format != TREE_HEAD_FORMAT {
-            rep.problem("tree-head-format", TREE_HEAD, "unknown tree head format", Some(TREE_HEAD_FORMAT.into()), Some(th.format.clone()));
+            rep.problem(
+                "tree-head-format",
+                TREE_HEAD,
+                "unknown tree head format",
+                Some(TREE_HEAD_FORMAT.into()),
+                Some(th.format.clone()),
+            );
         }
         root = th.root();
         if root.is_none() {
-            rep.problem("tree-head-invalid", TREE_HEAD, "root_hash is not 32 hex bytes", None, Some(th.root_hash.clone()));
+            rep.problem(
+                "tree-head-invalid",
+                TREE_HEAD,
+                "root_hash is not 32 hex bytes",
+                None,
+                Some(th.root_hash.clone()),
+            );
         }
-        if let Some(k) = &key {
-            if let Err(e) = crate::evidence::verify_tree_head_signature(sth, k) {
-                rep.problem(
-                    "signature-invalid",
-                    PUBLIC_KEY,
-                    format!("the tree head in {TREE_HEAD} does not verify with this key: {e}"),
-                    Some(th.key_id.clone()),
-                    rep.key_fingerprint.clone(),
-                );
-            }
+        if let Some(k) = &key
+            && let Err(e) = crate::evidence::verify_tree_head_signature(sth, k)
+        {
+            rep.problem(
+                "signature-invalid",
+                PUBLIC_KEY,
+                format!("the tree head in {TREE_HEAD} does not verify with this key: {e}"),
+                Some(th.key_id.clone()),
+                rep.key_fingerprint.clone(),
+            );
         }
         let signed = th.signed_bytes();
         match files.get(TREE_HEAD_SIGNED) {
             Some(b) if *b == signed => {}
-            Some(_) => rep.problem("tree-head-mismatch", TREE_HEAD_SIGNED, format!("differs from the canonical bytes of the tree head in {TREE_HEAD}"), None, None),
-            None => rep.problem("file-missing", TREE_HEAD_SIGNED, "the bundle has no signed tree-head bytes", None, None),
+            Some(_) => rep.problem(
+                "tree-head-mismatch",
+                TREE_HEAD_SIGNED,
+                format!("differs from the canonical bytes of the tree head in {TREE_HEAD}"),
+                None,
+                None,
+            ),
+            None => rep.problem(
+                "file-missing",
+                TREE_HEAD_SIGNED,
+                "the bundle has no signed tree-head bytes",
+                None,
+                None,
+            ),
         }
         match files.get(TREE_HEAD_SIG) {
             Some(b) if hex::encode(b) == sth.signature => {}
-            Some(b) => rep.problem("tree-head-mismatch", TREE_HEAD_SIG, format!("differs from the signature in {TREE_HEAD}"), Some(sth.signature.clone()), Some(hex::encode(b))),
-            None => rep.problem("file-missing", TREE_HEAD_SIG, "the bundle has no raw signature file", None, None),
+            Some(b) => rep.problem(
+                "tree-head-mismatch",
+                TREE_HEAD_SIG,
+                format!("differs from the signature in {TREE_HEAD}"),
+                Some(sth.signature.clone()),
+                Some(hex::encode(b)),
+            ),
+            None => rep.problem(
+                "file-missing",
+                TREE_HEAD_SIG,
+                "the bundle has no raw signature file",
+                None,
+                None,
+            ),
         }
         // Time-stamp token.
         let json_token = sth.tsa_token.as_deref().map(hex::decode);
         match (json_token, files.get(TREE_HEAD_TSR)) {
             (None, None) => {}
-            (None, Some(_)) => rep.problem("tsa-unexpected", TREE_HEAD_TSR, format!("a token file is present but {TREE_HEAD} has no token"), None, None),
-            (Some(_), None) => rep.problem("file-missing", TREE_HEAD_TSR, format!("{TREE_HEAD} has a time-stamp token but the .tsr file is missing"), None, None),
-            (Some(Err(_)), Some(_)) => rep.problem("tsa-invalid", TREE_HEAD, "tsa_token is not hex", None, None),
+            (None, Some(_)) => rep.problem(
+                "tsa-unexpected",
+                TREE_HEAD_TSR,
+                format!("a token file is present but {TREE_HEAD} has no token"),
+                None,
+                None,
+            ),
+            (Some(_), None) => rep.problem(
+                "file-missing",
+                TREE_HEAD_TSR,
+                format!("{TREE_HEAD} has a time-stamp token but the .tsr file is missing"),
+                None,
+                None,
+            ),
+            (Some(Err(_)), Some(_)) => {
+                rep.problem("tsa-invalid", TREE_HEAD, "tsa_token is not hex", None, None)
+            }
             (Some(Ok(tok)), Some(file)) => {
                 if tok != *file {
-                    rep.problem("tsa-mismatch", TREE_HEAD_TSR, format!("differs from the token in {TREE_HEAD}"), None, None);
+                    rep.problem(
+                        "tsa-mismatch",
+                        TREE_HEAD_TSR,
+                        format!("differs from the token in {TREE_HEAD}"),
+                        None,
+                        None,
+                    );
                 }
                 match tsa::verify_tsa_token(file, &th.imprint()) {
                     Ok(info) => rep.tsa_time = Some(info.gen_time),
-                    Err(e) => rep.problem("tsa-invalid", TREE_HEAD_TSR, format!("time-stamp token does not verify: {e}"), None, None),
+                    Err(e) => rep.problem(
+                        "tsa-invalid",
+                        TREE_HEAD_TSR,
+                        format!("time-stamp token does not verify: {e}"),
+                        None,
+                        None,
+                    ),
                 }
             }
         }
         if let Some(m) = &manifest {
             if m.tree_size != th.tree_size || m.root_hash != th.root_hash {
-                rep.problem("tree-head-mismatch", MANIFEST, format!("tree size/root differ from {TREE_HEAD}"), Some(format!("{} {}", th.tree_size, th.root_hash)), Some(format!("{} {}", m.tree_size, m.root_hash)));
+                rep.problem(
+                    "tree-head-mismatch",
+                    MANIFEST,
+                    format!("tree size/root differ from {TREE_HEAD}"),
+                    Some(format!("{} {}", th.tree_size, th.root_hash)),
+                    Some(format!("{} {}", m.tree_size, m.root_hash)),
+                );
             }
             if let Some(fp) = &rep.key_fingerprint
                 && *fp != m.key_fingerprint
             {
-                rep.problem("key-mismatch", PUBLIC_KEY, "the bundled key is not the one manifest.json names", Some(m.key_fingerprint.clone()), Some(fp.clone()));
+                rep.problem(
+                    "key-mismatch",
+                    PUBLIC_KEY,
+                    "the bundled key is not the one manifest.json names",
+                    Some(m.key_fingerprint.clone()),
+                    Some(fp.clone()),
+                );
             }
         }
     }
@@ -502,49 +675,109 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
             artifacts_by_blake3.insert(a.blake3.as_str(), a);
         }
         if m.records.is_empty() {
-            rep.problem("no-records", MANIFEST, "the bundle lists no sealed records", None, None);
+            rep.problem(
+                "no-records",
+                MANIFEST,
+                "the bundle lists no sealed records",
+                None,
+                None,
+            );
         }
         for r in &m.records {
             rep.records += 1;
             let Some(bytes) = files.get(&r.path) else {
                 if !m.files.iter().any(|f| f.path == r.path) {
-                    rep.problem("file-missing", &r.path, "record listed in manifest.json is not in the bundle", None, None);
+                    rep.problem(
+                        "file-missing",
+                        &r.path,
+                        "record listed in manifest.json is not in the bundle",
+                        None,
+                        None,
+                    );
                 }
                 continue;
             };
             let record_hash = hex::encode(Sha256::digest(bytes));
             let leaf = merkle::leaf_hash(bytes);
             if record_hash != r.record_hash {
-                rep.problem("record-hash-mismatch", &r.path, "record bytes do not hash to the sealed record hash", Some(r.record_hash.clone()), Some(record_hash));
+                rep.problem(
+                    "record-hash-mismatch",
+                    &r.path,
+                    "record bytes do not hash to the sealed record hash",
+                    Some(r.record_hash.clone()),
+                    Some(record_hash),
+                );
             }
             if hex::encode(leaf) != r.leaf_hash {
-                rep.problem("leaf-hash-mismatch", &r.path, "record bytes do not hash to the sealed leaf hash", Some(r.leaf_hash.clone()), Some(hex::encode(leaf)));
+                rep.problem(
+                    "leaf-hash-mismatch",
+                    &r.path,
+                    "record bytes do not hash to the sealed leaf hash",
+                    Some(r.leaf_hash.clone()),
+                    Some(hex::encode(leaf)),
+                );
             }
             if !canonical::is_canonical(bytes) {
-                rep.problem("record-not-canonical", &r.path, "the record is not in canonical JSON form (edited?)", None, None);
+                rep.problem(
+                    "record-not-canonical",
+                    &r.path,
+                    "the record is not in canonical JSON form (edited?)",
+                    None,
+                    None,
+                );
             }
             let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
             let seq_ok = body.get("seq").and_then(|v| v.as_u64()) == Some(r.seq);
             let id_ok = body.get("id").and_then(|v| v.as_str()) == Some(r.id.as_str());
             let fmt_ok = body.get("format").and_then(|v| v.as_str()) == Some(r.format.as_str());
             if !(seq_ok && id_ok && fmt_ok) {
-                rep.problem("record-mismatch", &r.path, "seq, id or format in the record differ from manifest.json", Some(format!("seq {} id {} {}", r.seq, r.id, r.format)), None);
+                rep.problem(
+                    "record-mismatch",
+                    &r.path,
+                    "seq, id or format in the record differ from manifest.json",
+                    Some(format!("seq {} id {} {}", r.seq, r.id, r.format)),
+                    None,
+                );
             }
             // Inclusion proof.
-            match files.get(&r.proof).map(|b| serde_json::from_slice::<ProofFile>(b)) {
+            match files
+                .get(&r.proof)
+                .map(|b| serde_json::from_slice::<ProofFile>(b))
+            {
                 None => {
                     if !m.files.iter().any(|f| f.path == r.proof) {
-                        rep.problem("file-missing", &r.proof, "inclusion proof listed in manifest.json is not in the bundle", None, None);
+                        rep.problem(
+                            "file-missing",
+                            &r.proof,
+                            "inclusion proof listed in manifest.json is not in the bundle",
+                            None,
+                            None,
+                        );
                     }
                 }
-                Some(Err(e)) => rep.problem("proof-invalid", &r.proof, format!("does not parse: {e}"), None, None),
+                Some(Err(e)) => rep.problem(
+                    "proof-invalid",
+                    &r.proof,
+                    format!("does not parse: {e}"),
+                    None,
+                    None,
+                ),
                 Some(Ok(p)) => {
                     if let (Some(root), Some(sth)) = (root, &sth) {
-                        let path: Option<Vec<merkle::Hash>> = p.path.iter().map(|h| hash32(h)).collect();
+                        let path: Option<Vec<merkle::Hash>> =
+                            p.path.iter().map(|h| hash32(h)).collect();
                         let ok = p.format == PROOF_FORMAT
                             && p.seq == r.seq
                             && p.tree_size == sth.tree_head.tree_size
-                            && path.is_some_and(|path| merkle::verify_inclusion(&leaf, r.seq, sth.tree_head.tree_size, &path, &root));
+                            && path.is_some_and(|path| {
+                                merkle::verify_inclusion(
+                                    &leaf,
+                                    r.seq,
+                                    sth.tree_head.tree_size,
+                                    &path,
+                                    &root,
+                                )
+                            });
                         if !ok {
                             rep.problem(
                                 "inclusion-proof-failed",
@@ -563,7 +796,16 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
             {
                 for a in &cap.artifacts {
                     let Some(entry) = artifacts_by_blake3.get(a.blake3.as_str()) else {
-                        rep.problem("artifact-missing", &r.path, format!("artifact {} ({}) of this capture is not in the bundle", a.blake3, a.role), None, None);
+                        rep.problem(
+                            "artifact-missing",
+                            &r.path,
+                            format!(
+                                "artifact {} ({}) of this capture is not in the bundle",
+                                a.blake3, a.role
+                            ),
+                            None,
+                            None,
+                        );
                         continue;
                     };
                     let Some(bytes) = files.get(&entry.path) else {
@@ -573,7 +815,13 @@ pub fn verify_bundle(path: &Path) -> Result<BundleReport, BundleError> {
                     let got_b3 = blake3::hash(bytes).to_hex().to_string();
                     let got_sha = hex::encode(Sha256::digest(bytes));
                     if got_b3 != a.blake3 || got_sha != a.sha256 {
-                        rep.problem("artifact-mismatch", &entry.path, format!("content differs from what capture {} sealed", cap.id), Some(a.blake3.clone()), Some(got_b3));
+                        rep.problem(
+                            "artifact-mismatch",
+                            &entry.path,
+                            format!("content differs from what capture {} sealed", cap.id),
+                            Some(a.blake3.clone()),
+                            Some(got_b3),
+                        );
                     }
                 }
             }

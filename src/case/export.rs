@@ -16,7 +16,9 @@
 //! 5. write manifest.json and SHA256SUMS, then the ZIP to a temporary name renamed into place
 //!    (a crash never leaves a half-written bundle under the requested name).
 
-use super::bundle::{self, ArtifactEntry, BundleManifest, Digests, FileEntry, ProofFile, RecordEntry};
+use super::bundle::{
+    self, ArtifactEntry, BundleManifest, Digests, FileEntry, ProofFile, RecordEntry,
+};
 use super::report::{self, ReportData, ReportError};
 use super::review::{self, Decision};
 use super::{CaseError, shanghai};
@@ -108,7 +110,9 @@ pub enum ExportError {
     Log(String),
     #[error(transparent)]
     Report(ReportError),
-    #[error("report.pdf could not be made: {source}\nThe HTML report and every other file are in {kept} (no ZIP was written).")]
+    #[error(
+        "report.pdf could not be made: {source}\nThe HTML report and every other file are in {kept} (no ZIP was written)."
+    )]
     Pdf { source: ReportError, kept: PathBuf },
     #[error("an export task failed: {0}")]
     Join(String),
@@ -179,7 +183,9 @@ fn times(rfc3339: &str) -> (String, String) {
     match rfc3339.parse::<jiff::Timestamp>() {
         Ok(t) => (
             t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            shanghai(t).strftime("%Y-%m-%d %H:%M:%S (UTC%:z)").to_string(),
+            shanghai(t)
+                .strftime("%Y-%m-%d %H:%M:%S (UTC%:z)")
+                .to_string(),
         ),
         Err(_) => (rfc3339.to_string(), rfc3339.to_string()),
     }
@@ -221,7 +227,9 @@ pub async fn export_case(
     let mut dismissed = Vec::new();
     for id in &case.findings {
         let f = findings::get(db, id).await?;
-        if f.review.as_ref().map(|r| r.decision) == Some(Decision::Dismissed) && !opts.include_dismissed {
+        if f.review.as_ref().map(|r| r.decision) == Some(Decision::Dismissed)
+            && !opts.include_dismissed
+        {
             dismissed.push(f.finding_id.clone());
             continue;
         }
@@ -240,7 +248,8 @@ pub async fn export_case(
     }
 
     // The evidence must hold before anything is built on it.
-    let vr = crate::evidence::verify_data_dir(store.data_dir(), opts.database_url.as_deref()).await?;
+    let vr =
+        crate::evidence::verify_data_dir(store.data_dir(), opts.database_url.as_deref()).await?;
     if !vr.is_clean() {
         return Err(ExportError::EvidenceInvalid {
             case_id: case.case_id.clone(),
@@ -259,8 +268,7 @@ pub async fn export_case(
             let heads = store.tree_heads().await?;
             heads
                 .into_iter()
-                .filter(|h| h.file_stem() == stem)
-                .next_back()
+                .rfind(|h| h.file_stem() == stem)
                 .ok_or_else(|| ExportError::Log(format!("tree head {stem} was not stored")))?
         }
         Err(e) => return Err(e.into()),
@@ -330,7 +338,10 @@ pub async fn export_case(
                 canonical: body,
             },
         );
-        review_history.entry(r.finding_id.clone()).or_default().push(r);
+        review_history
+            .entry(r.finding_id.clone())
+            .or_default()
+            .push(r);
     }
     for (e, body) in super::case_events(db, &case.case_id).await? {
         records.insert(
@@ -371,15 +382,22 @@ pub async fn export_case(
     let mut record_entries = Vec::new();
     for r in records.values() {
         if r.seq >= tree_size {
-            return Err(ExportError::Log(format!("record seq {} is beyond the tree head", r.seq)));
+            return Err(ExportError::Log(format!(
+                "record seq {} is beyond the tree head",
+                r.seq
+            )));
         }
         let bytes = r.canonical.as_bytes();
         let leaf = merkle::leaf_hash(bytes);
         if leaf != leaves[r.seq as usize] {
-            return Err(ExportError::Log(format!("record seq {} differs from the log", r.seq)));
+            return Err(ExportError::Log(format!(
+                "record seq {} differs from the log",
+                r.seq
+            )));
         }
         st.write(&r.path(), bytes)?;
-        let path = merkle::inclusion_proof(r.seq, &leaves).map_err(|e| ExportError::Log(e.to_string()))?;
+        let path =
+            merkle::inclusion_proof(r.seq, &leaves).map_err(|e| ExportError::Log(e.to_string()))?;
         let proof = ProofFile {
             format: bundle::PROOF_FORMAT.into(),
             seq: r.seq,
@@ -446,7 +464,8 @@ pub async fn export_case(
     // Tree head, signature, key, token.
     st.write(bundle::TREE_HEAD, &pretty(&sth))?;
     st.write(bundle::TREE_HEAD_SIGNED, &sth.tree_head.signed_bytes())?;
-    let sig = hex::decode(&sth.signature).map_err(|e| ExportError::Log(format!("tree head signature is not hex: {e}")))?;
+    let sig = hex::decode(&sth.signature)
+        .map_err(|e| ExportError::Log(format!("tree head signature is not hex: {e}")))?;
     st.write(bundle::TREE_HEAD_SIG, &sig)?;
     let pem = store
         .public_key()
@@ -455,7 +474,8 @@ pub async fn export_case(
     st.write(bundle::PUBLIC_KEY, pem.as_bytes())?;
     let mut tsa_time = None;
     if let Some(tok) = sth.tsa_token.as_deref() {
-        let der = hex::decode(tok).map_err(|e| ExportError::Log(format!("tsa token is not hex: {e}")))?;
+        let der =
+            hex::decode(tok).map_err(|e| ExportError::Log(format!("tsa token is not hex: {e}")))?;
         match crate::evidence::verify_tsa_token(&der, &sth.tree_head.imprint()) {
             Ok(info) => tsa_time = Some(info.gen_time),
             Err(e) => warnings.push(format!("the time-stamp token does not verify: {e}")),
@@ -463,7 +483,10 @@ pub async fn export_case(
         st.write(bundle::TREE_HEAD_TSR, &der)?;
     }
     let has_tsr = sth.tsa_token.is_some();
-    st.write("VERIFY.md", verify_md(&case.case_id, has_tsr, &store.fingerprint()).as_bytes())?;
+    st.write(
+        "VERIFY.md",
+        verify_md(&case.case_id, has_tsr, &store.fingerprint()).as_bytes(),
+    )?;
 
     // Report.
     let now = jiff::Timestamp::now();
@@ -495,7 +518,11 @@ pub async fn export_case(
     let pdf = match pdf {
         Ok(p) => p,
         Err(source) => {
-            let stem = opts.out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "case".into());
+            let stem = opts
+                .out
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "case".into());
             let kept = parent.join(format!("{stem}.unpacked"));
             let kept = if !kept.exists() && std::fs::rename(&scratch.path, &kept).is_ok() {
                 kept
@@ -534,7 +561,11 @@ pub async fn export_case(
             .collect(),
     };
     st.write(bundle::MANIFEST, &pretty(&manifest))?;
-    let sums: BTreeMap<String, String> = st.files.iter().map(|(p, d)| (p.clone(), d.sha256.clone())).collect();
+    let sums: BTreeMap<String, String> = st
+        .files
+        .iter()
+        .map(|(p, d)| (p.clone(), d.sha256.clone()))
+        .collect();
     st.write(bundle::SUMS, bundle::sha256sums_text(&sums).as_bytes())?;
 
     // The ZIP, written under a temporary name and renamed into place.
@@ -585,7 +616,9 @@ fn write_zip(out: &Path, root: &Path, names: &[String]) -> Result<(), ExportErro
     let file = std::fs::File::create(out).map_err(io_err(out))?;
     let mut zw = zip::ZipWriter::new(std::io::BufWriter::new(file));
     for name in names {
-        let stored = [".png", ".jpg", ".gif", ".webp", ".pdf"].iter().any(|e| name.ends_with(e));
+        let stored = [".png", ".jpg", ".gif", ".webp", ".pdf"]
+            .iter()
+            .any(|e| name.ends_with(e));
         let method = if stored {
             zip::CompressionMethod::Stored
         } else {
@@ -595,10 +628,12 @@ fn write_zip(out: &Path, root: &Path, names: &[String]) -> Result<(), ExportErro
             .compression_method(method)
             .large_file(true)
             .unix_permissions(0o644);
-        zw.start_file(name.as_str(), opts).map_err(|e| zerr(format!("{name}: {e}")))?;
+        zw.start_file(name.as_str(), opts)
+            .map_err(|e| zerr(format!("{name}: {e}")))?;
         let path = root.join(name);
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        zw.write_all(&bytes).map_err(|e| zerr(format!("{name}: {e}")))?;
+        zw.write_all(&bytes)
+            .map_err(|e| zerr(format!("{name}: {e}")))?;
     }
     let mut w = zw.finish().map_err(|e| zerr(e.to_string()))?;
     w.flush().map_err(io_err(out))?;
@@ -628,13 +663,24 @@ fn build_report_data(
     let (generated_utc, generated_cst) = times(&now_s);
     let uniq = |v: Vec<String>| {
         let mut seen = BTreeSet::new();
-        v.into_iter().filter(|s| !s.is_empty() && seen.insert(s.clone())).collect::<Vec<_>>().join("；")
+        v.into_iter()
+            .filter(|s| !s.is_empty() && seen.insert(s.clone()))
+            .collect::<Vec<_>>()
+            .join("；")
     };
     let caps: Vec<&CaptureManifest> = captures.values().collect();
-    let browser_of = |c: &CaptureManifest| match (&c.method.browser_name, &c.method.browser_version) {
+    let browser_of = |c: &CaptureManifest| match (&c.method.browser_name, &c.method.browser_version)
+    {
         (Some(n), Some(v)) => format!("{n} {v}"),
         (Some(n), None) => n.clone(),
-        _ => format!("无（静态 HTTP 抓取 static fetch{}）", c.method.user_agent.as_deref().map(|u| format!(", User-Agent: {u}")).unwrap_or_default()),
+        _ => format!(
+            "无（静态 HTTP 抓取 static fetch{}）",
+            c.method
+                .user_agent
+                .as_deref()
+                .map(|u| format!(", User-Agent: {u}"))
+                .unwrap_or_default()
+        ),
     };
     let mut starts: Vec<&str> = caps.iter().map(|c| c.started_at.as_str()).collect();
     starts.sort();
@@ -643,10 +689,31 @@ fn build_report_data(
         _ => "—".into(),
     };
     let env_summary = EnvSummary {
-        operators: uniq(caps.iter().map(|c| c.environment.operator.clone().unwrap_or_else(|| "（未记录 not recorded）".into())).collect()),
-        hosts: uniq(caps.iter().map(|c| c.environment.host_name.clone()).collect()),
-        os: uniq(caps.iter().map(|c| format!("{} ({})", c.environment.os, c.environment.arch)).collect()),
-        methods: uniq(caps.iter().map(|c| format!("{}: {}", c.method.kind, browser_of(c))).collect()),
+        operators: uniq(
+            caps.iter()
+                .map(|c| {
+                    c.environment
+                        .operator
+                        .clone()
+                        .unwrap_or_else(|| "（未记录 not recorded）".into())
+                })
+                .collect(),
+        ),
+        hosts: uniq(
+            caps.iter()
+                .map(|c| c.environment.host_name.clone())
+                .collect(),
+        ),
+        os: uniq(
+            caps.iter()
+                .map(|c| format!("{} ({})", c.environment.os, c.environment.arch))
+                .collect(),
+        ),
+        methods: uniq(
+            caps.iter()
+                .map(|c| format!("{}: {}", c.method.kind, browser_of(c)))
+                .collect(),
+        ),
         period: period.clone(),
     };
     let mut views = Vec::new();
@@ -659,7 +726,10 @@ fn build_report_data(
                 .find(|a| a.role == ArtifactRole::Screenshot)
                 .and_then(|a| path_of(&a.blake3))
         });
-        let history = review_history.get(&f.finding_id).cloned().unwrap_or_default();
+        let history = review_history
+            .get(&f.finding_id)
+            .cloned()
+            .unwrap_or_default();
         let latest = history.last().map(|r| ReviewView {
             decision: r.decision.as_str().into(),
             decision_zh: r.decision.label_zh().into(),
@@ -671,7 +741,14 @@ fn build_report_data(
             .iter()
             .rev()
             .skip(1)
-            .map(|r| format!("{} {} ({})", r.decision.label_zh(), r.reviewer, times(&r.sealed_at).1))
+            .map(|r| {
+                format!(
+                    "{} {} ({})",
+                    r.decision.label_zh(),
+                    r.reviewer,
+                    times(&r.sealed_at).1
+                )
+            })
             .collect::<Vec<_>>()
             .join("；");
         let rules = f
@@ -692,7 +769,14 @@ fn build_report_data(
             serde_json::Value::Object(m) => m
                 .iter()
                 .filter(|(k, _)| ["region", "projection"].contains(&k.as_str()))
-                .map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    format!(
+                        "{k}: {}",
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" · "),
             _ => String::new(),
@@ -743,7 +827,11 @@ fn build_report_data(
     let mut items = Vec::new();
     for (path, d) in staged {
         let description = if let Some(a) = artifacts.values().find(|a| &a.path == path) {
-            format!("采集文件 artifact ({}, {})", a.roles.join(", "), a.media_type)
+            format!(
+                "采集文件 artifact ({}, {})",
+                a.roles.join(", "),
+                a.media_type
+            )
         } else if let Some(r) = records.values().find(|r| &r.path() == path) {
             let k = match r.kind {
                 "capture" => "采集记录 capture record",
@@ -772,7 +860,9 @@ fn build_report_data(
     let collector = format!(
         "采集人 operator: {}；导出人 exported by: {}",
         env_summary.operators,
-        case.officer.clone().unwrap_or_else(|| "（未填写 not given）".into())
+        case.officer
+            .clone()
+            .unwrap_or_else(|| "（未填写 not given）".into())
     );
     let extraction = ExtractionView {
         collector,

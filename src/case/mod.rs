@@ -173,17 +173,18 @@ pub async fn open_case(store: &EvidenceStore, new: &NewCase) -> Result<Case, Cas
     let year = shanghai(jiff::Timestamp::now()).year();
     let mut claimed = None;
     for _ in 0..20 {
-        let next: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE year = $1")
-            .bind(year as i32)
-            .fetch_one(db)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(db_err("allocate a case id"))?;
+        let next: i64 =
+            sqlx::query("SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE year = $1")
+                .bind(year as i32)
+                .fetch_one(db)
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(db_err("allocate a case id"))?;
         let id = format_case_id(year, next);
         let res = sqlx::query("INSERT INTO cases (case_id, year, number) VALUES ($1, $2, $3)")
             .bind(id.clone())
             .bind(year as i32)
-            .bind(next as i32)
+            .bind(next)
             .execute(db)
             .await;
         match res {
@@ -192,7 +193,8 @@ pub async fn open_case(store: &EvidenceStore, new: &NewCase) -> Result<Case, Cas
                 break;
             }
             Err(sqlx::Error::Database(d))
-                if d.is_unique_violation() || d.message().to_ascii_lowercase().contains("unique") =>
+                if d.is_unique_violation()
+                    || d.message().to_ascii_lowercase().contains("unique") =>
             {
                 continue;
             }

@@ -197,7 +197,8 @@ pub fn rule_zh(rule: &str) -> String {
 
 /// The content rule a map rule relates to (paraphrased; the official texts govern).
 pub fn clause(rule: &str) -> String {
-    const SRC: &str = "《公开地图内容表示规范》（自然资规〔2023〕2号）；GB/T 35764-2017《公开地图内容表示要求》";
+    const SRC: &str =
+        "《公开地图内容表示规范》（自然资规〔2023〕2号）；GB/T 35764-2017《公开地图内容表示要求》";
     let what = match rule {
         "taiwan" => {
             "台湾岛、澎湖列岛等应作为中国领土表示：世界地图上与大陆同色，不得表示为单独国家；中国地图上作为省级行政区表示"
@@ -308,7 +309,8 @@ pub fn print_pdf_blocking(html: &Path, chrome: &Path) -> Result<Vec<u8>, ReportE
         chrome: chrome.to_path_buf(),
         message,
     };
-    let profile = ProfileDir::new().map_err(|e| fail(format!("cannot create a browser profile dir: {e}")))?;
+    let profile =
+        ProfileDir::new().map_err(|e| fail(format!("cannot create a browser profile dir: {e}")))?;
     let args: Vec<&OsStr> = [
         "--headless",
         "--no-sandbox",
@@ -331,12 +333,14 @@ pub fn print_pdf_blocking(html: &Path, chrome: &Path) -> Result<Vec<u8>, ReportE
         .build()
         .map_err(|e| fail(format!("launch options: {e}")))?;
     let browser = headless_chrome::Browser::new(opts).map_err(|e| fail(format!("launch: {e}")))?;
-    let tab = browser.new_tab().map_err(|e| fail(format!("new tab: {e}")))?;
+    let tab = browser
+        .new_tab()
+        .map_err(|e| fail(format!("new tab: {e}")))?;
     let abs = html
         .canonicalize()
         .map_err(|e| fail(format!("cannot resolve the HTML path: {e}")))?;
-    let url = url::Url::from_file_path(&abs)
-        .map_err(|_| fail("the HTML path is not absolute".into()))?;
+    let url =
+        url::Url::from_file_path(&abs).map_err(|_| fail("the HTML path is not absolute".into()))?;
     tab.set_default_timeout(Duration::from_secs(120));
     tab.navigate_to(url.as_str())
         .and_then(|t| t.wait_until_navigated())
@@ -374,7 +378,14 @@ mod tests {
 
     #[test]
     fn every_rule_has_a_chinese_name_and_clause() {
-        for r in ["taiwan", "south_china_sea", "zangnan", "aksai_chin", "diaoyu", "hainan"] {
+        for r in [
+            "taiwan",
+            "south_china_sea",
+            "zangnan",
+            "aksai_chin",
+            "diaoyu",
+            "hainan",
+        ] {
             assert_ne!(rule_zh(r), r);
             assert!(clause(r).contains("GB/T 35764-2017"));
             assert!(clause(r).contains("公开地图内容表示规范"));
@@ -385,6 +396,9 @@ mod tests {
     fn explicit_chrome_path_that_does_not_exist_is_named() {
         let e = find_chromium(Some(Path::new("/nonexistent/chrome"))).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/chrome"));
-        assert!(e.to_string().contains("apt-get install chromium fonts-noto-cjk"));
+        assert!(
+            e.to_string()
+                .contains("apt-get install chromium fonts-noto-cjk")
+        );
     }
 }

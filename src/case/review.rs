@@ -117,23 +117,26 @@ pub async fn review(
     let mut fields = Map::new();
     fields.insert("finding_id".into(), Value::from(f.finding_id.clone()));
     fields.insert("capture_id".into(), Value::from(f.capture_id.to_string()));
-    fields.insert("artifact_blake3".into(), Value::from(f.artifact_blake3.clone()));
+    fields.insert(
+        "artifact_blake3".into(),
+        Value::from(f.artifact_blake3.clone()),
+    );
     fields.insert("decision".into(), Value::from(decision.as_str()));
     fields.insert("reviewer".into(), Value::from(reviewer));
     fields.insert(
         "note".into(),
-        note.map(|n| Value::from(n.to_string())).unwrap_or(Value::Null),
+        note.map(|n| Value::from(n.to_string()))
+            .unwrap_or(Value::Null),
     );
     let rec = store
         .seal_record(REVIEW_FORMAT, Uuid::now_v7(), fields, &[])
         .await
         .map_err(ReviewError::from)?;
-    let parsed: ReviewRecord = serde_json::from_str(&rec.canonical).map_err(|source| {
-        ReviewError::Corrupt {
+    let parsed: ReviewRecord =
+        serde_json::from_str(&rec.canonical).map_err(|source| ReviewError::Corrupt {
             seq: rec.seq,
             source,
-        }
-    })?;
+        })?;
     tracing::info!(finding = %f.finding_id, seq = rec.seq, decision = decision.as_str(), "review sealed");
     Ok(parsed.into())
 }

@@ -258,7 +258,14 @@ pub async fn review_cmd(settings: &Settings, a: &ReviewArgs) -> anyhow::Result<E
     } else {
         Decision::Dismissed
     };
-    let r = review(&store, &a.finding_id, decision, &a.reviewer, a.note.as_deref()).await?;
+    let r = review(
+        &store,
+        &a.finding_id,
+        decision,
+        &a.reviewer,
+        a.note.as_deref(),
+    )
+    .await?;
     println!(
         "{} {} by {} (review {} sealed at seq {})",
         r.finding_id,
@@ -310,7 +317,10 @@ pub async fn case_cmd(settings: &Settings, c: &CaseCommand) -> anyhow::Result<Ex
         CaseCommand::Add(a) => {
             let (case, added) = case::add_to_case(&store, &a.case_id, &a.findings).await?;
             if added.is_empty() {
-                println!("{}: nothing added (the findings are already in the case)", case.case_id);
+                println!(
+                    "{}: nothing added (the findings are already in the case)",
+                    case.case_id
+                );
             } else {
                 println!("{}: added {}", case.case_id, added.join(", "));
             }
@@ -324,9 +334,18 @@ pub async fn case_cmd(settings: &Settings, c: &CaseCommand) -> anyhow::Result<Ex
                     }
                 }
                 ListFormat::Table => {
-                    println!("{:<14} {:>8}  {:<24} TITLE", "CASE", "FINDINGS", "OPENED (UTC)");
+                    println!(
+                        "{:<14} {:>8}  {:<24} TITLE",
+                        "CASE", "FINDINGS", "OPENED (UTC)"
+                    );
                     for c in &cases {
-                        println!("{:<14} {:>8}  {:<24} {}", c.case_id, c.findings.len(), c.opened_at, c.title);
+                        println!(
+                            "{:<14} {:>8}  {:<24} {}",
+                            c.case_id,
+                            c.findings.len(),
+                            c.opened_at,
+                            c.title
+                        );
                     }
                 }
             }
@@ -383,7 +402,10 @@ pub async fn export(settings: &Settings, a: &ExportArgs) -> anyhow::Result<ExitS
                 rep.case_id, rep.findings, rep.records, rep.artifacts, rep.files
             );
             if !rep.dismissed_left_out.is_empty() {
-                println!("left out (dismissed): {}", rep.dismissed_left_out.join(", "));
+                println!(
+                    "left out (dismissed): {}",
+                    rep.dismissed_left_out.join(", ")
+                );
             }
             println!(
                 "tree head: size {} root {} key {}",
@@ -419,12 +441,12 @@ pub async fn verify_bundle_cmd(a: &VerifyBundleArgs) -> anyhow::Result<ExitStatu
                 "signed by:   {} (compare with the fingerprint the bureau publishes)",
                 rep.key_fingerprint.as_deref().unwrap_or("?")
             );
-            println!(
-                "time-stamp:  {}",
-                rep.tsa_time.as_deref().unwrap_or("none")
-            );
+            println!("time-stamp:  {}", rep.tsa_time.as_deref().unwrap_or("none"));
             if rep.is_clean() {
-                println!("OK: every digest, inclusion proof and signature holds ({} ms)", rep.elapsed_ms);
+                println!(
+                    "OK: every digest, inclusion proof and signature holds ({} ms)",
+                    rep.elapsed_ms
+                );
             } else {
                 println!("FAILED: {} problem(s):", rep.problems.len());
                 for p in &rep.problems {

@@ -6,9 +6,11 @@ use crate::config::Config;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod case;
 pub mod check;
 pub mod crawl;
 pub mod evidence;
+pub mod sweep;
 
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
 #[derive(Debug, Parser)]
@@ -57,6 +59,21 @@ pub enum Command {
     Crawl(crawl::CrawlArgs),
     /// Check map images against the standard boundaries, rule by rule
     Check(check::CheckArgs),
+    /// Sweep sites: crawl, capture and seal every page and map, check each map, record findings
+    Sweep(sweep::SweepArgs),
+    /// List findings (checked maps): violations by default, with their latest review
+    Findings(case::FindingsArgs),
+    /// Confirm or dismiss a finding; the review is sealed in the evidence log (a later review
+    /// supersedes an earlier one; both stay)
+    Review(case::ReviewArgs),
+    /// Cases: open, add findings, list, show
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Export a case as one ZIP (report.html + report.pdf, artifacts, records, proofs, signed
+    /// tree head, manifest, SHA256SUMS, VERIFY.md) that verifies offline
+    Export(case::ExportArgs),
+    /// Verify a case bundle ZIP alone, without a data dir (exit 0 clean, 1 problems, 2 error)
+    VerifyBundle(case::VerifyBundleArgs),
 }
 
 /// Sets up `tracing` output on stderr.
@@ -114,5 +131,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(a) => evidence::verify(&settings, &a).await,
         Command::Crawl(args) => crawl::run(args, &settings).await,
         Command::Check(a) => check::run(a),
+        Command::Sweep(a) => sweep::run(a, &settings).await,
+        Command::Findings(a) => case::findings(&settings, &a).await,
+        Command::Review(a) => case::review_cmd(&settings, &a).await,
+        Command::Case(c) => case::case_cmd(&settings, &c).await,
+        Command::Export(a) => case::export(&settings, &a).await,
+        Command::VerifyBundle(a) => case::verify_bundle_cmd(&a).await,
     }
 }

@@ -55,7 +55,7 @@ pub async fn run(args: SweepArgs, settings: &Settings) -> anyhow::Result<ExitSta
         (Some(c), _) => (c.clone(), true),
         (None, Some(c)) => (c.clone(), false),
         (None, None) => (
-            format!("sweep-{}", jiff::Zoned::now().strftime("%Y%m%d-%H%M%S")),
+            format!("sweep-{}", jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S")),
             false,
         ),
     };
@@ -158,7 +158,10 @@ pub(crate) fn print_summary(s: &SweepSummary) {
         println!("{:<10} {:<50} {:<16} message", "finding", "page", "rule");
         for f in &s.flagged {
             for (rule, msg) in &f.rules {
-                println!("{:<10} {:<50} {:<16} {}", f.finding_id, f.page_url, rule, msg);
+                println!(
+                    "{:<10} {:<50} {:<16} {}",
+                    f.finding_id, f.page_url, rule, msg
+                );
             }
         }
         println!();
@@ -173,13 +176,21 @@ pub(crate) fn print_summary(s: &SweepSummary) {
         "sweep {} (campaign {}){}",
         s.sweep_id,
         s.campaign,
-        if s.stopped { " stopped early; continue with --resume" } else { "" }
+        if s.stopped {
+            " stopped early; continue with --resume"
+        } else {
+            ""
+        }
     );
     println!(
         "pages: {} fetched, {} sealed | errors: {} | candidates: {} (icons skipped {}, duplicates {}) | maps: {} | violations: {} | {:.1} s",
         c.pages,
         s.pages_sealed,
-        if errors.is_empty() { "none".to_string() } else { errors.join(", ") },
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join(", ")
+        },
         c.candidates,
         c.tiny_images_skipped,
         c.duplicates_by_url + c.duplicates_by_content,
