@@ -43,6 +43,9 @@ pub struct Config {
 pub struct EvidenceConfig {
     /// RFC 3161 time-stamp authority URL; each signed tree head gets a token when set.
     pub tsa_url: Option<String>,
+    /// Seconds a writer waits for another process holding the data dir's write lock before it
+    /// gives up with a clear error (default 60).
+    pub lock_timeout_secs: Option<u64>,
 }
 
 impl Config {

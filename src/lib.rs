@@ -10,6 +10,7 @@
 //!   trusted time and `verify`; every other module writes evidence through it.
 //! - [`findings`]: the index of checked maps (one row per map, over sealed captures).
 //! - [`case`]: reviews, cases, the case bundle export (report, proofs) and its offline verifier.
+//! - [`site`]: an in-process static web site on 127.0.0.1 for the demo and tests.
 //! - [`store`]: the database pool (SQLite by default, PostgreSQL by URL) and migrations.
 
 pub mod case;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod evidence;
 pub mod findings;
+pub mod site;
 pub mod store;
 
 /// How a mapsweep run ended, as the process exit code (lychee/ripgrep style).

@@ -1,0 +1,287 @@
+//! Content-addressed blob store under `<data-dir>/blobs/`.
+//!
+//! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). Each write goes to
+//! `<data-dir>/tmp/`, is fsynced, renamed into place and the directory is fsynced; an existing
+//! blob is never rewritten (same name = same content). BLAKE3 names the blob; SHA-256 is
+//! computed in the same pass for reviewers. Leftover temp files (from a killed process) are
+//! removed by [`BlobStore::clean_tmp`].
+
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Errors of the blob store; each names the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("cannot write blob file {path}: {cause}")]
+    Write { path: PathBuf, cause: io::Error },
+    #[error("cannot read blob file {path}: {cause}")]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("not a BLAKE3 hex digest: {0:?}")]
+    BadName(String),
+    #[error("blob store task failed: {0}")]
+    Join(String),
+}
+
+/// Digests and size of a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub blake3: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The blob store of one data dir.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+/// Both digests in one pass.
+pub struct Hasher {
+    b3: blake3::Hasher,
+    sha: Sha256,
+    size: u64,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hasher {
+    pub fn new() -> Self {
+        Self {
+            b3: blake3::Hasher::new(),
+            sha: Sha256::new(),
+            size: 0,
+        }
+    }
+    pub fn update(&mut self, data: &[u8]) {
+        // Large inputs: hash the two digests on two threads.
+        if data.len() >= 1 << 20 {
+            let (b3, sha) = (&mut self.b3, &mut self.sha);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    b3.update(data);
+                });
+                sha.update(data);
+            });
+        } else {
+            self.b3.update(data);
+            self.sha.update(data);
+        }
+        self.size += data.len() as u64;
+    }
+    pub fn finish(self) -> BlobInfo {
+        BlobInfo {
+            blake3: self.b3.finalize().to_hex().to_string(),
+            sha256: hex::encode(self.sha.finalize()),
+            size: self.size,
+        }
+    }
+}
+
+/// Hashes a byte slice.
+pub fn hash_bytes(bytes: &[u8]) -> BlobInfo {
+    let mut h = Hasher::new();
+    h.update(bytes);
+    h.finish()
+}
+
+/// Hashes a file from disk (used by verify).
+pub fn hash_file(path: &Path) -> io::Result<BlobInfo> {
+    let mut f = File::open(path)?;
+    let mut h = Hasher::new();
+    let mut buf = vec![0u8; 4 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish())
+}
+
+/// True for a 64-character lowercase hex string.
+pub fn is_hex_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl BlobStore {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("blobs"),
+            tmp: data_dir.join("tmp"),
+        }
+    }
+
+    /// The blobs directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a blob with this BLAKE3 hex digest lives (whether or not it exists).
+    pub fn path(&self, blake3_hex: &str) -> PathBuf {
+        let h = blake3_hex;
+        if h.len() < 4 {
+            return self.root.join(h);
+        }
+        self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+    }
+
+    /// Removes temp files left by a killed process.
+    pub fn clean_tmp(&self) {
+        if let Ok(entries) = fs::read_dir(&self.tmp) {
+            for e in entries.flatten() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+
+    fn tmp_file(&self) -> Result<(PathBuf, File), BlobError> {
+        let path = self.tmp.join(format!("blob-{}.part", uuid::Uuid::now_v7()));
+        let w = |cause| BlobError::Write {
+            path: path.clone(),
+            cause,
+        };
+        fs::create_dir_all(&self.tmp).map_err(w)?;
+        let f = File::create(&path).map_err(w)?;
+        Ok((path, f))
+    }
+
+    /// Moves a fully written, fsynced temp file into place (or drops it when the blob exists).
+    fn install(&self, tmp: &Path, info: &BlobInfo) -> Result<(), BlobError> {
+        let dest = self.path(&info.blake3);
+        if dest.exists() {
+            let _ = fs::remove_file(tmp);
+            return Ok(());
+        }
+        let w = |cause| BlobError::Write {
+            path: dest.clone(),
+            cause,
+        };
+        let Some(dir) = dest.parent() else {
+            return Err(w(io::Error::other("blob path has no parent")));
+        };
+        fs::create_dir_all(dir).map_err(w)?;
+        fs::rename(tmp, &dest).map_err(w)?;
+        sync_dir(dir).map_err(w)?;
+        Ok(())
+    }
+
+    /// Stores bytes (blocking).
+    pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
+        let info = hash_bytes(bytes);
+        if self.path(&info.blake3).exists() {
+            return Ok(info);
+        }
+        let (tmp, mut f) = self.tmp_file()?;
+        let res = f
+            .write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|cause| BlobError::Write {
+                path: tmp.clone(),
+                cause,
+            });
+        drop(f);
+        if let Err(e) = res {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        self.install(&tmp, &info).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })?;
+        Ok(info)
+    }
+
+    /// Stores bytes.
+    pub async fn put_bytes(&self, bytes: Vec<u8>) -> Result<BlobInfo, BlobError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.put_bytes_blocking(&bytes))
+            .await
+            .map_err(|e| BlobError::Join(e.to_string()))?
+    }
+
+    /// Stores everything read from `reader`, hashing as it streams.
+    pub async fn put_stream<R: AsyncRead + Unpin>(
+        &self,
+        mut reader: R,
+    ) -> Result<BlobInfo, BlobError> {
+        let (tmp, f) = self.tmp_file()?;
+        let mut f = tokio::fs::File::from_std(f);
+        let mut h = Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let result: Result<(), io::Error> = async {
+            loop {
+                let n = reader.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+                tokio::io::AsyncWriteExt::write_all(&mut f, &buf[..n]).await?;
+            }
+            f.sync_all().await
+        }
+        .await;
+        drop(f);
+        if let Err(cause) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(BlobError::Write { path: tmp, cause });
+        }
+        let info = h.finish();
+        let me = self.clone();
+        let tmp2 = tmp.clone();
+        let info2 = info.clone();
+        tokio::task::spawn_blocking(move || me.install(&tmp2, &info2))
+            .await
+            .map_err(|e| BlobError::Join(e.to_string()))?
+            .inspect_err(|_| {
+                let _ = fs::remove_file(&tmp);
+            })?;
+        Ok(info)
+    }
+
+    /// Reads a blob back.
+    pub async fn read(&self, blake3_hex: &str) -> Result<Vec<u8>, BlobError> {
+        if !is_hex_digest(blake3_hex) {
+            return Err(BlobError::BadName(blake3_hex.to_string()));
+        }
+        let path = self.path(blake3_hex);
+        tokio::fs::read(&path)
+            .await
+            .map_err(|cause| BlobError::Read { path, cause })
+    }
+
+    /// Every blob file under `blobs/` (path, name).
+    pub fn list(&self) -> io::Result<Vec<(PathBuf, String)>> {
+        let mut out = Vec::new();
+        if !self.root.exists() {
+            return Ok(out);
+        }
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in fs::read_dir(&dir)? {
+                let e = e?;
+                let p = e.path();
+                if e.file_type()?.is_dir() {
+                    stack.push(p);
+                } else {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    out.push((p, name));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
