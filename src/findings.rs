@@ -40,13 +40,13 @@ pub enum FindingsError {
     NotACapture { capture_id: Uuid },
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
-    #[error("findings database: {what}: {source}")]
-    Db { what: String, source: sqlx::Error },
-    #[error("finding {id}: stored {what} is not valid JSON: {source}")]
+    #[error("findings database: {what}: {cause}")]
+    Db { what: String, cause: sqlx::Error },
+    #[error("finding {id}: stored {what} is not valid JSON: {cause}")]
     Json {
         id: String,
         what: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(transparent)]
     Review(#[from] review::ReviewError),
@@ -55,7 +55,7 @@ pub enum FindingsError {
 fn db_err(what: &str) -> impl Fn(sqlx::Error) -> FindingsError + '_ {
     move |source| FindingsError::Db {
         what: what.to_string(),
-        source,
+        cause: source,
     }
 }
 
@@ -184,14 +184,18 @@ fn row_to_finding(r: &sqlx::any::AnyRow) -> Result<Finding, FindingsError> {
     let json_err = |what: &str| {
         let id = id.clone();
         let what = what.to_string();
-        move |source| FindingsError::Json { id, what, source }
+        move |source| FindingsError::Json {
+            id,
+            what,
+            cause: source,
+        }
     };
     Ok(Finding {
         finding_id: id.clone(),
         capture_id: capture_id.parse().map_err(|_| FindingsError::Json {
             id: id.clone(),
             what: format!("capture id {capture_id:?}"),
-            source: serde::de::Error::custom("not a UUID"),
+            cause: serde::de::Error::custom("not a UUID"),
         })?,
         capture_seq: capture_seq as u64,
         campaign: r.try_get(3).map_err(&e)?,
@@ -298,7 +302,7 @@ pub async fn insert(store: &EvidenceStore, new: &NewFinding) -> Result<Finding, 
     }
     Err(FindingsError::Db {
         what: "allocate a finding id (too many concurrent writers)".into(),
-        source: sqlx::Error::PoolTimedOut,
+        cause: sqlx::Error::PoolTimedOut,
     })
 }
 

@@ -57,10 +57,10 @@ pub const TREE_HEAD_TSR: &str = "tree-head.tsr";
 /// Errors that stop verification before it starts (the ZIP cannot be read at all).
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("cannot open bundle {path}: {source}")]
+    #[error("cannot open bundle {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a readable ZIP file: {message}")]
     NotZip { path: PathBuf, message: String },
@@ -243,7 +243,7 @@ pub fn sha256sums_text(files: &BTreeMap<String, String>) -> String {
 fn read_zip(path: &Path, rep: &mut BundleReport) -> Result<BTreeMap<String, Vec<u8>>, BundleError> {
     let file = std::fs::File::open(path).map_err(|source| BundleError::Open {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let not_zip = |e: zip::result::ZipError| BundleError::NotZip {
         path: path.to_path_buf(),

@@ -99,10 +99,10 @@ pub enum ExportError {
         path: PathBuf,
         what: String,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot write the ZIP {path}: {message}")]
     Zip { path: PathBuf, message: String },
@@ -111,9 +111,9 @@ pub enum ExportError {
     #[error(transparent)]
     Report(ReportError),
     #[error(
-        "report.pdf could not be made: {source}\nThe HTML report and every other file are in {kept} (no ZIP was written)."
+        "report.pdf could not be made: {cause}\nThe HTML report and every other file are in {kept} (no ZIP was written)."
     )]
-    Pdf { source: ReportError, kept: PathBuf },
+    Pdf { cause: ReportError, kept: PathBuf },
     #[error("an export task failed: {0}")]
     Join(String),
 }
@@ -121,7 +121,7 @@ pub enum ExportError {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 
@@ -530,7 +530,10 @@ pub async fn export_case(
                 scratch.path.clone()
             };
             scratch.keep = true;
-            return Err(ExportError::Pdf { source, kept });
+            return Err(ExportError::Pdf {
+                cause: source,
+                kept,
+            });
         }
     };
     st.write("report.pdf", &pdf)?;

@@ -43,16 +43,16 @@ pub enum CaseError {
     Findings(#[from] FindingsError),
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
-    #[error("cases: {what}: {source}")]
-    Db { what: String, source: sqlx::Error },
-    #[error("case event record seq {seq} does not parse as {CASE_EVENT_FORMAT}: {source}")]
-    Corrupt { seq: u64, source: serde_json::Error },
+    #[error("cases: {what}: {cause}")]
+    Db { what: String, cause: sqlx::Error },
+    #[error("case event record seq {seq} does not parse as {CASE_EVENT_FORMAT}: {cause}")]
+    Corrupt { seq: u64, cause: serde_json::Error },
 }
 
 fn db_err(what: &str) -> impl Fn(sqlx::Error) -> CaseError + '_ {
     move |source| CaseError::Db {
         what: what.to_string(),
-        source,
+        cause: source,
     }
 }
 
@@ -204,7 +204,7 @@ pub async fn open_case(store: &EvidenceStore, new: &NewCase) -> Result<Case, Cas
     let Some(case_id) = claimed else {
         return Err(CaseError::Db {
             what: "allocate a case id (too many concurrent writers)".into(),
-            source: sqlx::Error::PoolTimedOut,
+            cause: sqlx::Error::PoolTimedOut,
         });
     };
     let fields = event_fields(
@@ -272,7 +272,7 @@ pub async fn all_case_events(db: &Db) -> Result<Vec<(CaseEventRecord, String)>, 
         let rec: CaseEventRecord =
             serde_json::from_str(&body).map_err(|source| CaseError::Corrupt {
                 seq: seq as u64,
-                source,
+                cause: source,
             })?;
         out.push((rec, body));
     }

@@ -26,10 +26,10 @@ pub enum ReviewError {
     NoReviewer,
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
-    #[error("reviews: {what}: {source}")]
-    Db { what: String, source: sqlx::Error },
-    #[error("review record seq {seq} does not parse as {REVIEW_FORMAT}: {source}")]
-    Corrupt { seq: u64, source: serde_json::Error },
+    #[error("reviews: {what}: {cause}")]
+    Db { what: String, cause: sqlx::Error },
+    #[error("review record seq {seq} does not parse as {REVIEW_FORMAT}: {cause}")]
+    Corrupt { seq: u64, cause: serde_json::Error },
 }
 
 /// The officer's decision.
@@ -135,7 +135,7 @@ pub async fn review(
     let parsed: ReviewRecord =
         serde_json::from_str(&rec.canonical).map_err(|source| ReviewError::Corrupt {
             seq: rec.seq,
-            source,
+            cause: source,
         })?;
     tracing::info!(finding = %f.finding_id, seq = rec.seq, decision = decision.as_str(), "review sealed");
     Ok(parsed.into())
@@ -149,20 +149,20 @@ pub async fn all_review_records(db: &Db) -> Result<Vec<(ReviewRecord, String)>, 
         .await
         .map_err(|source| ReviewError::Db {
             what: "read review records".into(),
-            source,
+            cause: source,
         })?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let e = |source| ReviewError::Db {
             what: "read review records".into(),
-            source,
+            cause: source,
         };
         let seq: i64 = r.try_get(0).map_err(e)?;
         let body: String = r.try_get(1).map_err(e)?;
         let rec: ReviewRecord =
             serde_json::from_str(&body).map_err(|source| ReviewError::Corrupt {
                 seq: seq as u64,
-                source,
+                cause: source,
             })?;
         out.push((rec, body));
     }

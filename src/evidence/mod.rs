@@ -742,6 +742,9 @@ pub fn parse_record(
             serde_json::from_str(&canonical)
                 .map_err(|e| corrupt(format!("not a valid {CAPTURE_FORMAT}: {e}")))?,
         )),
+        record::REVIEW_FORMAT | record::CASE_EVENT_FORMAT => RecordBody::Other(Box::new(
+            serde_json::from_str(&canonical).map_err(|e| corrupt(format!("not JSON: {e}")))?,
+        )),
         other => {
             return Err(EvidenceError::UnknownFormat {
                 seq,

@@ -13,9 +13,12 @@ use uuid::Uuid;
 pub const CAPTURE_FORMAT: &str = "mapsweep.capture/1";
 /// Format of signed tree heads.
 pub const TREE_HEAD_FORMAT: &str = "mapsweep.tree-head/1";
-/// Record formats this build can read and verify. Later issues add review and case-event
-/// formats here.
-pub const KNOWN_RECORD_FORMATS: &[&str] = &[CAPTURE_FORMAT];
+/// Format of review records (written by `crate::case::review`).
+pub const REVIEW_FORMAT: &str = "mapsweep.review/1";
+/// Format of case-event records (written by `crate::case`).
+pub const CASE_EVENT_FORMAT: &str = "mapsweep.case-event/1";
+/// Record formats this build can read and verify.
+pub const KNOWN_RECORD_FORMATS: &[&str] = &[CAPTURE_FORMAT, REVIEW_FORMAT, CASE_EVENT_FORMAT];
 /// `prev_record_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -266,6 +269,8 @@ pub fn rfc3339_ms(ts: jiff::Timestamp) -> String {
 #[non_exhaustive]
 pub enum RecordBody {
     Capture(Box<CaptureManifest>),
+    /// A record of a format another module owns (reviews, case events); that module parses it.
+    Other(Box<serde_json::Value>),
 }
 
 /// A record as sealed in the log.
@@ -289,6 +294,7 @@ impl SealedRecord {
     pub fn capture(&self) -> Option<&CaptureManifest> {
         match &self.body {
             RecordBody::Capture(c) => Some(c),
+            RecordBody::Other(_) => None,
         }
     }
 }
