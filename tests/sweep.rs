@@ -53,15 +53,12 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
     let mut site = Site::new();
     let mut problems = BTreeSet::new();
     let bad_asia = render_png(r, &south_asia(Style::highlight(), true));
-    let bad_asia_dark = render_png(r, &south_asia(Style::dark(), true));
+    let bad_asia_css = render_png(r, &south_asia(Style::choropleth(), true));
     let bad_world = render_png(r, &world_without_dash_line());
     let ok_asia = render_png(r, &south_asia(Style::highlight(), false));
     let bad_svg = render_svg(r, &south_asia(Style::choropleth(), true));
     site.route("/img/asia-bad.png", Route::bytes("image/png", bad_asia));
-    site.route(
-        "/img/asia-dark.png",
-        Route::bytes("image/png", bad_asia_dark),
-    );
+    site.route("/img/asia-css.png", Route::bytes("image/png", bad_asia_css));
     site.route("/img/world-bad.png", Route::bytes("image/png", bad_world));
     site.route("/img/asia-ok.png", Route::bytes("image/png", ok_asia));
     site.route(
@@ -102,7 +99,7 @@ fn test_site(with_js: bool) -> (Site, BTreeSet<String>) {
         "/css-page.html",
         page(
             "Regional office",
-            r#"<div style="width:900px;height:820px;background-image:url('/img/asia-dark.png')"></div>"#,
+            r#"<div style="width:900px;height:820px;background-image:url('/img/asia-css.png')"></div>"#,
         ),
     );
     problems.insert("/css-page.html".to_string());
