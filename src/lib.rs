@@ -17,6 +17,7 @@
 //! - [`check`]: the map checker: register an image to the reference, probe each zone, report.
 //! - [`sweep`]: crawl, seal every page with its maps, check each map, index the findings.
 //! - [`findings`]: the index of checked maps (one row per map, over sealed captures).
+//! - [`demo`]: the bundled demo site behind `mapsweep demo`.
 //! - [`case`]: reviews, cases, the case bundle export (report, proofs) and its offline verifier.
 
 pub mod capture;
@@ -25,6 +26,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod demo;
 pub mod evidence;
 pub mod findings;
 pub mod reference;

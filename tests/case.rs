@@ -696,7 +696,7 @@ fn exported_case_bundle_verifies_offline_and_every_tamper_is_named() {
     assert_eq!(rep.case_id.as_deref(), Some(case_id.as_str()));
     let (code, out, err) = run(
         &tmp.path().join("no-data-dir"),
-        &["verify-bundle", zip_path.to_str().unwrap()],
+        &["verify", zip_path.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("OK"), "{out}");

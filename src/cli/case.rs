@@ -7,11 +7,10 @@ use crate::case::bundle::verify_bundle;
 use crate::case::export::{ExportOptions, export_case};
 use crate::case::review::{Decision, review};
 use crate::case::{self, NewCase};
-use crate::evidence::{EvidenceStore, StoreOptions};
+use crate::evidence::EvidenceStore;
 use crate::findings::{self, Finding, FindingFilter, ReviewState};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Output format of listing commands.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -160,26 +159,8 @@ pub struct VerifyBundleArgs {
     pub format: ReportFormat,
 }
 
-fn store_options(settings: &Settings) -> StoreOptions {
-    let c = &settings.config;
-    let mut o = StoreOptions {
-        operator: c.operator.clone(),
-        tsa_url: c.evidence.tsa_url.clone(),
-        ..StoreOptions::default()
-    };
-    if let Some(s) = c.evidence.lock_timeout_secs {
-        o.lock_timeout = Duration::from_secs(s);
-    }
-    o
-}
-
 async fn open(settings: &Settings) -> anyhow::Result<EvidenceStore> {
-    Ok(EvidenceStore::open(
-        &settings.data_dir,
-        settings.config.database_url.as_deref(),
-        store_options(settings),
-    )
-    .await?)
+    Ok(crate::cli::evidence::open(settings).await?)
 }
 
 fn json_line<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {

@@ -45,6 +45,9 @@ pub enum Format {
 /// `mapsweep verify`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// A case bundle (ZIP) to check alone, with no data dir; omit to verify the whole data dir
+    #[arg(value_name = "BUNDLE.zip")]
+    pub bundle: Option<std::path::PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub mod case;
 pub mod check;
 pub mod crawl;
+pub mod demo;
 pub mod evidence;
 pub mod sweep;
 
@@ -52,13 +53,15 @@ pub enum Command {
     /// Evidence log operations
     #[command(subcommand)]
     Log(evidence::LogCommand),
-    /// Verify the whole data dir: blobs, records, hash chain, Merkle tree, signed tree heads,
-    /// time-stamp tokens (exit 0 clean, 1 problems found, 2 error)
+    /// Verify the whole data dir (blobs, records, hash chain, Merkle tree, signed tree heads,
+    /// time-stamp tokens), or one case bundle ZIP alone (exit 0 clean, 1 problems, 2 error)
     Verify(evidence::VerifyArgs),
     /// Crawl sites and print pages and map candidates as JSON lines, without sealing (dev tool)
     Crawl(crawl::CrawlArgs),
     /// Check map images against the standard boundaries, rule by rule
     Check(check::CheckArgs),
+    /// Run the whole job on a bundled local demo site: sweep, flag, open a case, export, verify
+    Demo(demo::DemoArgs),
     /// Sweep sites: crawl, capture and seal every page and map, check each map, record findings
     Sweep(sweep::SweepArgs),
     /// List findings (checked maps): violations by default, with their latest review
@@ -72,7 +75,8 @@ pub enum Command {
     /// Export a case as one ZIP (report.html + report.pdf, artifacts, records, proofs, signed
     /// tree head, manifest, SHA256SUMS, VERIFY.md) that verifies offline
     Export(case::ExportArgs),
-    /// Verify a case bundle ZIP alone, without a data dir (exit 0 clean, 1 problems, 2 error)
+    /// Verify a case bundle ZIP alone (same as `verify BUNDLE.zip`)
+    #[command(hide = true)]
     VerifyBundle(case::VerifyBundleArgs),
 }
 
@@ -128,10 +132,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Init => evidence::init(&settings).await,
         Command::Capture(a) => evidence::capture(&settings, &a).await,
         Command::Log(c) => evidence::log(&settings, &c).await,
-        Command::Verify(a) => evidence::verify(&settings, &a).await,
+        Command::Verify(a) => match &a.bundle {
+            Some(bundle) => {
+                let format = match a.format {
+                    evidence::Format::Text => case::ReportFormat::Text,
+                    evidence::Format::Json => case::ReportFormat::Json,
+                };
+                let args = case::VerifyBundleArgs {
+                    bundle: bundle.clone(),
+                    format,
+                };
+                case::verify_bundle_cmd(&args).await
+            }
+            None => evidence::verify(&settings, &a).await,
+        },
         Command::Crawl(args) => crawl::run(args, &settings).await,
         Command::Check(a) => check::run(a),
         Command::Sweep(a) => sweep::run(a, &settings).await,
+        Command::Demo(a) => demo::run(a, &settings).await,
         Command::Findings(a) => case::findings(&settings, &a).await,
         Command::Review(a) => case::review_cmd(&settings, &a).await,
         Command::Case(c) => case::case_cmd(&settings, &c).await,
