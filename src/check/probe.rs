@@ -926,45 +926,66 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
         return false;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
-    let on = |x: usize, y: usize| cdist(p.rgb[y * p.w + x], p.bg) > 4;
-    let mut vcols = Vec::new();
-    for x in x0..p.w {
-        let (mut run, mut best) = (0usize, 0usize);
-        for y in y0..p.h {
-            if on(x, y) {
-                run += 1;
-                best = best.max(run);
-            } else {
-                run = 0;
+    // a frame line is a run of pixels off the background; a faint frame (a near-white stroke
+    // on white, as some libraries draw it) is a run of one steady colour just off the
+    // background, which JPEG noise and anti-aliased coastlines do not make over this length
+    let lines = |faint: bool| -> (Vec<usize>, Vec<usize>) {
+        let on = |i: usize, prev: Option<usize>| -> bool {
+            let d = cdist(p.rgb[i], p.bg);
+            if !faint {
+                return d > 4;
             }
-        }
-        if best >= minlen {
-            vcols.push(x);
-        }
-    }
-    let mut hrows = Vec::new();
-    for y in y0..p.h {
-        let (mut run, mut best) = (0usize, 0usize);
+            d >= 2 && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
+        };
+        let mut vcols = Vec::new();
         for x in x0..p.w {
-            if on(x, y) {
-                run += 1;
-                best = best.max(run);
-            } else {
-                run = 0;
+            let (mut run, mut best) = (0usize, 0usize);
+            for y in y0..p.h {
+                let i = y * p.w + x;
+                if on(i, (run > 0).then(|| i - p.w)) {
+                    run += 1;
+                    best = best.max(run);
+                } else {
+                    run = 0;
+                }
+            }
+            if best >= minlen {
+                vcols.push(x);
             }
         }
-        if best >= minlen {
-            hrows.push(y);
+        let mut hrows = Vec::new();
+        for y in y0..p.h {
+            let (mut run, mut best) = (0usize, 0usize);
+            for x in x0..p.w {
+                let i = y * p.w + x;
+                if on(i, (run > 0).then(|| i - 1)) {
+                    run += 1;
+                    best = best.max(run);
+                } else {
+                    run = 0;
+                }
+            }
+            if best >= minlen {
+                hrows.push(y);
+            }
+        }
+        (vcols, hrows)
+    };
+    let (vcols, hrows) = lines(false);
+    let found =
+        |v: &[usize], h: &[usize]| v.len() < 20 && h.len() < 20 && !v.is_empty() && !h.is_empty();
+    if found(&vcols, &hrows) {
+        return true;
+    }
+    if vcols.is_empty() || hrows.is_empty() {
+        let (fv, fh) = lines(true);
+        tracing::debug!(?fv, ?fh, "faint inset search");
+        if found(&fv, &fh) {
+            return true;
         }
     }
-    let spread = |v: &[usize]| match (v.first(), v.last()) {
-        (Some(a), Some(b)) => b - a,
-        _ => 0,
-    };
-    // a box: lines at both ends, not a filled block
-    let thin = vcols.len() < 20 && hrows.len() < 20;
+    // a box: a frame line in each direction (faint right/bottom lines may vanish when
+    // downscaled), and not a filled block
     tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
-    let _ = spread;
-    // a frame line in each direction (faint right/bottom lines may vanish when downscaled)
-    thin && !vcols.is_empty() && !hrows.is_empty()
+    false
 }
