@@ -387,9 +387,22 @@ impl Checker {
                 span *= 1.15;
             }
         }
+        // The wide-basin coarse score favours zoomed-in frames (few outline points, all near
+        // some edge), so a global top few can all be at wrong scales: refine the best
+        // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut seen: Vec<(Projection, u64, u64)> = Vec::new();
+        cands.retain(|(_, f)| {
+            let key = (f.projection, f.sx.to_bits(), f.sy.to_bits());
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
         let mut best: Option<Registered> = None;
-        for (_, f) in cands.into_iter().take(6) {
+        for (_, f) in cands.into_iter().take(12) {
             let (g, s) = refine(
                 p,
                 self.world.points(f.projection),
