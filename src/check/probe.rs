@@ -635,10 +635,13 @@ fn probe_island(
     }
     let sc = dominant(p, &on_line).map(|d| d.0).unwrap_or(p.bg);
     let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
+    // When the sea has its own colour (ocean style), the page background cannot show inside
+    // the zone, so a pale "no data" fill close to the page colour still counts as land.
+    let bg_t = if cdist(sea, p.bg) > 24 { 6 } else { 24 };
     let land: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > bg_t)
         .filter(|&i| {
             // never the mainland coast across the strait (registration slack)
             let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
