@@ -874,13 +874,29 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             );
         }
     }
-    if region != "world" && inset_present(p, &f) {
-        return finding(
-            "south_china_sea",
-            Status::Ok,
-            0.7,
-            "South China Sea shown in a 南海诸岛 inset box".into(),
-        );
+    let inset = if region != "world" {
+        inset_present(p, &f)
+    } else {
+        Inset::None
+    };
+    match inset {
+        Inset::Whole => {
+            return finding(
+                "south_china_sea",
+                Status::Ok,
+                0.7,
+                "South China Sea shown in a 南海诸岛 inset box".into(),
+            );
+        }
+        Inset::CutOff => {
+            return finding(
+                "south_china_sea",
+                Status::Violation,
+                0.6,
+                "South China Sea not fully shown: the 南海诸岛 inset box runs off the image edge, its far side and part of the dash line cut away".into(),
+            );
+        }
+        Inset::None => {}
     }
     let _ = region;
     if n_in >= 3 {
@@ -920,13 +936,24 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
 
 /// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
 /// China's mainland: two long vertical and two long horizontal edge runs.
-fn inset_present(p: &Prepared, f: &Frame) -> bool {
+/// What the inset search found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inset {
+    None,
+    /// A box wholly inside the image.
+    Whole,
+    /// A box whose frame runs off the image edge with its far side missing: part of the
+    /// inset (and of the islands and dash line in it) is cut away.
+    CutOff,
+}
+
+fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     let (x0, _) = f.to_px(122.6, 20.0);
     let (_, y0) = f.to_px(120.0, 27.0);
     let x0 = x0.clamp(0.0, p.w as f64) as usize;
     let y0 = y0.clamp(0.0, p.h as f64) as usize;
     if x0 + 10 >= p.w || y0 + 10 >= p.h {
-        return false;
+        return Inset::None;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
     // a frame line is a run of pixels off the background; a faint frame (a near-white stroke
@@ -977,18 +1004,34 @@ fn inset_present(p: &Prepared, f: &Frame) -> bool {
     let (vcols, hrows) = lines(false);
     let found =
         |v: &[usize], h: &[usize]| v.len() < 20 && h.len() < 20 && !v.is_empty() && !h.is_empty();
+    // cut off: one side of the frame only, and the lines across it reach the image edge
+    let judge = |v: &[usize], h: &[usize], t: i32| -> Inset {
+        let off = |i: usize| cdist(p.rgb[i], p.bg) >= t;
+        let one = |v: &[usize]| v.last().zip(v.first()).is_some_and(|(b, a)| b - a <= 4);
+        let to_right = h
+            .iter()
+            .all(|&y| off(y * p.w + p.w - 1) || off(y * p.w + p.w - 2));
+        let to_bottom = v
+            .iter()
+            .all(|&x| off((p.h - 1) * p.w + x) || off((p.h - 2) * p.w + x));
+        if (one(v) && to_right) || (one(h) && to_bottom) {
+            Inset::CutOff
+        } else {
+            Inset::Whole
+        }
+    };
     if found(&vcols, &hrows) {
-        return true;
+        return judge(&vcols, &hrows, 5);
     }
     if vcols.is_empty() || hrows.is_empty() {
         let (fv, fh) = lines(true);
         tracing::debug!(?fv, ?fh, "faint inset search");
         if found(&fv, &fh) {
-            return true;
+            return judge(&fv, &fh, 2);
         }
     }
     // a box: a frame line in each direction (faint right/bottom lines may vanish when
     // downscaled), and not a filled block
     tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
-    false
+    Inset::None
 }
