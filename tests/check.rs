@@ -170,6 +170,38 @@ fn blank_and_chart_images_are_not_applicable() {
     assert_eq!(r.verdict, Verdict::NotApplicable, "{r:#?}");
 }
 
+/// A page of text: dense short strokes lie near any outline placed over them, so an outline
+/// fits "well" anywhere; registration must require the fit to be specific to one place.
+#[test]
+fn text_page_is_not_a_map() {
+    let mut img = image::RgbImage::from_pixel(800, 500, image::Rgb([255, 255, 255]));
+    let mut seed = 0x2545_f491_u32;
+    let mut rnd = move |n: u32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed % n
+    };
+    for line in 0..19u32 {
+        let y0 = 30 + line * 23;
+        for g in 0..44u32 {
+            let x0 = 20 + g * 17;
+            for _ in 0..8 {
+                let (a, b) = (rnd(16), rnd(16));
+                let len = 4 + rnd(12);
+                for t in 0..len {
+                    let (x, y) = if rnd(2) == 0 { (a + t, b) } else { (a, b + t) };
+                    if x < 16 && y < 16 {
+                        img.put_pixel(x0 + x, y0 + y, image::Rgb([20, 20, 20]));
+                    }
+                }
+            }
+        }
+    }
+    let r = checker().check_image(&image::DynamicImage::ImageRgb8(img));
+    assert_eq!(r.verdict, Verdict::NotApplicable, "{r:#?}");
+}
+
 // ---- bad inputs ----
 
 fn crc32(data: &[u8]) -> u32 {

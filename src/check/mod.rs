@@ -101,6 +101,8 @@ pub struct Checker {
 const WORK_MAX: u32 = 1200;
 /// Minimal chamfer fit for a map to be accepted.
 const MIN_FIT: f64 = 0.6;
+/// Least margin of the fit over the fit of the same outline moved aside (see `register`).
+const MIN_SPECIFICITY: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
 const FIT_SCHEDULE: &[(f32, usize, f64)] = &[(24.0, 4, 12.0), (8.0, 2, 3.0), (3.0, 1, 1.0)];
 const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
@@ -253,6 +255,17 @@ impl Checker {
                         tx: cx,
                         ty: c[1] + sy2 * pb[3],
                     });
+                    // fitted by height and flush with one side: an inset, legend or label
+                    // beside the map widens the content box on the other side
+                    for tx in [c[0] - sx2 * pb[0], c[2] - sx2 * pb[2]] {
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: sx2,
+                            sy: sy2,
+                            tx,
+                            ty: c[1] + sy2 * pb[3],
+                        });
+                    }
                 }
                 for f in cands {
                     let t = if china_only { &self.china } else { &self.world };
@@ -299,7 +312,30 @@ impl Checker {
         {
             best = Some(crop);
         }
-        best.filter(|b| b.fit >= MIN_FIT)
+        let best = best.filter(|b| b.fit >= MIN_FIT)?;
+        // Specificity: the outline must fit here and not about as well when moved by an
+        // eighth of the content box. Dense clutter (text, tables, textures) is close to an
+        // edge wherever the outline lands; a real map is not.
+        let t = if best.china_only {
+            &self.china
+        } else {
+            &self.world
+        };
+        let pts = t.points(best.frame.projection);
+        let (dx, dy) = ((c[2] - c[0]) / 8.0, (c[3] - c[1]) / 8.0);
+        let chance = [(dx, 0.0), (-dx, 0.0), (0.0, dy), (0.0, -dy)]
+            .iter()
+            .map(|&(sx, sy)| {
+                let mut g = best.frame;
+                g.tx += sx;
+                g.ty += sy;
+                hit_rate(p, pts, &g)
+            })
+            .sum::<f64>()
+            / 4.0;
+        tracing::debug!(fit = best.fit, chance, "registration specificity");
+        // on dev maps the margin is 0.40 or more; on text pages about 0.12
+        (best.fit - chance >= MIN_SPECIFICITY).then_some(best)
     }
 
     /// Grid search for crops of Asia (the map fills the frame; extent unknown).
@@ -351,9 +387,22 @@ impl Checker {
                 span *= 1.15;
             }
         }
+        // The wide-basin coarse score favours zoomed-in frames (few outline points, all near
+        // some edge), so a global top few can all be at wrong scales: refine the best
+        // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut seen: Vec<(Projection, u64, u64)> = Vec::new();
+        cands.retain(|(_, f)| {
+            let key = (f.projection, f.sx.to_bits(), f.sy.to_bits());
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
         let mut best: Option<Registered> = None;
-        for (_, f) in cands.into_iter().take(6) {
+        for (_, f) in cands.into_iter().take(12) {
             let (g, s) = refine(
                 p,
                 self.world.points(f.projection),
@@ -373,6 +422,20 @@ impl Checker {
         }
         best
     }
+}
+
+/// Share of in-frame outline points within 1.5 px of an image edge.
+fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> f64 {
+    let (mut n, mut hit) = (0usize, 0usize);
+    for &(x, y) in pts {
+        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+            n += 1;
+            if d <= 1.5 {
+                hit += 1;
+            }
+        }
+    }
+    if n < 50 { 0.0 } else { hit as f64 / n as f64 }
 }
 
 fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
