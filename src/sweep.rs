@@ -300,10 +300,11 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         RenderOutcome::Rendered(r) => meta.notes.extend(r.notes.iter().cloned()),
         _ => {}
     }
-    if let Some(n) = &shared.render_note {
-        if !matches!(page.render, RenderOutcome::Missed { .. }) && page.has_scripts {
-            meta.notes.push(n.clone());
-        }
+    if let Some(n) = &shared.render_note
+        && !matches!(page.render, RenderOutcome::Missed { .. })
+        && page.has_scripts
+    {
+        meta.notes.push(n.clone());
     }
 
     let mut cap = shared.store.begin_capture(meta);
