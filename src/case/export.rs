@@ -47,6 +47,8 @@ pub struct ExportOptions {
     pub chrome: Option<PathBuf>,
     /// Database URL of the data dir (for the pre-export `verify`), when not the default.
     pub database_url: Option<String>,
+    /// Leave report.pdf out (a machine without Chromium); the ZIP still holds report.html.
+    pub no_pdf: bool,
 }
 
 /// What `export` did.
@@ -505,7 +507,11 @@ pub async fn export_case(
     );
     let html = report::render_html(&data).map_err(ExportError::Report)?;
     st.write("report.html", html.as_bytes())?;
-    let chrome = report::find_chromium(opts.chrome.as_deref());
+    let chrome = if opts.no_pdf {
+        Err(ReportError::Skipped)
+    } else {
+        report::find_chromium(opts.chrome.as_deref())
+    };
     let pdf = match chrome {
         Ok(chrome) => {
             let html_path = st.root.join("report.html");
@@ -516,7 +522,11 @@ pub async fn export_case(
         Err(e) => Err(e),
     };
     let pdf = match pdf {
-        Ok(p) => p,
+        Ok(p) => Some(p),
+        Err(ReportError::Skipped) => {
+            warnings.push("report.pdf left out (--no-pdf); report.html is in the bundle".into());
+            None
+        }
         Err(source) => {
             let stem = opts
                 .out
@@ -536,7 +546,9 @@ pub async fn export_case(
             });
         }
     };
-    st.write("report.pdf", &pdf)?;
+    if let Some(pdf) = &pdf {
+        st.write("report.pdf", pdf)?;
+    }
 
     // Manifest and SHA256SUMS.
     let manifest = BundleManifest {

@@ -34,6 +34,8 @@ pub enum ReportError {
         chrome: PathBuf,
         message: String,
     },
+    #[error("the PDF was not asked for (--no-pdf)")]
+    Skipped,
 }
 
 /// Case block of the report.

@@ -146,6 +146,9 @@ pub struct ExportArgs {
     /// Chromium binary for the PDF [default: $CHROME, /usr/lib/chromium/chromium, /usr/bin/chromium]
     #[arg(long)]
     pub chrome: Option<PathBuf>,
+    /// Write the bundle without report.pdf (on a machine without Chromium; report.html stays)
+    #[arg(long)]
+    pub no_pdf: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -369,6 +372,7 @@ pub async fn export(settings: &Settings, a: &ExportArgs) -> anyhow::Result<ExitS
         include_dismissed: a.include_dismissed,
         chrome: a.chrome.clone(),
         database_url: settings.config.database_url.clone(),
+        no_pdf: a.no_pdf,
     };
     let rep = export_case(&store, &a.case_id, &opts).await?;
     for w in &rep.warnings {

@@ -117,6 +117,7 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitStat
             include_dismissed: false,
             chrome: chrome.clone(),
             database_url: None,
+            no_pdf: chrome.is_none(),
         },
     )
     .await;
