@@ -210,6 +210,18 @@ fn mapsweep(data: &Path, args: &[&str]) -> std::process::Output {
         .expect("run mapsweep")
 }
 
+/// Runs mapsweep off the async runtime (the site server keeps serving meanwhile).
+async fn run(data: &Path, args: &[&str]) -> std::process::Output {
+    let data = data.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        mapsweep(&data, &args)
+    })
+    .await
+    .expect("join")
+}
+
 fn json_lines(out: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(out)
         .lines()
@@ -258,26 +270,22 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     let (_t, data) = data_dir();
     let seed = server.url("/");
     let render = if with_js { "auto" } else { "never" };
-    let data2 = data.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        mapsweep(
-            &data2,
-            &[
-                "sweep",
-                "--campaign",
-                "e2e",
-                "--render",
-                render,
-                "--per-host-delay",
-                "0",
-                "--timeout",
-                "10",
-                &seed,
-            ],
-        )
-    })
-    .await
-    .expect("join");
+    let out = run(
+        &data,
+        &[
+            "sweep",
+            "--campaign",
+            "e2e",
+            "--render",
+            render,
+            "--per-host-delay",
+            "0",
+            "--timeout",
+            "10",
+            &seed,
+        ],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -291,23 +299,19 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
         assert!(stdout.contains(kind), "summary names {kind}:\n{stdout}");
     }
 
-    let data3 = data.clone();
-    let findings = tokio::task::spawn_blocking(move || {
-        mapsweep(
-            &data3,
-            &[
-                "findings",
-                "--campaign",
-                "e2e",
-                "--status",
-                "all",
-                "--format",
-                "json",
-            ],
-        )
-    })
-    .await
-    .expect("join");
+    let findings = run(
+        &data,
+        &[
+            "findings",
+            "--campaign",
+            "e2e",
+            "--status",
+            "all",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
     assert_eq!(
         findings.status.code(),
         Some(0),
@@ -337,10 +341,7 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     }
 
     // The evidence verifies.
-    let data4 = data.clone();
-    let verify = tokio::task::spawn_blocking(move || mapsweep(&data4, &["verify"]))
-        .await
-        .expect("join");
+    let verify = run(&data, &["verify"]).await;
     assert_eq!(
         verify.status.code(),
         Some(0),
@@ -350,35 +351,26 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
     );
 
     // Resuming a finished sweep captures nothing new.
-    let data5 = data.clone();
-    let resumed = tokio::task::spawn_blocking(move || {
-        mapsweep(&data5, &["sweep", "--resume", "e2e", "--render", "never"])
-    })
-    .await
-    .expect("join");
+    let resumed = run(&data, &["sweep", "--resume", "e2e", "--render", "never"]).await;
     let rs = String::from_utf8_lossy(&resumed.stdout);
     assert!(
         rs.contains("pages: 0 fetched, 0 sealed"),
         "resume adds nothing:\n{rs}\n{}",
         String::from_utf8_lossy(&resumed.stderr)
     );
-    let data6 = data.clone();
-    let again = tokio::task::spawn_blocking(move || {
-        mapsweep(
-            &data6,
-            &[
-                "findings",
-                "--campaign",
-                "e2e",
-                "--status",
-                "all",
-                "--format",
-                "json",
-            ],
-        )
-    })
-    .await
-    .expect("join");
+    let again = run(
+        &data,
+        &[
+            "findings",
+            "--campaign",
+            "e2e",
+            "--status",
+            "all",
+            "--format",
+            "json",
+        ],
+    )
+    .await;
     assert_eq!(
         json_lines(&again.stdout).len(),
         rows.len(),
@@ -390,11 +382,7 @@ async fn sweep_flags_every_problem_map_page_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_with_an_unknown_resume_campaign_is_a_clear_error() {
     let (_t, data) = data_dir();
-    let out = tokio::task::spawn_blocking(move || {
-        mapsweep(&data, &["sweep", "--resume", "no-such-campaign"])
-    })
-    .await
-    .expect("join");
+    let out = run(&data, &["sweep", "--resume", "no-such-campaign"]).await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -242,44 +242,13 @@ pub fn verdict_zh(verdict: &str) -> &'static str {
 /// Where Chromium is looked for, in order: the explicit path, `$CHROME`, Debian's binary, the
 /// Debian wrapper, then `chromium`/`chromium-browser`/`google-chrome` on `$PATH`.
 pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, ReportError> {
-    let mut looked = Vec::new();
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = explicit {
-        // An explicit path is the only candidate: a typo must not silently use another browser.
-        if p.is_file() {
-            return Ok(p.to_path_buf());
+    crate::capture::find_chromium(explicit).map_err(|e| match e {
+        crate::capture::CaptureError::ChromiumNotFound { tried } => {
+            ReportError::ChromiumMissing { looked: tried }
         }
-        return Err(ReportError::ChromiumMissing {
-            looked: format!("{} (from --chrome)", p.display()),
-        });
-    }
-    if let Some(p) = std::env::var_os("CHROME").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Ok(p);
-        }
-        return Err(ReportError::ChromiumMissing {
-            looked: format!("{} (from $CHROME)", p.display()),
-        });
-    }
-    candidates.push("/usr/lib/chromium/chromium".into());
-    candidates.push("/usr/bin/chromium".into());
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            for name in ["chromium", "chromium-browser", "google-chrome"] {
-                candidates.push(dir.join(name));
-            }
-        }
-    }
-    for c in candidates {
-        if c.is_file() {
-            return Ok(c);
-        }
-        looked.push(c.display().to_string());
-    }
-    looked.dedup();
-    Err(ReportError::ChromiumMissing {
-        looked: looked.join(", "),
+        other => ReportError::ChromiumMissing {
+            looked: other.to_string(),
+        },
     })
 }
 
