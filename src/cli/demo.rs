@@ -151,8 +151,13 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitStat
         }
     }
     println!();
+    let pdf = if out.join("report.pdf").exists() {
+        " (and report.pdf beside it)"
+    } else {
+        ""
+    };
     println!(
-        "Open {} (and report.pdf beside it) to see the case report, or unzip {} and run `sha256sum -c SHA256SUMS`.",
+        "Open {}{pdf} to see the case report, or unzip {} and run `sha256sum -c SHA256SUMS`.",
         out.join("report.html").display(),
         zip.display()
     );
