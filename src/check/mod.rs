@@ -89,6 +89,24 @@ pub struct CheckReport {
     pub overlay_png: Option<Vec<u8>>,
 }
 
+impl CheckReport {
+    /// The report for an image that is not a map (or shows none of the zones).
+    pub fn not_a_map() -> Self {
+        CheckReport {
+            verdict: Verdict::NotApplicable,
+            map: MapInfo {
+                region: None,
+                projection: None,
+                fit: 0.0,
+                frame: None,
+                px_per_deg: 0.0,
+            },
+            findings: vec![],
+            overlay_png: None,
+        }
+    }
+}
+
 /// The checker: reference geometry loaded once, templates projected once.
 pub struct Checker {
     pub(crate) reference: &'static Reference,
@@ -150,18 +168,7 @@ impl Checker {
     pub fn check_image_opts(&self, img: &DynamicImage, with_overlay: bool) -> CheckReport {
         let (w0, h0) = (img.width(), img.height());
         if w0 < 32 || h0 < 32 {
-            return CheckReport {
-                verdict: Verdict::NotApplicable,
-                map: MapInfo {
-                    region: None,
-                    projection: None,
-                    fit: 0.0,
-                    frame: None,
-                    px_per_deg: 0.0,
-                },
-                findings: vec![],
-                overlay_png: None,
-            };
+            return CheckReport::not_a_map();
         }
         let rgb8 = if w0.max(h0) > WORK_MAX {
             let s = WORK_MAX as f64 / w0.max(h0) as f64;

@@ -269,6 +269,34 @@ fn share_near(p: &Prepared, idx: &[usize], c: [u8; 3]) -> f64 {
     idx.iter().filter(|&&i| cdist(p.rgb[i], c) <= 28).count() as f64 / idx.len() as f64
 }
 
+/// The fill decision shared by the land zones: a clear majority of the zone's pixels filled like
+/// India (`si`) or like mainland China (`sc`) decides the rule; otherwise `None`.
+fn fill_finding(rule: &str, name: &str, sc: f64, si: f64, suffix: &str) -> Option<Finding> {
+    if si >= 0.35 && si >= 2.0 * sc {
+        return Some(finding(
+            rule,
+            Status::Violation,
+            0.6 + 0.4 * (si - sc),
+            format!(
+                "{name} drawn outside China: {:.0}% of the zone filled like India{suffix}",
+                si * 100.0
+            ),
+        ));
+    }
+    if sc >= 0.35 && sc >= 2.0 * si {
+        return Some(finding(
+            rule,
+            Status::Ok,
+            0.6 + 0.4 * (sc - si),
+            format!(
+                "{name} inside China: {:.0}% of the zone filled like mainland China{suffix}",
+                sc * 100.0
+            ),
+        ));
+    }
+    None
+}
+
 fn finding(rule: &str, status: Status, confidence: f64, message: String) -> Finding {
     Finding {
         rule: rule.to_string(),
@@ -281,18 +309,7 @@ fn finding(rule: &str, status: Status, confidence: f64, message: String) -> Find
 /// Runs every probe and assembles the report.
 pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckReport {
     let Some(reg) = reg else {
-        return CheckReport {
-            verdict: Verdict::NotApplicable,
-            map: MapInfo {
-                region: None,
-                projection: None,
-                fit: 0.0,
-                frame: None,
-                px_per_deg: 0.0,
-            },
-            findings: vec![],
-            overlay_png: None,
-        };
+        return CheckReport::not_a_map();
     };
     let f = reg.frame;
     let r = ck.reference;
@@ -411,29 +428,10 @@ fn probe_zangnan(
         ),
         _ => "boundary support not measurable".into(),
     };
-    if let Some((sc, si)) = fill {
-        if si >= 0.35 && si >= 2.0 * sc {
-            return finding(
-                "zangnan",
-                Status::Violation,
-                0.6 + 0.4 * (si - sc),
-                format!(
-                    "Zangnan drawn outside China: {:.0}% of the zone filled like India; {bmsg}",
-                    si * 100.0
-                ),
-            );
-        }
-        if sc >= 0.35 && sc >= 2.0 * si {
-            return finding(
-                "zangnan",
-                Status::Ok,
-                0.6 + 0.4 * (sc - si),
-                format!(
-                    "Zangnan inside China: {:.0}% of the zone filled like mainland China; {bmsg}",
-                    sc * 100.0
-                ),
-            );
-        }
+    if let Some((sc, si)) = fill
+        && let Some(f) = fill_finding("zangnan", "Zangnan", sc, si, &format!("; {bmsg}"))
+    {
+        return f;
     }
     match (m, cl) {
         (Some(m), Some(c)) if m >= 0.45 && m - c >= 0.2 => finding(
@@ -481,27 +479,8 @@ fn probe_aksai(
     {
         let sc = share_near(p, &zpix, c);
         let si = share_near(p, &zpix, i);
-        if si >= 0.35 && si >= 2.0 * sc {
-            return finding(
-                "aksai_chin",
-                Status::Violation,
-                0.6 + 0.4 * (si - sc),
-                format!(
-                    "Aksai Chin drawn outside China: {:.0}% of the zone filled like India",
-                    si * 100.0
-                ),
-            );
-        }
-        if sc >= 0.35 && sc >= 2.0 * si {
-            return finding(
-                "aksai_chin",
-                Status::Ok,
-                0.6 + 0.4 * (sc - si),
-                format!(
-                    "Aksai Chin inside China: {:.0}% of the zone filled like mainland China",
-                    sc * 100.0
-                ),
-            );
+        if let Some(f) = fill_finding("aksai_chin", "Aksai Chin", sc, si, "") {
+            return f;
         }
     }
     // Boundary evidence: China's boundary west of Aksai Chin (the line of actual control) is

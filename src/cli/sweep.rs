@@ -3,7 +3,7 @@
 use crate::ExitStatus;
 use crate::check::Checker;
 use crate::cli::Settings;
-use crate::cli::evidence::{open, store_options};
+use crate::cli::evidence::open;
 use crate::crawl::CrawlOptions;
 use crate::evidence::EvidenceStore;
 use crate::sweep::{Progress, StopSignal, Sweep, SweepRequest, SweepSummary};
@@ -41,7 +41,6 @@ pub(crate) async fn open_or_init(settings: &Settings) -> anyhow::Result<Evidence
             rep.fingerprint
         );
     }
-    let _ = store_options(settings);
     Ok(open(settings).await?)
 }
 
