@@ -287,12 +287,8 @@ impl SweepRunner {
         summary: Option<&SweepSummary>,
         error: &str,
     ) {
-        tracing::warn!(
-            run = run_id,
-            site,
-            error,
-            "sweep failed; retried at the next slot"
-        );
+        // The daemon logs the failure (warn) when the run comes back; this is the detail.
+        tracing::debug!(run = run_id, site, error, "recording the failed run");
         let result = RunResult {
             outcome: "failed".into(),
             sweep_id: summary.map(|s| s.sweep_id.clone()),
