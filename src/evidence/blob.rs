@@ -1,10 +1,18 @@
 //! Content-addressed blob store under `<data-dir>/blobs/`.
 //!
 //! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). Each write goes to
-//! `<data-dir>/tmp/`, is fsynced, renamed into place and the directory is fsynced; an existing
-//! blob is never rewritten (same name = same content). BLAKE3 names the blob; SHA-256 is
-//! computed in the same pass for reviewers. Leftover temp files (from a killed process) are
+//! `<data-dir>/tmp/`, its data is fsynced (`fdatasync`), then it is renamed into place; an
+//! existing blob is never rewritten (same name = same content). BLAKE3 names the blob; SHA-256
+//! is computed in the same pass for reviewers. Leftover temp files (from a killed process) are
 //! removed by [`BlobStore::clean_tmp`].
+//!
+//! Durability rule: a file that has its final name in `blobs/` always holds its complete
+//! content on disk (the data is synced *before* the rename), so a blob that exists can be
+//! trusted and is never written again. What a put does **not** make durable is the rename
+//! itself (the directory entry): that is left to [`BlobStore::sync_names`], which the evidence
+//! store calls once per group of records, after all their blobs are in place and before the
+//! records commit. A crash before that point can lose the name of a blob no sealed record
+//! references yet, never the content of a blob a sealed record references.
 
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -113,8 +121,24 @@ pub fn is_hex_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+#[cfg(not(target_os = "linux"))]
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// `syncfs(2)` on the filesystem holding `dir`: every pending metadata change and cached data
+/// of that filesystem is written and flushed; since Linux 5.8 writeback errors are reported.
+#[cfg(target_os = "linux")]
+fn syncfs(dir: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(dir)?;
+    // SAFETY: `f` is an open file descriptor for the duration of the call.
+    let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 impl BlobStore {
@@ -159,7 +183,49 @@ impl BlobStore {
         Ok((path, f))
     }
 
-    /// Moves a fully written, fsynced temp file into place (or drops it when the blob exists).
+    /// Makes the names (directory entries) of these blobs durable, after their data was synced
+    /// by the put that wrote them. On Linux one `syncfs(2)` on the blob store's filesystem covers
+    /// every rename and fan-out directory at once (one barrier for a whole group of seals);
+    /// elsewhere each distinct fan-out directory and the store root are fsynced.
+    pub fn sync_names<'a>(
+        &self,
+        blake3s: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), BlobError> {
+        let mut dirs = std::collections::BTreeSet::new();
+        for h in blake3s {
+            let p = self.path(h);
+            let mut d = p.parent();
+            while let Some(dir) = d {
+                if !dir.starts_with(&self.root) {
+                    break;
+                }
+                dirs.insert(dir.to_path_buf());
+                d = dir.parent();
+            }
+        }
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        let w = |path: &Path| {
+            let path = path.to_path_buf();
+            move |cause| BlobError::Write { path, cause }
+        };
+        #[cfg(target_os = "linux")]
+        {
+            syncfs(&self.root).map_err(w(&self.root))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            // deepest first, so a new fan-out directory is durable before its parent names it
+            for d in dirs.iter().rev() {
+                sync_dir(d).map_err(w(d))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Moves a fully written, data-synced temp file into place (or drops it when the blob
+    /// exists). The rename is made durable later by [`Self::sync_names`].
     fn install(&self, tmp: &Path, info: &BlobInfo) -> Result<(), BlobError> {
         let dest = self.path(&info.blake3);
         if dest.exists() {
@@ -175,7 +241,6 @@ impl BlobStore {
         };
         fs::create_dir_all(dir).map_err(w)?;
         fs::rename(tmp, &dest).map_err(w)?;
-        sync_dir(dir).map_err(w)?;
         Ok(())
     }
 
@@ -188,7 +253,7 @@ impl BlobStore {
         let (tmp, mut f) = self.tmp_file()?;
         let res = f
             .write_all(bytes)
-            .and_then(|_| f.sync_all())
+            .and_then(|_| f.sync_data())
             .map_err(|cause| BlobError::Write {
                 path: tmp.clone(),
                 cause,
@@ -230,7 +295,7 @@ impl BlobStore {
                 h.update(&buf[..n]);
                 tokio::io::AsyncWriteExt::write_all(&mut f, &buf[..n]).await?;
             }
-            f.sync_all().await
+            f.sync_data().await
         }
         .await;
         drop(f);
