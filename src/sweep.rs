@@ -6,6 +6,8 @@
 //!   body, its rendered DOM and screenshots, its map candidates, each map's check report and
 //!   overlay are artifacts of ONE capture record, sealed together; findings index that record.
 //! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store.
+//!   The sweep's own database writes (seal, the page's findings, state saves) take one lock, so
+//!   a seal's transaction is never overtaken by another write of the same process.
 //! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
 //!   so `--resume` continues without capturing a done page twice.
 //! - The sweep reports progress through a callback; it never prints.
@@ -166,6 +168,11 @@ struct Shared {
     progress: Option<ProgressFn>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
     page_slots: Arc<Semaphore>,
+    /// Held by every database write of the sweep (seals, findings, state saves). SQLite answers
+    /// "database is locked" at once, without waiting, when a seal's transaction (read the log
+    /// head, then insert) is overtaken by another write of this process; seen in the 2,000-page
+    /// benchmark, where a page was left unsealed.
+    db_writes: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -538,6 +545,7 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         }
     }
 
+    let writing = shared.db_writes.lock().await;
     let record = cap.seal().await.map_err(|source| SweepError::Seal {
         url: page_url.clone(),
         source,
@@ -588,6 +596,7 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
             });
         }
     }
+    drop(writing);
     Ok(())
 }
 
@@ -663,6 +672,7 @@ impl Sweep {
             progress: self.progress.clone(),
             tasks: Mutex::default(),
             page_slots: Arc::new(Semaphore::new(threads * 2)),
+            db_writes: Mutex::default(),
         });
         let sink = Sink {
             shared: shared.clone(),
@@ -692,6 +702,7 @@ impl Sweep {
                 loop {
                     tick.tick().await;
                     let st = settled_state(&handle, &shared).await;
+                    let _writing = shared.db_writes.lock().await;
                     if let Err(e) = state::save(&db, &id, &st, "running").await {
                         tracing::warn!(error = %e, "cannot save sweep state");
                     }
