@@ -993,7 +993,10 @@ mod tests {
         assert!(cache.get("a").is_none(), "the oldest entry goes first");
         assert!(cache.get("b").is_some() && cache.get("c").is_some());
         cache.put("huge", &known(one * 3));
-        assert!(cache.get("huge").is_none(), "an entry over the bound is not kept");
+        assert!(
+            cache.get("huge").is_none(),
+            "an entry over the bound is not kept"
+        );
         assert_eq!(cache.len(), 2);
     }
 }
