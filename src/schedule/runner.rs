@@ -15,6 +15,9 @@
 //!   ([`super::changes::compare`]) and the changes stored, so a re-encoded problem map is
 //!   "still present", never "introduced". The first run of a site compares with nothing:
 //!   each problem map it finds is introduced.
+//! - The runner keeps what does not change between runs of an unchanged map: check results
+//!   ([`CheckCache`], 64 MiB) and perceptual hashes, both by the image's BLAKE3. Every run
+//!   still fetches, seals its own capture (with the report and overlay) and records its run.
 //! - Notices go through [`Notifier::notify`], which never waits; a failure to notify or to
 //!   compute changes is logged and never fails the run.
 
@@ -33,7 +36,12 @@ use super::state::{RunOutcome, RunRequest, RunSummary};
 use crate::check::Checker;
 use crate::crawl::CrawlOptions;
 use crate::evidence::{EvidenceError, EvidenceStore};
-use crate::sweep::{StopSignal, Sweep, SweepError, SweepRequest, SweepSummary};
+use crate::sweep::{CheckCache, StopSignal, Sweep, SweepError, SweepRequest, SweepSummary};
+
+/// Bytes of check reports and overlays the runner keeps between runs.
+const CHECK_CACHE_BYTES: usize = 64 << 20;
+/// Perceptual hashes kept between runs (a few dozen bytes each); the map is cleared when full.
+const PHASH_CACHE_ENTRIES: usize = 100_000;
 
 /// Errors of one scheduled run; each names the site or sweep.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +72,8 @@ pub struct SweepRunner {
     db: ScheduleDb,
     crawl: CrawlOptions,
     notifier: Option<Notifier>,
+    checks: CheckCache,
+    phashes: std::sync::Mutex<HashMap<String, Option<String>>>,
 }
 
 impl SweepRunner {
@@ -82,6 +92,8 @@ impl SweepRunner {
             db,
             crawl,
             notifier,
+            checks: CheckCache::new(CHECK_CACHE_BYTES),
+            phashes: std::sync::Mutex::default(),
         }
     }
 
@@ -90,6 +102,7 @@ impl SweepRunner {
         req: &RunRequest,
         cancel: &CancellationToken,
     ) -> Result<RunOutcome, RunnerError> {
+        let t0 = std::time::Instant::now();
         let site = self.db.site(req.site.0).await?;
         let names = self.db.campaign_names().await?;
         let campaign_names: Vec<String> = req
@@ -143,7 +156,8 @@ impl SweepRunner {
                 stop.stop();
             })
         };
-        let sweep = Sweep::new(self.store.clone(), self.checker.clone());
+        let sweep = Sweep::new(self.store.clone(), self.checker.clone())
+            .with_check_cache(self.checks.clone());
         let result = sweep
             .run(
                 SweepRequest {
@@ -207,6 +221,7 @@ impl SweepRunner {
             return Ok(RunOutcome::Failed { error });
         }
 
+        let t_sweep = t0.elapsed();
         let seen = self.seen(seq0, &summary).await?;
         let previous = self.db.last_seen(site.id).await?;
         let (prev_run, prev_maps) = match previous {
@@ -266,6 +281,9 @@ impl SweepRunner {
             violations = summary.violations,
             introduced = report.counts.introduced,
             fixed = report.counts.fixed,
+            sweep_ms = summary.elapsed_ms,
+            total_ms = t0.elapsed().as_millis() as u64,
+            after_sweep_ms = (t0.elapsed() - t_sweep).as_millis() as u64,
             "sweep finished"
         );
         let errors = summary.crawl.errors_by_kind.values().sum();
@@ -332,22 +350,31 @@ impl SweepRunner {
             sweep_id: summary.sweep_id.clone(),
             cause,
         };
-        let rows = sqlx::query(
-            "SELECT num, capture_id, page_url, artifact_url, artifact_blake3, verdict FROM findings \
-             WHERE capture_seq >= $1 ORDER BY num",
-        )
-        .bind(seq0.saturating_sub(1) as i64)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(fe)?;
+        // By capture id (indexed through UNIQUE (capture_id, artifact_blake3)), not by a scan of
+        // every finding since `seq0`, which grows with the findings table.
+        let mut rows = Vec::new();
+        for capture in &captures {
+            rows.extend(
+                sqlx::query(
+                    "SELECT num, capture_id, page_url, artifact_url, artifact_blake3, verdict \
+                     FROM findings WHERE capture_id = $1",
+                )
+                .bind(capture.as_str())
+                .fetch_all(self.store.pool())
+                .await
+                .map_err(fe)?,
+            );
+        }
+        let mut numbered = Vec::with_capacity(rows.len());
+        for r in rows {
+            let num: i64 = r.try_get(0).map_err(fe)?;
+            numbered.push((num, r));
+        }
+        numbered.sort_by_key(|(n, _)| *n);
         let mut maps = Vec::new();
         let mut hashes: HashMap<String, Option<String>> = HashMap::new();
-        for r in &rows {
-            let capture: String = r.try_get(1).map_err(fe)?;
-            if !captures.contains(&capture) {
-                continue;
-            }
-            let num: i64 = r.try_get(0).map_err(fe)?;
+        for (num, r) in &numbered {
+            let num = *num;
             let page_url: String = r.try_get(2).map_err(fe)?;
             let artifact_url: Option<String> = r.try_get(3).map_err(fe)?;
             let blake3: String = r.try_get(4).map_err(fe)?;
@@ -379,16 +406,27 @@ impl SweepRunner {
     }
 
     /// Perceptual hash of a stored artifact; None when it is not a raster image we decode.
+    /// Remembered by BLAKE3 across runs (the blob never changes).
     async fn phash(&self, blake3: &str) -> Option<String> {
+        if let Some(h) = self.phashes.lock().ok()?.get(blake3) {
+            return h.clone();
+        }
         let bytes = self.store.read_blob(blake3).await.ok()?;
-        tokio::task::spawn_blocking(move || {
+        let h = tokio::task::spawn_blocking(move || {
             image::load_from_memory(&bytes)
                 .ok()
                 .map(|img| changes::perceptual_hash(&img))
         })
         .await
         .ok()
-        .flatten()
+        .flatten();
+        if let Ok(mut m) = self.phashes.lock() {
+            if m.len() >= PHASH_CACHE_ENTRIES {
+                m.clear();
+            }
+            m.insert(blake3.to_string(), h.clone());
+        }
+        h
     }
 }
 
