@@ -77,32 +77,42 @@ fn time_tool(tool: &str, files: &[PathBuf]) -> Option<f64> {
     ok.then(|| t.elapsed().as_secs_f64())
 }
 
-async fn seal_one(store: EvidenceStore, f: PathBuf) {
-    let bytes = tokio::fs::read(&f).await.expect("read input");
-    let url = format!("file://{}", f.display());
+/// Seals one capture holding every file of `files` as an artifact.
+async fn seal_capture(store: EvidenceStore, files: Vec<PathBuf>) {
+    let url = format!("file://{}", files[0].display());
     let mut b = store.begin_capture(CaptureMeta::new(&url, CaptureMethod::static_fetch("bench")));
-    b.add_artifact(
-        ArtifactRole::Resource,
-        Some(&url),
-        "application/octet-stream",
-        &bytes,
-    )
-    .await
-    .expect("add artifact");
+    for f in &files {
+        let bytes = tokio::fs::read(f).await.expect("read input");
+        let src = format!("file://{}", f.display());
+        b.add_artifact(
+            ArtifactRole::Resource,
+            Some(&src),
+            "application/octet-stream",
+            &bytes,
+        )
+        .await
+        .expect("add artifact");
+    }
     b.seal().await.expect("seal");
 }
 
-/// Seals every file as one capture, `concurrency` captures in flight (as a crawler would run
-/// them; blob writes overlap, seals are serialised by the store).
-async fn seal_all(store: &EvidenceStore, files: &[PathBuf], concurrency: usize) -> f64 {
+/// Seals the files as captures of `per_capture` artifacts each, `concurrency` captures in
+/// flight (as a crawler would run them; blob writes overlap, seals are serialised by the
+/// store).
+async fn seal_all(
+    store: &EvidenceStore,
+    files: &[PathBuf],
+    per_capture: usize,
+    concurrency: usize,
+) -> f64 {
     let t = Instant::now();
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::new();
-    for f in files {
+    for chunk in files.chunks(per_capture.max(1)) {
         let permit = sem.clone().acquire_owned().await.expect("semaphore");
-        let (store, f) = (store.clone(), f.clone());
+        let (store, chunk) = (store.clone(), chunk.to_vec());
         tasks.push(tokio::spawn(async move {
-            seal_one(store, f).await;
+            seal_capture(store, chunk).await;
             drop(permit);
         }));
     }
@@ -110,6 +120,41 @@ async fn seal_all(store: &EvidenceStore, files: &[PathBuf], concurrency: usize) 
         t.await.expect("seal task");
     }
     t.elapsed().as_secs_f64()
+}
+
+/// The physical floor: median latency of a bare `fsync` of a freshly written 4 KB file, and of
+/// a `syncfs(2)` of the same filesystem (via the blob store's barrier), in the data dir.
+fn barrier_latency(dir: &Path) {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).expect("probe dir");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut fsyncs = Vec::new();
+    for i in 0..50 {
+        let p = dir.join(format!("probe-{i}"));
+        let mut f = std::fs::File::create(&p).expect("probe file");
+        f.write_all(&[i as u8; 4096]).expect("probe write");
+        let t = Instant::now();
+        f.sync_all().expect("fsync");
+        fsyncs.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let blobs = mapsweep::evidence::blob::BlobStore::new(dir);
+    let name = "00".repeat(32);
+    std::fs::create_dir_all(blobs.path(&name).parent().expect("parent")).expect("probe blobs");
+    let mut syncfss = Vec::new();
+    for i in 0..50 {
+        std::fs::write(dir.join(format!("probe-{i}")), [i as u8; 4096]).expect("probe write");
+        let t = Instant::now();
+        blobs.sync_names([name.as_str()]).expect("syncfs");
+        syncfss.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "barrier latency (median of 50, 4 KB dirty): fsync {:.2} ms, syncfs {:.2} ms",
+        median(fsyncs),
+        median(syncfss)
+    );
 }
 
 fn report(label: &str, files: &[PathBuf], size: usize, seal: f64) {
@@ -146,53 +191,77 @@ fn main() {
     let large_size = 50 * 1000 * 1000;
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("input");
-    let data_dir = tmp.path().join("evidence");
     let small = make_files(&input, "small", small_n, small_size, 0x9e37_79b9_7f4a_7c15);
     let large = make_files(&input, "large", large_n, large_size, 0xd1b5_4a32_d192_ed03);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    barrier_latency(&tmp.path().join("probe"));
     rt.block_on(async {
-        EvidenceStore::init(&data_dir, None).await.expect("init");
-        let store = EvidenceStore::open(&data_dir, None, StoreOptions::default())
-            .await
-            .expect("open");
-        let conc = env_num("MAPSWEEP_BENCH_CONCURRENCY", 8);
-        let s = seal_all(&store, &small, 1).await;
+        // each pass seals into a store of its own, so no pass dedupes against another
+        let mut n_store = 0;
+        let mut fresh_store = async || {
+            n_store += 1;
+            let dir = tmp.path().join(format!("evidence-{n_store}"));
+            EvidenceStore::init(&dir, None).await.expect("init");
+            let store = EvidenceStore::open(&dir, None, StoreOptions::default())
+                .await
+                .expect("open");
+            (dir, store)
+        };
+        let (data_dir, store) = fresh_store().await;
+        let per = env_num("MAPSWEEP_BENCH_PER_CAPTURE", 10);
+        let s = seal_all(&store, &small, 1, 1).await;
         report(
-            &format!("{small_n} x 200 KB, one capture at a time"),
+            &format!("{small_n} x 200 KB, one artifact per capture, one capture at a time"),
             &small,
             small_size,
             s,
         );
-        let l = seal_all(&store, &large, 1).await;
+        let l = seal_all(&store, &large, 1, 1).await;
         report(
             &format!("{large_n} x 50 MB, one capture at a time"),
             &large,
             large_size,
             l,
         );
-        // the same inputs again into a second store, with captures in flight concurrently
-        let data_dir2 = tmp.path().join("evidence-concurrent");
-        EvidenceStore::init(&data_dir2, None).await.expect("init");
-        let store2 = EvidenceStore::open(&data_dir2, None, StoreOptions::default())
-            .await
-            .expect("open");
-        let s = seal_all(&store2, &small, conc).await;
+        // a crawled page: one capture of several artifacts (html, headers, maps, overlays)
+        let (_, store_pages) = fresh_store().await;
+        let s = seal_all(&store_pages, &small, per, 1).await;
         report(
-            &format!("{small_n} x 200 KB, {conc} captures in flight"),
+            &format!(
+                "{small_n} x 200 KB as {} captures of {per} artifacts, one capture at a time",
+                small_n.div_ceil(per.max(1))
+            ),
             &small,
             small_size,
             s,
         );
-        let l = seal_all(&store2, &large, conc.min(2)).await;
-        report(
-            &format!("{large_n} x 50 MB, {} captures in flight", conc.min(2)),
-            &large,
-            large_size,
-            l,
-        );
+        let concs: Vec<usize> = std::env::var("MAPSWEEP_BENCH_CONCURRENCY")
+            .unwrap_or_else(|_| "8,16".into())
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect();
+        for (i, &conc) in concs.iter().enumerate() {
+            let (_, store_c) = fresh_store().await;
+            let s = seal_all(&store_c, &small, 1, conc).await;
+            report(
+                &format!("{small_n} x 200 KB, one artifact per capture, {conc} captures in flight"),
+                &small,
+                small_size,
+                s,
+            );
+            if i == 0 {
+                let l = seal_all(&store_c, &large, 1, conc.min(2)).await;
+                report(
+                    &format!("{large_n} x 50 MB, {} captures in flight", conc.min(2)),
+                    &large,
+                    large_size,
+                    l,
+                );
+            }
+        }
         store.checkpoint().await.expect("checkpoint");
         let t = Instant::now();
         let rep = verify_data_dir(&data_dir, None).await.expect("verify");
