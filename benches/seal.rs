@@ -147,7 +147,7 @@ fn barrier_latency(dir: &Path) {
     for i in 0..50 {
         std::fs::write(dir.join(format!("probe-{i}")), [i as u8; 4096]).expect("probe write");
         let t = Instant::now();
-        blobs.sync_names([name.as_str()]).expect("syncfs");
+        blobs.sync([name.as_str()]).expect("syncfs");
         syncfss.push(t.elapsed().as_secs_f64() * 1e3);
     }
     println!(
