@@ -808,8 +808,14 @@ async fn dedupe_hit_rechecks_an_existing_blob_file_and_replaces_a_corrupt_one() 
         (name.as_str(), name_s.as_str())
     );
     let rec = b.seal().await.unwrap();
-    assert_eq!(std::fs::read(store.blob_path(&name)).unwrap(), content);
-    assert_eq!(std::fs::read(store.blob_path(&name_s)).unwrap(), streamed);
+    assert!(
+        std::fs::read(store.blob_path(&name)).unwrap() == content,
+        "the truncated blob file {name} was kept instead of replaced"
+    );
+    assert!(
+        std::fs::read(store.blob_path(&name_s)).unwrap() == streamed,
+        "the blob file {name_s} with a flipped byte was kept instead of replaced"
+    );
     let rep = verify_data_dir(&dir, None).await.unwrap();
     assert_clean(&rep);
     assert_eq!(rep.records, 1);
