@@ -43,23 +43,34 @@
 //! serial 6.74x, 2.19x / 1.73x, 4.27x; 100 x 10 serial 9.02 s = 6.62x, 3.02 s = 2.21x /
 //! 1.72 s = 1.34x, 1.76 s = 1.60x; 8 in flight 1.42x, 1.74x / 2.68x, 1.46x; 16 in flight
 //! 0.85x, 1.08x / 1.13x, 0.93x; 50 MB serial 1.18x, 1.53x / 1.26x, 2.23x; 50 MB 2 in flight
-//! 1.09x, 1.42x / 1.23x, 1.08x. `verify`: 270-430 MB/s.
+//! 1.09x, 1.42x / 1.23x, 1.08x. After r5 (06:13, fast barriers: fsync 0.22 ms, syncfs
+//! 0.41 ms): 1 per capture serial 2.61 s = 3.91x, 100 x 10 serial 1.47 s = 1.02x, 8 in flight
+//! 1.46x, 16 in flight 1.79x, 50 MB serial 1.14x, 50 MB 2 in flight 1.50x. `verify`:
+//! 270-720 MB/s.
 //!
 //! What the figures say (the noise between runs is larger than most differences):
 //! - The one clear gain is the realistic pass, 100 captures of 10 artifacts one at a time:
-//!   2.1-9.0 s before, 1.7-2.3 s after over four runs each (it paid 1,000 fdatasyncs; now
-//!   200 barriers). It met 1.5x in 1 of 4 runs (1.34x; else 1.60x, 2.23x, 2.37x).
-//! - 16 in flight meets 1.5x in 7 of 8 runs, 8 in flight in 4 of 8, 50 MB 2 in flight in all;
-//!   no reliable difference before/after there (their fdatasyncs already overlapped).
-//! - 50 MB one at a time meets it in 2 of 8 runs: sealing must also *write* 500 MB and wait
+//!   2.1-9.0 s before (four runs), 1.5-2.3 s after (five runs): it paid 1,000 fdatasyncs,
+//!   now 200 barriers. After, it met 1.5x in 2 of 5 runs (1.02x, 1.34x; else 1.60x, 2.23x,
+//!   2.37x).
+//! - 16 in flight meets 1.5x in 7 of 9 runs, 8 in flight in 5 of 9, 50 MB 2 in flight in all
+//!   9 (1.50x at worst); no reliable difference before/after there (their fdatasyncs already
+//!   overlapped).
+//! - 50 MB one at a time meets it in 3 of 9 runs: sealing must also *write* 500 MB and wait
 //!   for it to reach the disk, which the two tools (reading from the page cache) do not.
 //! - 1,000 x 200 KB, one artifact per capture, one at a time never meets it and cannot here:
 //!   each record needs two disk barriers (the group's `syncfs`, the WAL commit). 1.5x of the
 //!   tools' 0.67-1.7 s is 1.0-2.6 ms per record, of which hashing 200 KB with both digests
 //!   takes about what the two tools take (0.7-1.7 ms), leaving under 1 ms for two barriers,
-//!   i.e. under 0.5 ms each, while a bare
-//!   fsync of 4 KB on this disk measured 3.4-6.2 ms in 6 of 8 probes (0.24 and 0.37 ms in the
-//!   other two). Seal time per record there was 2.4-10.6 ms, tracking the barrier latency.
+//!   i.e. under 0.5 ms each, while a bare fsync of 4 KB on this disk measured 3.4-6.2 ms in
+//!   6 of 9 probes (0.22, 0.24 and 0.37 ms in the other three). Seal time per record there
+//!   was 2.4-10.6 ms, tracking the barrier latency. Even in the run with fast barriers (r5)
+//!   it was 2.6 ms per record = 3.91x: the rest is the seal's own work (write, manifest,
+//!   SQLite transaction) with the crate itself unoptimised in the dev profile; not measured
+//!   in a release build.
+//! - Tried and dropped: starting each blob's writeback early (`sync_file_range(WRITE)` before
+//!   the rename) so the `syncfs` finds less to write; two runs (100 x 10 serial 1.98 s =
+//!   1.91x, 2.56 s = 2.50x against 1.47 s = 1.02x without it in between) showed no gain.
 
 use mapsweep::evidence::{
     ArtifactRole, CaptureMeta, CaptureMethod, EvidenceStore, StoreOptions, verify_data_dir,
