@@ -761,6 +761,88 @@ async fn sigkill_in_the_middle_of_sealing_leaves_a_clean_store_without_the_captu
     assert_clean(&verify_data_dir(&dir, None).await.unwrap());
 }
 
+/// The dedupe rule (see `src/evidence/blob.rs`): blobs get no fsync of their own, so a crash
+/// before the group's `syncfs` can leave a blob's final name holding partial data. Such a file
+/// must never be trusted on a dedupe hit: the next seal of the same content re-checks it and
+/// replaces it, and verify is clean afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_hit_rechecks_an_existing_blob_file_and_replaces_a_corrupt_one() {
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let streamed: Vec<u8> = (0..70_000u32).map(|i| (i % 241) as u8).collect();
+    let name = blake3::hash(&content).to_hex().to_string();
+    let name_s = blake3::hash(&streamed).to_hex().to_string();
+    // what a crash can leave: the rename reached the disk, the data only partly (or not at all)
+    let planted = [
+        (&name, content[..4096].to_vec()),
+        (&name_s, {
+            let mut v = streamed.clone();
+            v[1000] ^= 0xff; // right size, wrong bytes: only the re-hash can tell
+            v
+        }),
+    ];
+    for (n, bytes) in &planted {
+        let p = store.blob_path(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+    let p = problems(&dir).await;
+    assert!(has(&p, "blob-hash-mismatch", &name), "{p:#?}");
+    assert!(has(&p, "blob-hash-mismatch", &name_s), "{p:#?}");
+
+    let mut b = store.begin_capture(CaptureMeta::new(
+        "http://example.test/page",
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    let a = b
+        .add_artifact(ArtifactRole::Html, None, "text/html", &content)
+        .await
+        .unwrap();
+    let s = b
+        .add_artifact_stream(ArtifactRole::Resource, None, "image/png", &streamed[..])
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.blake3.as_str(), s.blake3.as_str()),
+        (name.as_str(), name_s.as_str())
+    );
+    let rec = b.seal().await.unwrap();
+    assert!(
+        std::fs::read(store.blob_path(&name)).unwrap() == content,
+        "the truncated blob file {name} was kept instead of replaced"
+    );
+    assert!(
+        std::fs::read(store.blob_path(&name_s)).unwrap() == streamed,
+        "the blob file {name_s} with a flipped byte was kept instead of replaced"
+    );
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 1);
+    assert_eq!(rec.capture().unwrap().artifacts.len(), 2);
+    // a matching blob is a plain dedupe hit: same file, not rewritten
+    let ino = |n: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(store.blob_path(n)).unwrap().ino()
+    };
+    let before = ino(&name);
+    let mut b = store.begin_capture(CaptureMeta::new(
+        "http://example.test/again",
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    b.add_artifact(ArtifactRole::Html, None, "text/html", &content)
+        .await
+        .unwrap();
+    b.seal().await.unwrap();
+    assert_eq!(ino(&name), before, "a blob that matches is never rewritten");
+    assert_clean(&verify_data_dir(&dir, None).await.unwrap());
+    assert_eq!(
+        std::fs::read_dir(dir.join("tmp")).unwrap().count(),
+        0,
+        "no temp file left"
+    );
+}
+
 // ---------- bad input ----------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

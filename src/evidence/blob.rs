@@ -1,18 +1,21 @@
 //! Content-addressed blob store under `<data-dir>/blobs/`.
 //!
 //! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). Each write goes to
-//! `<data-dir>/tmp/`, its data is fsynced (`fdatasync`), then it is renamed into place; an
-//! existing blob is never rewritten (same name = same content). BLAKE3 names the blob; SHA-256
-//! is computed in the same pass for reviewers. Leftover temp files (from a killed process) are
-//! removed by [`BlobStore::clean_tmp`].
+//! `<data-dir>/tmp/`, then is renamed into place. BLAKE3 names the blob; SHA-256 is computed in
+//! the same pass for reviewers. Leftover temp files (from a killed process) are removed by
+//! [`BlobStore::clean_tmp`].
 //!
-//! Durability rule: a file that has its final name in `blobs/` always holds its complete
-//! content on disk (the data is synced *before* the rename), so a blob that exists can be
-//! trusted and is never written again. What a put does **not** make durable is the rename
-//! itself (the directory entry): that is left to [`BlobStore::sync_names`], which the evidence
+//! Durability rule: a put makes **nothing** durable by itself, neither the data nor the name
+//! (no `fdatasync` per blob). Both are made durable by [`BlobStore::sync`], which the evidence
 //! store calls once per group of records, after all their blobs are in place and before the
-//! records commit. A crash before that point can lose the name of a blob no sealed record
-//! references yet, never the content of a blob a sealed record references.
+//! records commit (on Linux one `syncfs(2)`, which writes back file data as well as
+//! directory entries). So until that barrier, a crash can leave a blob *name* whose *data* is
+//! partial or missing (a rename can reach the disk before the data it names). No sealed record
+//! references such a file, but a later put of the same content would find it by name; hence
+//! the **dedupe rule**: an existing file is never trusted blindly. On a dedupe hit the file is
+//! checked (size, then a BLAKE3 re-hash; cheap next to a disk barrier, and only on hits) and,
+//! when it does not hold the content its name promises, replaced via temp file + rename. A
+//! blob that matches is never rewritten (same name = same content).
 
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -122,8 +125,33 @@ pub fn is_hex_digest(s: &str) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+fn sync_path(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// True when the file at `path` holds exactly the blob `info` describes: same size, same
+/// BLAKE3. A file that cannot be read counts as not matching (it will be replaced).
+fn file_matches(path: &Path, info: &BlobInfo) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    match f.metadata() {
+        Ok(m) if m.is_file() && m.len() == info.size => {}
+        _ => return false,
+    }
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    h.finalize().to_hex().as_str() == info.blake3
 }
 
 /// `syncfs(2)` on the filesystem holding `dir`: every pending metadata change and cached data
@@ -183,17 +211,19 @@ impl BlobStore {
         Ok((path, f))
     }
 
-    /// Makes the names (directory entries) of these blobs durable, after their data was synced
-    /// by the put that wrote them. On Linux one `syncfs(2)` on the blob store's filesystem covers
-    /// every rename and fan-out directory at once (one barrier for a whole group of seals);
-    /// elsewhere each distinct fan-out directory and the store root are fsynced.
-    pub fn sync_names<'a>(
-        &self,
-        blake3s: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), BlobError> {
+    /// Makes these blobs durable, data **and** names (directory entries): the only durability
+    /// barrier blobs get. On Linux one `syncfs(2)` on the blob store's filesystem writes back
+    /// every dirty file and every rename and fan-out directory at once (one barrier for a whole
+    /// group of seals, whoever wrote the blobs); elsewhere each blob file, then each distinct
+    /// fan-out directory and the store root, are fsynced.
+    pub fn sync<'a>(&self, blake3s: impl IntoIterator<Item = &'a str>) -> Result<(), BlobError> {
         let mut dirs = std::collections::BTreeSet::new();
+        #[cfg(not(target_os = "linux"))]
+        let mut files = Vec::new();
         for h in blake3s {
             let p = self.path(h);
+            #[cfg(not(target_os = "linux"))]
+            files.push(p.clone());
             let mut d = p.parent();
             while let Some(dir) = d {
                 if !dir.starts_with(&self.root) {
@@ -216,19 +246,41 @@ impl BlobStore {
         }
         #[cfg(not(target_os = "linux"))]
         {
+            for f in &files {
+                sync_path(f).map_err(w(f))?;
+            }
             // deepest first, so a new fan-out directory is durable before its parent names it
             for d in dirs.iter().rev() {
-                sync_dir(d).map_err(w(d))?;
+                sync_path(d).map_err(w(d))?;
             }
             Ok(())
         }
     }
 
-    /// Moves a fully written, data-synced temp file into place (or drops it when the blob
-    /// exists). The rename is made durable later by [`Self::sync_names`].
+    /// The dedupe check: true when the blob's final name exists **and** holds its content
+    /// (size and BLAKE3 re-hash). A name without its content (possible after a crash before
+    /// [`Self::sync`]) is logged and reported as absent, so the caller writes it again.
+    pub fn holds(&self, info: &BlobInfo) -> bool {
+        let dest = self.path(&info.blake3);
+        if !dest.exists() {
+            return false;
+        }
+        if file_matches(&dest, info) {
+            return true;
+        }
+        tracing::warn!(
+            path = %dest.display(),
+            "blob file does not hold the content its name promises (interrupted write?); replacing it"
+        );
+        false
+    }
+
+    /// Moves a fully written temp file into place, replacing a file of that name that does not
+    /// hold the blob's content, or drops the temp file when the blob is already there. Neither
+    /// the data nor the rename is durable until [`Self::sync`].
     fn install(&self, tmp: &Path, info: &BlobInfo) -> Result<(), BlobError> {
         let dest = self.path(&info.blake3);
-        if dest.exists() {
+        if self.holds(info) {
             let _ = fs::remove_file(tmp);
             return Ok(());
         }
@@ -247,17 +299,14 @@ impl BlobStore {
     /// Stores bytes (blocking).
     pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
         let info = hash_bytes(bytes);
-        if self.path(&info.blake3).exists() {
+        if self.holds(&info) {
             return Ok(info);
         }
         let (tmp, mut f) = self.tmp_file()?;
-        let res = f
-            .write_all(bytes)
-            .and_then(|_| f.sync_data())
-            .map_err(|cause| BlobError::Write {
-                path: tmp.clone(),
-                cause,
-            });
+        let res = f.write_all(bytes).map_err(|cause| BlobError::Write {
+            path: tmp.clone(),
+            cause,
+        });
         drop(f);
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
@@ -295,7 +344,8 @@ impl BlobStore {
                 h.update(&buf[..n]);
                 tokio::io::AsyncWriteExt::write_all(&mut f, &buf[..n]).await?;
             }
-            f.sync_data().await
+            // hand the buffered writes to the kernel; durability comes from `sync`
+            tokio::io::AsyncWriteExt::flush(&mut f).await
         }
         .await;
         drop(f);

@@ -20,26 +20,41 @@
 //!
 //! Durability (why a crash leaves no half-written evidence, and a sealed record's blobs are on
 //! disk), in the order the steps happen:
-//! 1. `add_artifact` writes a blob to `tmp/`, `fdatasync`s it, then renames it to its final
-//!    name in `blobs/` ([`blob`]). So a file with a final blob name always has its whole
-//!    content on disk; an existing blob is trusted and never rewritten. The rename is not yet
-//!    durable: a crash here can lose the blob's name, but no record references it yet.
+//! 1. `add_artifact` writes a blob to `tmp/` and renames it to its final name in `blobs/`
+//!    ([`blob`]); nothing is synced yet, neither the data nor the name. If a file of that name
+//!    already exists it is not trusted blindly (**dedupe rule**): it is re-checked (size and a
+//!    BLAKE3 re-hash) and replaced via temp file + rename when it does not hold the content
+//!    its name promises.
 //! 2. `seal` queues the record. The next writer to take the lock takes *every* queued record
-//!    (group commit), and before touching the database makes all their blob names durable with
-//!    one barrier ([`blob::BlobStore::sync_names`]: `syncfs(2)` of the blob store's filesystem
-//!    on Linux, an fsync of each fan-out directory elsewhere). A blob added by another capture
-//!    that this record merely reuses is covered too, since the barrier is over names, not over
-//!    who wrote them.
+//!    (group commit), and before touching the database makes all their blobs durable, data
+//!    and names, with one barrier ([`blob::BlobStore::sync`]: `syncfs(2)` of the blob store's
+//!    filesystem on Linux, which writes back dirty file data as well as directory entries and
+//!    reports writeback errors since Linux 5.8; an fsync of each blob file and fan-out
+//!    directory elsewhere). A blob that this record merely reuses (written by another capture,
+//!    maybe not yet synced) is covered too, since the barrier is over the filesystem, not over
+//!    who wrote the blobs.
 //! 3. Only then are the records inserted, in queue order (seq, `prev_record_hash` and the
 //!    Merkle leaves exactly as if sealed one by one), in **one** transaction, committed with
 //!    SQLite `synchronous=FULL` (the WAL is fsynced before the commit returns) or PostgreSQL's
 //!    default `fsync`/`synchronous_commit=on`. A record is therefore never durable before its
 //!    blobs, and `seal` returns only after its record is durable.
 //!
+//! What a crash (power loss, kernel panic; a SIGKILL loses nothing the kernel already has)
+//! leaves behind, by when it happens:
+//! - before the group's `syncfs`: blob names may exist with partial or no data (the rename
+//!   reached the disk, the data did not). No record references them (none of the group
+//!   committed); `verify` lists such a file as `blob-hash-mismatch`, and the next write of the
+//!   same content repairs it by the dedupe rule of step 1 (it never becomes part of a record
+//!   as it is, because a seal that reuses the name re-checks it first);
+//! - after the `syncfs`, before the commit: complete blobs that no record references, which is
+//!   harmless (`verify` notes them as unreferenced; a later seal of the same content reuses
+//!   them after the check);
+//! - after the commit: the records and all their blobs are durable.
+//!
 //! If that transaction fails, each record of the group is retried alone, so one bad record
-//! fails only its own seal. Cost: one data sync per blob (outside the lock, so concurrent
-//! captures overlap them) plus two barriers per *group* instead of three per blob and record;
-//! `benches/seal.rs` has the figures.
+//! fails only its own seal. Cost: two barriers per *group* (one `syncfs`, one WAL commit)
+//! instead of three per blob and record, plus a BLAKE3 re-read of an existing blob on each
+//! dedupe hit; `benches/seal.rs` has the figures.
 
 pub mod blob;
 pub mod canonical;
@@ -534,21 +549,20 @@ impl EvidenceStore {
             Ok(f) => f,
             Err(e) => return fail_all(group, e),
         };
-        // Every blob of the group already has its data on disk (synced before its rename);
-        // one barrier now makes their names durable before any record that references them
-        // commits.
+        // Every blob of the group is in place under its final name but nothing of it is
+        // durable yet; one barrier now makes their data and names durable before any record
+        // that references them commits.
         let names: Vec<String> = group
             .iter()
             .flat_map(|r| r.artifacts.iter().map(|a| a.blake3.clone()))
             .collect();
         if !names.is_empty() {
             let blobs = self.inner.blobs.clone();
-            let synced = tokio::task::spawn_blocking(move || {
-                blobs.sync_names(names.iter().map(String::as_str))
-            })
-            .await
-            .map_err(|e| EvidenceError::Join(e.to_string()))
-            .and_then(|r| r.map_err(EvidenceError::from));
+            let synced =
+                tokio::task::spawn_blocking(move || blobs.sync(names.iter().map(String::as_str)))
+                    .await
+                    .map_err(|e| EvidenceError::Join(e.to_string()))
+                    .and_then(|r| r.map_err(EvidenceError::from));
             if let Err(e) = synced {
                 return fail_all(group, e);
             }
@@ -984,7 +998,8 @@ impl CaptureBuilder {
         self.id
     }
 
-    /// Stores an artifact's bytes durably (blob store) and lists it in the capture.
+    /// Stores an artifact's bytes (blob store) and lists it in the capture; they become
+    /// durable with the seal's group barrier, before the record commits.
     pub async fn add_artifact(
         &mut self,
         role: ArtifactRole,
