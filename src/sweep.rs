@@ -6,8 +6,9 @@
 //!   body, its rendered DOM and screenshots, its map candidates, each map's check report and
 //!   overlay are artifacts of ONE capture record, sealed together; findings index that record.
 //! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store.
-//!   The sweep's own database writes (seal, the page's findings, state saves) take one lock, so
-//!   a seal's transaction is never overtaken by another write of the same process.
+//!   Seals run concurrently with the sweep's other writes (findings, state saves): the seal's
+//!   transaction takes SQLite's write lock first (`store::begin_write`), so it waits instead of
+//!   failing with "database is locked" when another write lands between its read and its insert.
 //! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
 //!   so `--resume` continues without capturing a done page twice.
 //! - The sweep reports progress through a callback; it never prints.
@@ -244,11 +245,6 @@ struct Shared {
     progress: Option<ProgressFn>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
     page_slots: Arc<Semaphore>,
-    /// Held by every database write of the sweep (seals, findings, state saves). SQLite answers
-    /// "database is locked" at once, without waiting, when a seal's transaction (read the log
-    /// head, then insert) is overtaken by another write of this process; seen in the 2,000-page
-    /// benchmark, where a page was left unsealed.
-    db_writes: Mutex<()>,
     cache: Option<CheckCache>,
 }
 
@@ -631,7 +627,6 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         }
     }
 
-    let writing = shared.db_writes.lock().await;
     let record = cap.seal().await.map_err(|source| SweepError::Seal {
         url: page_url.clone(),
         source,
@@ -682,7 +677,6 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
             });
         }
     }
-    drop(writing);
     Ok(())
 }
 
@@ -765,7 +759,6 @@ impl Sweep {
             progress: self.progress.clone(),
             tasks: Mutex::default(),
             page_slots: Arc::new(Semaphore::new(threads * 2)),
-            db_writes: Mutex::default(),
             cache: self.cache.clone(),
         });
         let sink = Sink {
@@ -796,7 +789,6 @@ impl Sweep {
                 loop {
                     tick.tick().await;
                     let st = settled_state(&handle, &shared).await;
-                    let _writing = shared.db_writes.lock().await;
                     if let Err(e) = state::save(&db, &id, &st, "running").await {
                         tracing::warn!(error = %e, "cannot save sweep state");
                     }

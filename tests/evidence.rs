@@ -1273,6 +1273,48 @@ async fn concurrent_seals_in_one_process_get_contiguous_seqs_and_a_clean_chain()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seals_interleaved_with_other_writes_of_the_process_never_hit_database_is_locked() {
+    // A sweep seals pages while it also records findings and saves its state through the same
+    // pool. A seal's transaction reads the log head, then inserts: begun deferred, SQLite
+    // refuses it at once ("database is locked") when another connection commits in between.
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    sqlx::query("CREATE TABLE other_writes (n INTEGER NOT NULL)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let writer = {
+        let pool = store.pool().clone();
+        tokio::spawn(async move {
+            for n in 0..400i64 {
+                sqlx::query("INSERT INTO other_writes (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&pool)
+                    .await
+                    .expect("other write");
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            seal_one(&store, i).await
+        }));
+    }
+    for t in tasks {
+        t.await
+            .expect("every seal succeeds while other writes go on");
+    }
+    writer.await.unwrap();
+    store.checkpoint().await.unwrap();
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_record_in_a_group_commit_fails_alone() {
     let (_tmp, dir) = fresh().await;
     let store = open(&dir).await;

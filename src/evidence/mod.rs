@@ -599,10 +599,7 @@ impl EvidenceStore {
         &self,
         group: &[SealRequest],
     ) -> Result<Vec<Result<SealedRecord, EvidenceError>>, EvidenceError> {
-        let mut tx = self
-            .inner
-            .db
-            .begin()
+        let mut tx = crate::store::begin_write(&self.inner.db)
             .await
             .map_err(self.db_err("begin seal transaction"))?;
         let last =

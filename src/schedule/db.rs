@@ -280,7 +280,9 @@ impl ScheduleDb {
                     id: existing.id,
                 });
             }
-            let mut tx = self.pool.begin().await.map_err(self.err("add a site"))?;
+            let mut tx = crate::store::begin_write(&self.pool)
+                .await
+                .map_err(self.err("add a site"))?;
             sqlx::query(
                 "UPDATE watched_sites SET name = $1, schedule = $2, depth = $3, render = $4, \
                  paused = 0, removed_at = NULL WHERE site_id = $5",
@@ -311,7 +313,9 @@ impl ScheduleDb {
         }
         let state = serde_json::to_string(&JobState::default())
             .map_err(|e| self.corrupt("job state", e))?;
-        let mut tx = self.pool.begin().await.map_err(self.err("add a site"))?;
+        let mut tx = crate::store::begin_write(&self.pool)
+            .await
+            .map_err(self.err("add a site"))?;
         let row = sqlx::query(
             "INSERT INTO watched_sites (url, host, name, schedule, depth, render, paused, removed_at, created_at, job_state) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, NULL, $7, $8) RETURNING site_id",
@@ -534,9 +538,7 @@ impl ScheduleDb {
         let state = serde_json::to_string(&JobState::default())
             .map_err(|e| self.corrupt("job state", e))?;
         let sel = serde_json::to_string(&selectors).map_err(|e| self.corrupt("selectors", e))?;
-        let mut tx = self
-            .pool
-            .begin()
+        let mut tx = crate::store::begin_write(&self.pool)
             .await
             .map_err(self.err("create a campaign"))?;
         let row = sqlx::query(
@@ -744,9 +746,7 @@ impl ScheduleDb {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool
-            .begin()
+        let mut tx = crate::store::begin_write(&self.pool)
             .await
             .map_err(self.err("save job state"))?;
         for c in changes {
@@ -785,7 +785,9 @@ impl ScheduleDb {
             .map(|(_, s)| *s)
             .max()
             .unwrap_or(req.started_at);
-        let mut tx = self.pool.begin().await.map_err(self.err("record a run"))?;
+        let mut tx = crate::store::begin_write(&self.pool)
+            .await
+            .map_err(self.err("record a run"))?;
         let row = sqlx::query(
             "INSERT INTO schedule_runs (site_id, campaign_id, sweep_campaign, slot, due_since, started_at, outcome) \
              VALUES ($1, $2, $3, $4, $5, $6, 'running') RETURNING run_id",
@@ -829,7 +831,9 @@ impl ScheduleDb {
             Some(s) => Some(serde_json::to_string(s).map_err(|e| self.corrupt("sweep maps", e))?),
             None => None,
         };
-        let mut tx = self.pool.begin().await.map_err(self.err("finish a run"))?;
+        let mut tx = crate::store::begin_write(&self.pool)
+            .await
+            .map_err(self.err("finish a run"))?;
         sqlx::query(
             "UPDATE schedule_runs SET ended_at = $1, outcome = $2, sweep_id = $3, pages = $4, maps = $5, \
              violations = $6, new_violations = $7, fixed = $8, maps_new = $9, maps_changed = $10, \
