@@ -11,18 +11,17 @@
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
 #
-# Figures, 2026-11-30, `benches/crawl_vs_wget.sh 2000 20 release`, 2 cores shared with other
-# builds (load average 10), data dir on ext4 (/dev/vda):
-#   wget:  2001 pages in 1.15 s = 1740 pages/s, peak 7.5 MB
-#   sweep: 2001 pages sealed in 449.3 s = 4.5 pages/s, peak 152.0 MB (target < 300 MB: met),
-#          user 412 s sys 11 s; 2001 captures, 464 images judged maps, 440 "violations"
-#   ratio: 0.003x wget (target >= 2x: NOT met)
-#   Profile (perf record -p <sweep pid>, 10 s mid-run): 92% of on-CPU samples in the map
-#   checker's registration (check::register::refine 58%, Checker::register 34%) on the site's
-#   200x150 gradient images; SQLite, hashing and blob writes together under 2%. The bottleneck is
-#   the per-image check, not sealing; the tmpfs run (fsync cost) and the crawl/render parts were
-#   not re-run this time. Crawler alone (earlier, debug build, no sealing): 3032 pages/s vs wget
-#   935 pages/s; rendered capture 12.1 pages/min with 1 tab, 20.4-21.2 with 2.
+# Figures, 2026-11-30 06:33 UTC, `benches/crawl_vs_wget.sh 2000 20 release`, 2 cores shared with
+# other builds (load average 2-3), data dir on ext4 (/dev/vda), after the checker's map-likeness
+# gate (src/check/gate.rs) turned the site's gradient PNGs away before registration:
+#   wget:  2001 pages in 2.4 s = 834 pages/s, peak 7.3 MB
+#   sweep: 2001 pages sealed in 14.9 s = 134 pages/s, peak 67.2 MB (target < 300 MB: met),
+#          user 5.5 s sys 9.6 s; 2001 candidates, 0 judged maps, 0 violations
+#   ratio: 0.16x wget (target >= 2x: NOT met; sys time and fsyncs now dominate)
+#   tmpfs: 167 pages/s (durability costs 20% of wall time); crawl alone 10005 pages/s;
+#   rendered capture 12.6 pages/min with 1 tab, 21.2 with 2.
+# History: before the gate (same day) the sweep ran at 4.5 pages/s vs wget 1740, peak 152 MB,
+#   92% of CPU in registration; 464 gradient images judged maps, 440 flagged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGES="${1:-2000}"; JS="${2:-20}"; PROFILE="${3:-release}"
