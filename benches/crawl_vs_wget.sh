@@ -11,17 +11,19 @@
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
 #
-# Figures, 2026-11-30 06:33 UTC, `benches/crawl_vs_wget.sh 2000 20 release`, 2 cores shared with
-# other builds (load average 2-3), data dir on ext4 (/dev/vda), after the checker's map-likeness
-# gate (src/check/gate.rs) turned the site's gradient PNGs away before registration:
-#   wget:  2001 pages in 2.4 s = 834 pages/s, peak 7.3 MB
-#   sweep: 2001 pages sealed in 14.9 s = 134 pages/s, peak 67.2 MB (target < 300 MB: met),
-#          user 5.5 s sys 9.6 s; 2001 candidates, 0 judged maps, 0 violations
-#   ratio: 0.16x wget (target >= 2x: NOT met; sys time and fsyncs now dominate)
-#   tmpfs: 167 pages/s (durability costs 20% of wall time); crawl alone 10005 pages/s;
-#   rendered capture 12.6 pages/min with 1 tab, 21.2 with 2.
-# History: before the gate (same day) the sweep ran at 4.5 pages/s vs wget 1740, peak 152 MB,
-#   92% of CPU in registration; 464 gradient images judged maps, 440 flagged.
+# Figures, 2026-11-30 06:45 UTC, `SKIP_RENDER=1 benches/crawl_vs_wget.sh 2000 20 release`, 2 cores,
+# machine otherwise idle, data dir on ext4 (/dev/vda), after the map-likeness gate and after seals
+# of one sweep share group commits again (SQLite `BEGIN IMMEDIATE` instead of a sweep-wide lock):
+#   wget:  2001 pages in 2.73 s = 733 pages/s, peak 7.3 MB
+#   sweep: 2001 pages sealed in 11.3 s = 177 pages/s, peak 82.8 MB (target < 300 MB: met),
+#          user 5.0 s sys 10.4 s; 2001 candidates, 0 judged maps, 0 violations; evidence 50 MB
+#   ratio: 0.24x wget (target >= 2x: NOT met)
+#   tmpfs: 259-280 pages/s with user 4.3-5.0 s sys 6.6-6.8 s: even without disk barriers the
+#   sweep is bound by system time (about 5 files per page: temp write + rename per blob, SQLite
+#   WAL); crawl alone 9096-11117 pages/s.
+#   Rendered capture (06:33 run): 12.6 pages/min with 1 tab, 21.2 with 2.
+# History, same day: with a sweep-wide lock around seals 134 pages/s (wget 834); before the gate
+#   4.5 pages/s (wget 1740), peak 152 MB, 92% of CPU in registration on gradient PNGs, 440 flagged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAGES="${1:-2000}"; JS="${2:-20}"; PROFILE="${3:-release}"
