@@ -860,6 +860,8 @@ impl ScheduleDb {
             let insert = "INSERT INTO site_changes (site_id, run_id, previous_run_id, detected_at, category, kind, \
                  page_url, artifact_url, finding_id, previous_finding_id, distance, known_elsewhere) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+            // (category, kind, page, the change's map record now and before, distance, known elsewhere)
+            let mut rows = Vec::new();
             for m in &report.maps {
                 let kind = match m.kind {
                     MapChangeKind::New => "new",
@@ -868,27 +870,16 @@ impl ScheduleDb {
                     MapChangeKind::Reencoded => "reencoded",
                     MapChangeKind::Unchanged => continue,
                 };
-                let art = m
-                    .current
-                    .as_ref()
-                    .or(m.previous.as_ref())
-                    .map(|r| r.artifact_url.clone());
-                sqlx::query(insert)
-                    .bind(site_id)
-                    .bind(run_id)
-                    .bind(previous)
-                    .bind(ts_text(now))
-                    .bind("map")
-                    .bind(kind)
-                    .bind(m.page_url.clone())
-                    .bind(art)
-                    .bind(m.current.as_ref().and_then(|r| r.finding_id.clone()))
-                    .bind(m.previous.as_ref().and_then(|r| r.finding_id.clone()))
-                    .bind(m.distance.map(i64::from))
-                    .bind(0_i64)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.err("record changes"))?;
+                let distance = m.distance.map(i64::from);
+                rows.push((
+                    "map",
+                    kind,
+                    &m.page_url,
+                    &m.current,
+                    &m.previous,
+                    distance,
+                    0_i64,
+                ));
             }
             for p in &report.problems {
                 let kind = match p.kind {
@@ -896,24 +887,35 @@ impl ScheduleDb {
                     ProblemChangeKind::Fixed => "fixed",
                     ProblemChangeKind::StillPresent => continue,
                 };
-                let art = p
-                    .current
+                let known = i64::from(p.known_elsewhere);
+                rows.push((
+                    "problem",
+                    kind,
+                    &p.page_url,
+                    &p.current,
+                    &p.previous,
+                    None,
+                    known,
+                ));
+            }
+            for (category, kind, page_url, current, previous_map, distance, known) in rows {
+                let art = current
                     .as_ref()
-                    .or(p.previous.as_ref())
+                    .or(previous_map.as_ref())
                     .map(|r| r.artifact_url.clone());
                 sqlx::query(insert)
                     .bind(site_id)
                     .bind(run_id)
                     .bind(previous)
                     .bind(ts_text(now))
-                    .bind("problem")
+                    .bind(category)
                     .bind(kind)
-                    .bind(p.page_url.clone())
+                    .bind(page_url.clone())
                     .bind(art)
-                    .bind(p.current.as_ref().and_then(|r| r.finding_id.clone()))
-                    .bind(p.previous.as_ref().and_then(|r| r.finding_id.clone()))
-                    .bind(None::<i64>)
-                    .bind(i64::from(p.known_elsewhere))
+                    .bind(current.as_ref().and_then(|r| r.finding_id.clone()))
+                    .bind(previous_map.as_ref().and_then(|r| r.finding_id.clone()))
+                    .bind(distance)
+                    .bind(known)
                     .execute(&mut *tx)
                     .await
                     .map_err(self.err("record changes"))?;
