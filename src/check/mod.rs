@@ -367,7 +367,7 @@ impl Checker {
                 let mut g = best.frame;
                 g.tx += sx;
                 g.ty += sy;
-                hit_rate(p, pts, &g)
+                register::hit_rate(p, pts, &g, 50)
             })
             .sum::<f64>()
             / 4.0;
@@ -476,20 +476,6 @@ fn outline_span(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> [f64; 2] {
     } else {
         [bb[2] - bb[0], bb[3] - bb[1]]
     }
-}
-
-/// Share of in-frame outline points within 1.5 px of an image edge.
-fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> f64 {
-    let (mut n, mut hit) = (0usize, 0usize);
-    for &(x, y) in pts {
-        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
-            n += 1;
-            if d <= 1.5 {
-                hit += 1;
-            }
-        }
-    }
-    if n < 50 { 0.0 } else { hit as f64 / n as f64 }
 }
 
 fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
