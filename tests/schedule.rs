@@ -2137,6 +2137,18 @@ mod wired {
         )
         .await;
         assert!(add.status.success(), "{}", stderr(&add));
+        // An unreachable site beside it: recorded as failed, retried, never blocking site 1.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let dead_url = format!("http://{}/", closed.local_addr().expect("addr"));
+        drop(closed);
+        let add = run(
+            &d,
+            &[
+                "site", "add", &dead_url, "--every", "1s", "--render", "never", "--depth", "1",
+            ],
+        )
+        .await;
+        assert!(add.status.success(), "{}", stderr(&add));
 
         let log = d.join("serve.log");
         let mut daemon = Command::new(env!("CARGO_BIN_EXE_mapsweep"))
@@ -2250,6 +2262,24 @@ mod wired {
         let status_out = run(&d, &["status"]).await;
         assert!(status_out.status.success(), "{}", stderr(&status_out));
         assert!(stdout(&status_out).contains("Last result per site"));
+        let dead = json_out(&run(&d, &["site", "show", "2", "--format", "json"]).await);
+        let failed: Vec<&Value> = dead["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter(|r| r["outcome"] == "failed")
+            .collect();
+        assert!(
+            failed.len() >= 2,
+            "the unreachable site is retried at later slots: {dead}"
+        );
+        assert!(
+            failed
+                .iter()
+                .all(|r| r["error"].as_str().is_some_and(|e| e.contains(&dead_url))),
+            "each failed run names the site's URL: {dead}"
+        );
+        assert!(succeeded_runs(&dead).is_empty(), "{dead}");
         let verify = run(&d, &["verify"]).await;
         assert!(
             verify.status.success(),
