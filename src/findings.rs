@@ -1,9 +1,10 @@
 //! Findings: one row per checked map, an index over sealed evidence.
 //!
 //! Rules kept here:
-//! - a finding is only stored for a capture that is already sealed, and only when the artifact it
-//!   judges (and its overlay and check report, when given) is listed in that capture's sealed
-//!   manifest: the row is an index over sealed data, never the only copy of anything;
+//! - a finding is only stored for a sealed capture (a sweep writes it in the very transaction
+//!   that seals the capture, [`index_hook`]), and only when the artifact it judges (and its
+//!   overlay and check report, when given) is listed in that capture's manifest: the row is an
+//!   index over sealed data, never the only copy of anything;
 //! - rows are never edited or deleted; reviews (see [`crate::case::review`]) are sealed records
 //!   of their own, and the latest one is what `review` shows;
 //! - ids are readable, `F-<n>` with `n` counting up from 1 per data dir; inserting the same
@@ -12,12 +13,13 @@
 //!   (RFC 3339 UTC), both read from the sealed capture record.
 
 use crate::case::review::{self, Decision, Review};
-use crate::evidence::{EvidenceError, EvidenceStore};
+use crate::evidence::{EvidenceError, EvidenceStore, IndexHook, SealedRecord};
 use crate::store::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The verdict string of a map that breaks at least one rule.
@@ -225,85 +227,150 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 /// Records a checked map. The capture must be sealed and list the artifact (and the overlay and
 /// check report when given). Idempotent per (capture, artifact): returns the existing finding.
+/// A sweep writes its findings with the capture instead ([`index_hook`]).
 pub async fn insert(store: &EvidenceStore, new: &NewFinding) -> Result<Finding, FindingsError> {
     let db = store.pool();
     if let Some(f) = find_existing(db, &new.capture_id, &new.artifact_blake3).await? {
         return Ok(f);
     }
     let rec = store.record(&new.capture_id).await?;
-    let Some(cap) = rec.capture() else {
-        return Err(FindingsError::NotACapture {
-            capture_id: new.capture_id,
-        });
-    };
-    let listed = |b: &str| cap.artifacts.iter().any(|a| a.blake3 == b);
-    let mut wanted = vec![("checked artifact", new.artifact_blake3.as_str())];
-    if let Some(o) = &new.overlay {
-        wanted.push(("overlay", o.as_str()));
-    }
-    if let Some(c) = &new.check_report {
-        wanted.push(("check report", c.as_str()));
-    }
-    for (what, b) in wanted {
-        if !listed(b) {
-            return Err(FindingsError::ArtifactNotInCapture {
-                capture_id: new.capture_id,
-                blake3: b.to_string(),
-                what: what.to_string(),
-            });
-        }
-    }
-    let map_json = serde_json::to_string(&new.map).unwrap_or_else(|_| "null".into());
-    let rules_json = serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into());
-    let created_at = crate::evidence::record::rfc3339_ms(jiff::Timestamp::now());
+    let row = FindingRow::new(&rec, new)?;
     for _attempt in 0..20 {
-        let next: i64 = sqlx::query("SELECT COALESCE(MAX(num), 0) + 1 FROM findings")
-            .fetch_one(db)
+        let mut conn = db
+            .acquire()
             .await
-            .and_then(|r| r.try_get(0))
             .map_err(db_err("allocate a finding id"))?;
-        let res = sqlx::query(
-            "INSERT INTO findings (num, finding_id, capture_id, capture_seq, campaign, page_url, artifact_url, \
-             artifact_role, artifact_blake3, verdict, map_json, rules_json, captured_at, overlay_blake3, \
-             report_blake3, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(next)
-        .bind(format_id(next))
-        .bind(new.capture_id.to_string())
-        .bind(rec.seq as i64)
-        .bind(cap.campaign.clone())
-        .bind(cap.requested_url.clone())
-        .bind(new.artifact_url.clone())
-        .bind(new.artifact_role.clone())
-        .bind(new.artifact_blake3.clone())
-        .bind(new.verdict.clone())
-        .bind(map_json.clone())
-        .bind(rules_json.clone())
-        .bind(cap.started_at.clone())
-        .bind(new.overlay.clone())
-        .bind(new.check_report.clone())
-        .bind(created_at.clone())
-        .execute(db)
-        .await;
-        match res {
-            Ok(_) => {
-                tracing::info!(finding = %format_id(next), capture = %new.capture_id, "finding recorded");
-                return get(db, &format_id(next)).await;
-            }
-            Err(e) if is_unique_violation(&e) => {
+        match row.insert(&mut conn).await {
+            Ok(num) => return get(db, &format_id(num)).await,
+            Err(FindingsError::Db { cause, .. }) if is_unique_violation(&cause) => {
                 // Either another writer took this number, or it recorded the same artifact.
                 if let Some(f) = find_existing(db, &new.capture_id, &new.artifact_blake3).await? {
                     return Ok(f);
                 }
-                continue;
             }
-            Err(e) => return Err(db_err("insert a finding")(e)),
+            Err(e) => return Err(e),
         }
     }
     Err(FindingsError::Db {
         what: "allocate a finding id (too many concurrent writers)".into(),
         cause: sqlx::Error::PoolTimedOut,
     })
+}
+
+/// The hook that writes these findings in the transaction sealing their capture (see
+/// [`crate::evidence::IndexHook`]): a page's capture and its findings commit together, with no
+/// commit of their own. Each `NewFinding` names the capture's id (known before sealing); the
+/// same artifact twice on one page is recorded once.
+pub fn index_hook(new: Vec<NewFinding>) -> IndexHook {
+    let mut seen = std::collections::HashSet::new();
+    let new: Arc<Vec<NewFinding>> = Arc::new(
+        new.into_iter()
+            .filter(|n| seen.insert((n.capture_id, n.artifact_blake3.clone())))
+            .collect(),
+    );
+    Arc::new(move |conn, rec| {
+        let new = new.clone();
+        Box::pin(async move {
+            for n in new.iter() {
+                FindingRow::new(rec, n)?.insert(conn).await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// A finding row checked against its sealed capture, ready to insert.
+struct FindingRow<'a> {
+    new: &'a NewFinding,
+    capture_seq: i64,
+    campaign: Option<String>,
+    page_url: String,
+    captured_at: String,
+    map_json: String,
+    rules_json: String,
+}
+
+impl<'a> FindingRow<'a> {
+    /// Checks that `rec` is the finding's capture and lists every artifact the finding names.
+    fn new(rec: &SealedRecord, new: &'a NewFinding) -> Result<Self, FindingsError> {
+        let Some(cap) = rec.capture().filter(|_| rec.id == new.capture_id) else {
+            return Err(FindingsError::NotACapture {
+                capture_id: new.capture_id,
+            });
+        };
+        let listed = |b: &str| cap.artifacts.iter().any(|a| a.blake3 == b);
+        let mut wanted = vec![("checked artifact", new.artifact_blake3.as_str())];
+        if let Some(o) = &new.overlay {
+            wanted.push(("overlay", o.as_str()));
+        }
+        if let Some(c) = &new.check_report {
+            wanted.push(("check report", c.as_str()));
+        }
+        for (what, b) in wanted {
+            if !listed(b) {
+                return Err(FindingsError::ArtifactNotInCapture {
+                    capture_id: new.capture_id,
+                    blake3: b.to_string(),
+                    what: what.to_string(),
+                });
+            }
+        }
+        Ok(Self {
+            new,
+            capture_seq: rec.seq as i64,
+            campaign: cap.campaign.clone(),
+            page_url: cap.requested_url.clone(),
+            captured_at: cap.started_at.clone(),
+            map_json: serde_json::to_string(&new.map).unwrap_or_else(|_| "null".into()),
+            rules_json: serde_json::to_string(&new.rules).unwrap_or_else(|_| "[]".into()),
+        })
+    }
+
+    /// Inserts the row under the next number; returns the number. Safe against other writers
+    /// only inside a write transaction (the seal's) or with a retry on a unique violation.
+    async fn insert(&self, conn: &mut sqlx::AnyConnection) -> Result<i64, FindingsError> {
+        let next: i64 = sqlx::query("SELECT COALESCE(MAX(num), 0) + 1 FROM findings")
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(db_err("allocate a finding id"))?;
+        let n = self.new;
+        sqlx::query(
+            "INSERT INTO findings (num, finding_id, capture_id, capture_seq, campaign, page_url, artifact_url, \
+             artifact_role, artifact_blake3, verdict, map_json, rules_json, captured_at, overlay_blake3, \
+             report_blake3, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(next)
+        .bind(format_id(next))
+        .bind(n.capture_id.to_string())
+        .bind(self.capture_seq)
+        .bind(self.campaign.clone())
+        .bind(self.page_url.clone())
+        .bind(n.artifact_url.clone())
+        .bind(n.artifact_role.clone())
+        .bind(n.artifact_blake3.clone())
+        .bind(n.verdict.clone())
+        .bind(self.map_json.clone())
+        .bind(self.rules_json.clone())
+        .bind(self.captured_at.clone())
+        .bind(n.overlay.clone())
+        .bind(n.check_report.clone())
+        .bind(crate::evidence::record::rfc3339_ms(jiff::Timestamp::now()))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err("insert a finding"))?;
+        tracing::info!(finding = %format_id(next), capture = %n.capture_id, "finding recorded");
+        Ok(next)
+    }
+}
+
+/// The finding on this artifact of this capture, if one was recorded.
+pub async fn find(
+    db: &Db,
+    capture_id: &Uuid,
+    blake3: &str,
+) -> Result<Option<Finding>, FindingsError> {
+    find_existing(db, capture_id, blake3).await
 }
 
 async fn find_existing(

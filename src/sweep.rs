@@ -2,13 +2,17 @@
 //! record a finding for each checked map.
 //!
 //! Rules kept here:
-//! - Nothing reaches the findings table before the capture it rests on is sealed: a page's
+//! - Nothing reaches the findings table without the capture it rests on: a page's
 //!   body, its rendered DOM and screenshots, its map candidates, each map's check report and
 //!   overlay are artifacts of ONE capture record, sealed together; findings index that record.
-//! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store.
-//!   Seals run concurrently with the sweep's other writes (findings, state saves): the seal's
-//!   transaction takes SQLite's write lock first (`store::begin_write`), so it waits instead of
-//!   failing with "database is locked" when another write lands between its read and its insert.
+//! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store,
+//!   which commits the seals queued meanwhile as one group. A page's findings are written in
+//!   the transaction that seals it ([`findings::index_hook`]): no commit of their own. Pages
+//!   waiting to be sealed are bounded by their bytes (96 MiB, at most 384 pages), not by a
+//!   small count, so groups grow with the crawl's pace.
+//! - Seals run concurrently with the sweep's other writes (state saves): the seal's transaction
+//!   takes SQLite's write lock first (`store::begin_write`), so it waits instead of failing
+//!   with "database is locked" when another write lands between its read and its insert.
 //! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
 //!   so `--resume` continues without capturing a done page twice.
 //! - The sweep reports progress through a callback; it never prints.
@@ -262,10 +266,46 @@ struct Sink {
     shared: Arc<Shared>,
 }
 
+/// KiB of memory the pages waiting to be checked and sealed may hold together.
+const PAGES_IN_FLIGHT_KIB: u32 = 96 * 1024;
+/// The least a page counts for (its buffers, check results and record), so at most 384 pages
+/// are in flight however small they are.
+const PAGE_MIN_KIB: u32 = 256;
+
+/// What a page holds while it waits to be sealed, in KiB of [`PAGES_IN_FLIGHT_KIB`] (a page
+/// larger than the whole budget takes all of it, so it proceeds alone).
+fn page_cost_kib(p: &PageResult) -> u32 {
+    let mut bytes = p.body.len() + p.text.as_ref().map_or(0, String::len);
+    bytes += p.resources.iter().map(|r| r.body.len()).sum::<usize>();
+    bytes += p
+        .candidates
+        .iter()
+        .map(|c| c.bytes.as_ref().map_or(0, Vec::len))
+        .sum::<usize>();
+    if let RenderOutcome::Rendered(r) = &p.render {
+        bytes += r.dom_html.len() + r.screenshot_png.len();
+        bytes += r.elements.iter().map(|e| e.png.len()).sum::<usize>();
+        bytes += r
+            .network
+            .iter()
+            .map(|n| n.body.as_ref().map_or(0, Vec::len))
+            .sum::<usize>();
+    }
+    let kib = u32::try_from(bytes / 1024).unwrap_or(u32::MAX);
+    kib.clamp(PAGE_MIN_KIB, PAGES_IN_FLIGHT_KIB)
+}
+
 impl CrawlSink for Sink {
     async fn on_page(&self, page: PageResult) -> SinkFlow {
-        // Bound the pages waiting to be checked and sealed; the crawl waits when they pile up.
-        let Ok(permit) = self.shared.page_slots.clone().acquire_owned().await else {
+        // Bound the bytes of pages waiting to be checked and sealed; the crawl waits when they
+        // pile up. Many small pages in flight is what lets seals share group commits.
+        let Ok(permit) = self
+            .shared
+            .page_slots
+            .clone()
+            .acquire_many_owned(page_cost_kib(&page))
+            .await
+        else {
             return SinkFlow::Stop;
         };
         if let Ok(mut h) = self.shared.handed.lock() {
@@ -627,42 +667,61 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         }
     }
 
-    let record = cap.seal().await.map_err(|source| SweepError::Seal {
-        url: page_url.clone(),
-        source,
-    })?;
+    // The findings are written in the transaction that seals the page: no commit of their own.
+    let capture_id = cap.id();
+    let new_findings: Vec<NewFinding> = pending
+        .iter()
+        .map(|p| {
+            let rep = &p.known.report;
+            NewFinding {
+                capture_id,
+                artifact_blake3: p.artifact.blake3.clone(),
+                artifact_url: p.artifact.source_url.clone(),
+                artifact_role: p.artifact.role.as_str().to_string(),
+                verdict: verdict_str(rep.verdict).to_string(),
+                map: serde_json::to_value(&rep.map).unwrap_or_default(),
+                rules: rep
+                    .findings
+                    .iter()
+                    .map(|x| RuleResult {
+                        rule: x.rule.clone(),
+                        status: serde_json::to_value(x.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        confidence: x.confidence,
+                        message: x.message.clone(),
+                    })
+                    .collect(),
+                overlay: p.overlay.as_ref().map(|o| o.blake3.clone()),
+                check_report: Some(p.report.blake3.clone()),
+            }
+        })
+        .collect();
+    let hook = (!new_findings.is_empty()).then(|| findings::index_hook(new_findings.clone()));
+    cap.seal_with(hook)
+        .await
+        .map_err(|source| SweepError::Seal {
+            url: page_url.clone(),
+            source,
+        })?;
 
-    for p in pending {
+    for (p, nf) in pending.iter().zip(&new_findings) {
         let rep = &p.known.report;
         if rep.verdict != Verdict::NotApplicable {
             shared.counters.maps.fetch_add(1, Ordering::SeqCst);
         }
-        let nf = NewFinding {
-            capture_id: record.id,
-            artifact_blake3: p.artifact.blake3.clone(),
-            artifact_url: p.artifact.source_url.clone(),
-            artifact_role: p.artifact.role.as_str().to_string(),
-            verdict: verdict_str(rep.verdict).to_string(),
-            map: serde_json::to_value(&rep.map).unwrap_or_default(),
-            rules: rep
-                .findings
-                .iter()
-                .map(|x| RuleResult {
-                    rule: x.rule.clone(),
-                    status: serde_json::to_value(x.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    confidence: x.confidence,
-                    message: x.message.clone(),
-                })
-                .collect(),
-            overlay: p.overlay.as_ref().map(|o| o.blake3.clone()),
-            check_report: Some(p.report.blake3.clone()),
-        };
-        let f = findings::insert(&shared.store, &nf).await?;
         if rep.verdict == Verdict::Violation {
             shared.counters.violations.fetch_add(1, Ordering::SeqCst);
+            let f = findings::find(shared.store.pool(), &capture_id, &nf.artifact_blake3)
+                .await?
+                .ok_or_else(|| SweepError::Seal {
+                    url: page_url.clone(),
+                    source: crate::evidence::EvidenceError::NotFound(format!(
+                        "finding on {} in capture {capture_id}",
+                        nf.artifact_blake3
+                    )),
+                })?;
             shared.flagged.lock().await.push(Flagged {
                 finding_id: f.finding_id.clone(),
                 page_url: page_url.clone(),
@@ -758,7 +817,7 @@ impl Sweep {
             handed: std::sync::Mutex::default(),
             progress: self.progress.clone(),
             tasks: Mutex::default(),
-            page_slots: Arc::new(Semaphore::new(threads * 2)),
+            page_slots: Arc::new(Semaphore::new(PAGES_IN_FLIGHT_KIB as usize)),
             cache: self.cache.clone(),
         });
         let sink = Sink {

@@ -1532,3 +1532,83 @@ async fn postgres_init_capture_checkpoint_and_verify_against_a_throwaway_cluster
     assert_eq!(n, 10);
     store.pool().close().await;
 }
+
+// ---------- index rows written with the record ----------
+
+/// A capture with one map artifact, and a finding on it, sealed in one transaction.
+async fn seal_with_finding(
+    store: &EvidenceStore,
+    i: usize,
+    tamper: bool,
+) -> Result<SealedRecord, EvidenceError> {
+    use mapsweep::findings::{NewFinding, index_hook};
+    let mut b = store.begin_capture(CaptureMeta::new(
+        &format!("http://example.test/map/{i}"),
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    let map = b
+        .add_artifact(
+            ArtifactRole::MapCandidate,
+            Some("http://example.test/map.png"),
+            "image/png",
+            format!("map {i}").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let nf = NewFinding {
+        capture_id: b.id(),
+        // a finding on an artifact the capture does not list must not be recorded
+        artifact_blake3: if tamper {
+            "00".repeat(32)
+        } else {
+            map.blake3.clone()
+        },
+        artifact_url: map.source_url.clone(),
+        artifact_role: "map-candidate".into(),
+        verdict: "violation".into(),
+        map: serde_json::json!({"region": "world"}),
+        rules: vec![],
+        overlay: None,
+        check_report: None,
+    };
+    // the same artifact twice on one page is one finding
+    b.seal_with(Some(index_hook(vec![nf.clone(), nf]))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_commit_in_the_seal_transaction_and_a_failing_hook_seals_nothing() {
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    let ok = seal_with_finding(&store, 0, false).await.unwrap();
+    let found = mapsweep::findings::list(store.pool(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].capture_id, ok.id);
+    assert_eq!(found[0].page_url, "http://example.test/map/0");
+
+    let err = seal_with_finding(&store, 1, true).await.unwrap_err();
+    assert!(
+        matches!(&err, EvidenceError::Index { .. }) && err.to_string().contains("does not list"),
+        "{err}"
+    );
+    // neither the record nor a finding of the failed seal exists, and the log still verifies
+    assert_eq!(store.log_size().await.unwrap(), 1);
+    let found = mapsweep::findings::list(store.pool(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    // concurrent seals with findings share group commits and each gets its own finding
+    let mut set = tokio::task::JoinSet::new();
+    for i in 2..12 {
+        let s = store.clone();
+        set.spawn(async move { seal_with_finding(&s, i, false).await.unwrap() });
+    }
+    while set.join_next().await.is_some() {}
+    let found = mapsweep::findings::list(store.pool(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 11);
+    store.checkpoint().await.unwrap();
+    assert_clean(&verify_data_dir(&dir, None).await.unwrap());
+}

@@ -151,6 +151,9 @@ pub enum EvidenceError {
     /// reported to every seal of the group; the message is that failure's.
     #[error("{message}")]
     Group { message: String },
+    /// An [`IndexHook`] failed; the record was not appended (its transaction rolled back).
+    #[error("record {id}: writing its index rows failed, so it was not sealed: {cause}")]
+    Index { id: uuid::Uuid, cause: IndexError },
 }
 
 impl EvidenceError {
@@ -255,8 +258,23 @@ struct SealRequest {
     id: uuid::Uuid,
     fields: Map<String, Value>,
     artifacts: Vec<ArtifactRef>,
+    hook: Option<IndexHook>,
     done: tokio::sync::oneshot::Sender<Result<SealedRecord, EvidenceError>>,
 }
+
+/// The error an [`IndexHook`] reports (its own module's typed error, boxed).
+pub type IndexError = Box<dyn std::error::Error + Send + Sync>;
+/// The future an [`IndexHook`] returns.
+pub type IndexFuture<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), IndexError>> + Send + 'c>>;
+/// Rows another module derives from a record (findings, say), written on the connection of the
+/// transaction that appends the record, so they exist exactly when the record does and cost no
+/// commit of their own. It runs with the log's write lock held, after the record's insert; it
+/// may run more than once (a failed group is retried record by record), so it must not keep
+/// state between calls. An error rolls the record back and fails its seal.
+pub type IndexHook = Arc<
+    dyn for<'c> Fn(&'c mut sqlx::AnyConnection, &'c SealedRecord) -> IndexFuture<'c> + Send + Sync,
+>;
 
 /// The evidence store of one data dir. Cheap to clone; share it between tasks.
 #[derive(Clone)]
@@ -487,6 +505,20 @@ impl EvidenceStore {
         fields: Map<String, Value>,
         artifacts: &[ArtifactRef],
     ) -> Result<SealedRecord, EvidenceError> {
+        self.seal_record_with(format, id, fields, artifacts, None)
+            .await
+    }
+
+    /// [`Self::seal_record`], with rows derived from the record written in its transaction
+    /// (see [`IndexHook`]).
+    pub async fn seal_record_with(
+        &self,
+        format: &str,
+        id: uuid::Uuid,
+        fields: Map<String, Value>,
+        artifacts: &[ArtifactRef],
+        hook: Option<IndexHook>,
+    ) -> Result<SealedRecord, EvidenceError> {
         if !KNOWN_RECORD_FORMATS.contains(&format) {
             return Err(EvidenceError::UnknownSealFormat {
                 format: format.to_string(),
@@ -511,6 +543,7 @@ impl EvidenceStore {
                 id,
                 fields,
                 artifacts: artifacts.to_vec(),
+                hook,
                 done,
             });
         // Every queued seal spawns a would-be leader, so each request is taken by some group;
@@ -573,7 +606,12 @@ impl EvidenceStore {
                     let _ = r.done.send(rec);
                 }
             }
-            Err(e) if group.len() == 1 => fail_all(group, e),
+            Err(e) if group.len() == 1 => {
+                // the failure is this seal's own: report it as it is
+                if let Some(r) = group.into_iter().next() {
+                    let _ = r.done.send(Err(e));
+                }
+            }
             Err(e) => {
                 tracing::warn!(
                     size = group.len(),
@@ -671,15 +709,23 @@ impl EvidenceStore {
                 .await
                 .map_err(self.db_err("index the artifacts"))?;
             }
-            sealed.push((
+            // Parsed before the commit so index rows can be derived from the record; our own
+            // canonical form failing to parse would be a bug, reported to this seal alone.
+            let rec = parse_record(
                 seq,
-                *id,
+                &id.to_string(),
                 format.as_str(),
                 canonical,
                 record_hash.clone(),
                 leaf,
                 prev,
-            ));
+            );
+            if let (Ok(rec), Some(hook)) = (&rec, &req.hook) {
+                hook(&mut *tx, rec)
+                    .await
+                    .map_err(|cause| EvidenceError::Index { id: *id, cause })?;
+            }
+            sealed.push(rec);
             prev = record_hash;
             seq += 1;
         }
@@ -692,21 +738,10 @@ impl EvidenceStore {
         tx.commit()
             .await
             .map_err(self.db_err("commit the record"))?;
-        Ok(sealed
-            .into_iter()
-            .map(|(seq, id, format, canonical, record_hash, leaf, prev)| {
-                tracing::info!(seq, %id, %record_hash, "sealed record");
-                parse_record(
-                    seq,
-                    &id.to_string(),
-                    format,
-                    canonical,
-                    record_hash,
-                    leaf,
-                    prev,
-                )
-            })
-            .collect())
+        for r in sealed.iter().flatten() {
+            tracing::info!(seq = r.seq, id = %r.id, record_hash = %r.record_hash, "sealed record");
+        }
+        Ok(sealed)
     }
 
     /// The record with this id.
@@ -1066,6 +1101,12 @@ impl CaptureBuilder {
 
     /// Seals the capture: assigns seq and chain hash and commits it atomically.
     pub async fn seal(self) -> Result<SealedRecord, EvidenceError> {
+        self.seal_with(None).await
+    }
+
+    /// [`Self::seal`], writing the hook's rows (e.g. findings on this capture's maps) in the
+    /// same transaction as the record.
+    pub async fn seal_with(self, hook: Option<IndexHook>) -> Result<SealedRecord, EvidenceError> {
         let inner = &self.store.inner;
         let m = self.meta;
         let manifest = CaptureManifest {
@@ -1095,7 +1136,7 @@ impl CaptureBuilder {
             return Err(EvidenceError::Join("manifest is not an object".into()));
         };
         self.store
-            .seal_record(CAPTURE_FORMAT, self.id, fields, &self.artifacts)
+            .seal_record_with(CAPTURE_FORMAT, self.id, fields, &self.artifacts, hook)
             .await
     }
 }
