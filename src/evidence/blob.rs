@@ -1,9 +1,11 @@
 //! Content-addressed blob store under `<data-dir>/blobs/`.
 //!
-//! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). Each write goes to
-//! `<data-dir>/tmp/`, then is renamed into place. BLAKE3 names the blob; SHA-256 is computed in
-//! the same pass for reviewers. Leftover temp files (from a killed process) are removed by
-//! [`BlobStore::clean_tmp`].
+//! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). BLAKE3 names the
+//! blob; SHA-256 is computed in the same pass for reviewers. Bytes in memory are hashed first
+//! and written straight to a new file under their final name; a stream is written to
+//! `<data-dir>/tmp/` and renamed into place once its digest is known, as is a replacement for a
+//! name that does not hold its content. Leftover temp files (from a killed process) are removed
+//! by [`BlobStore::clean_tmp`].
 //!
 //! Durability rule: a put makes **nothing** durable by itself, neither the data nor the name
 //! (no `fdatasync` per blob). Both are made durable by [`BlobStore::sync`], which the evidence
@@ -15,7 +17,9 @@
 //! the **dedupe rule**: an existing file is never trusted blindly. On a dedupe hit the file is
 //! checked (size, then a BLAKE3 re-hash; cheap next to a disk barrier, and only on hits) and,
 //! when it does not hold the content its name promises, replaced via temp file + rename. A
-//! blob that matches is never rewritten (same name = same content).
+//! blob that matches is never rewritten (same name = same content). Writing a new blob under
+//! its final name adds no case to this: a crash mid-write leaves exactly such a partial name,
+//! which no record references (`verify` notes it as unreferenced) and the next put replaces.
 
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -296,11 +300,42 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Stores bytes (blocking).
+    /// Stores bytes (blocking). The digests are known before writing, so a new blob is
+    /// written straight under its final name (a new file created exclusively: no temp file, no
+    /// rename); a name that exists without the right content is replaced atomically through a
+    /// temp file, so a file another put is still writing is never truncated under it.
     pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
         let info = hash_bytes(bytes);
+        let dest = self.path(&info.blake3);
         if self.holds(&info) {
             return Ok(info);
+        }
+        let w = |cause| BlobError::Write {
+            path: dest.clone(),
+            cause,
+        };
+        let Some(dir) = dest.parent() else {
+            return Err(w(io::Error::other("blob path has no parent")));
+        };
+        let created = match File::create_new(&dest) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir).map_err(w)?;
+                File::create_new(&dest)
+            }
+            other => other,
+        };
+        match created {
+            Ok(mut f) => {
+                if let Err(cause) = f.write_all(bytes) {
+                    drop(f);
+                    let _ = fs::remove_file(&dest);
+                    return Err(w(cause));
+                }
+                return Ok(info);
+            }
+            // a partial file from a crash, or another put of the same content right now
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(cause) => return Err(w(cause)),
         }
         let (tmp, mut f) = self.tmp_file()?;
         let res = f.write_all(bytes).map_err(|cause| BlobError::Write {
