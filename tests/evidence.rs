@@ -1612,3 +1612,47 @@ async fn findings_commit_in_the_seal_transaction_and_a_failing_hook_seals_nothin
     store.checkpoint().await.unwrap();
     assert_clean(&verify_data_dir(&dir, None).await.unwrap());
 }
+
+/// The artifact index rows are inserted in chunks; a capture with more artifacts than one
+/// chunk holds must index each of them once, in manifest order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_with_hundreds_of_artifacts_indexes_every_one_in_order() {
+    use sqlx::Row;
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    let mut b = store.begin_capture(CaptureMeta::new(
+        "http://example.test/many",
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    let mut names = Vec::new();
+    for i in 0..450 {
+        let a = b
+            .add_artifact(
+                ArtifactRole::Resource,
+                Some(&format!("http://example.test/r/{i}")),
+                "text/plain",
+                format!("resource {i}").as_bytes(),
+            )
+            .await
+            .unwrap();
+        names.push(a.blake3);
+    }
+    let rec = b.seal().await.unwrap();
+    let rows = sqlx::query("SELECT idx, blake3 FROM log_artifacts WHERE seq = $1 ORDER BY idx")
+        .bind(rec.seq as i64)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let got: Vec<(i32, String)> = rows
+        .iter()
+        .map(|r| (r.get::<i32, _>(0), r.get::<String, _>(1)))
+        .collect();
+    let want: Vec<(i32, String)> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (i as i32, n))
+        .collect();
+    assert_eq!(got, want);
+    store.checkpoint().await.unwrap();
+    assert_clean(&verify_data_dir(&dir, None).await.unwrap());
+}

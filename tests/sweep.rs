@@ -608,15 +608,22 @@ async fn sweep_stopped_by_ctrl_c_seals_what_it_took_and_resume_captures_the_rest
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let mut seen = Vec::new();
+        // progress lines come at most once a second: wait for one saying 4 pages or more
+        let done = |l: &str| {
+            l.strip_prefix("mapsweep: pages ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n >= 4)
+        };
         for line in lines.by_ref() {
             let line = line.expect("stderr line");
             seen.push(line.clone());
-            if line.contains("mapsweep: pages 4 ") {
+            if done(&line) {
                 break;
             }
         }
         assert!(
-            seen.iter().any(|l| l.contains("mapsweep: pages 4 ")),
+            seen.iter().any(|l| done(l)),
             "progress lines before the stop:\n{}",
             seen.join("\n")
         );

@@ -91,14 +91,26 @@ pub(crate) async fn run_sweep(
         None
     };
     let bar2 = bar.clone();
+    // Without a terminal, a progress line a second at most (a log, not a line per page).
+    let last_line = std::sync::Mutex::new(None::<std::time::Instant>);
     let sweep = Sweep::new(store, checker).on_progress(move |p: &Progress| {
-        let msg = format!(
-            "pages {} | candidates {} | maps {} | flagged {} | {}",
-            p.pages_done, p.candidates, p.maps, p.flagged, p.last_url
-        );
+        let msg = || {
+            format!(
+                "pages {} | candidates {} | maps {} | flagged {} | {}",
+                p.pages_done, p.candidates, p.maps, p.flagged, p.last_url
+            )
+        };
         match &bar2 {
-            Some(b) => b.set_message(msg),
-            None if progress => eprintln!("mapsweep: {msg}"),
+            Some(b) => b.set_message(msg()),
+            None if progress => {
+                let mut last = last_line
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+                    *last = Some(std::time::Instant::now());
+                    eprintln!("mapsweep: {}", msg());
+                }
+            }
             None => {}
         }
     });

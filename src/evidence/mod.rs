@@ -262,6 +262,10 @@ struct SealRequest {
     done: tokio::sync::oneshot::Sender<Result<SealedRecord, EvidenceError>>,
 }
 
+/// Artifact rows per `INSERT` statement (8 parameters each; SQLite and PostgreSQL both take
+/// far more than 8 x 200).
+const ARTIFACT_ROWS_PER_INSERT: usize = 200;
+
 /// The error an [`IndexHook`] reports (its own module's typed error, boxed).
 pub type IndexError = Box<dyn std::error::Error + Send + Sync>;
 /// The future an [`IndexHook`] returns.
@@ -692,22 +696,44 @@ impl EvidenceStore {
             .execute(&mut *tx)
             .await
             .map_err(self.db_err("insert the record"))?;
-            for (i, a) in artifacts.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO log_artifacts (seq, idx, role, source_url, media_type, size, blake3, sha256) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(seq as i64)
-                .bind(i as i32)
-                .bind(a.role.as_str().to_string())
-                .bind(a.source_url.clone())
-                .bind(a.media_type.clone())
-                .bind(a.size as i64)
-                .bind(a.blake3.clone())
-                .bind(a.sha256.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(self.db_err("index the artifacts"))?;
+            // One statement per chunk of artifacts (a round trip to the database each).
+            for (c, chunk) in artifacts.chunks(ARTIFACT_ROWS_PER_INSERT).enumerate() {
+                let mut sql = String::from(
+                    "INSERT INTO log_artifacts (seq, idx, role, source_url, media_type, size, blake3, sha256) VALUES ",
+                );
+                for j in 0..chunk.len() {
+                    let b = j * 8;
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    ));
+                }
+                // only placeholders are formatted in; every value is bound
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (j, a) in chunk.iter().enumerate() {
+                    q = q
+                        .bind(seq as i64)
+                        .bind((c * ARTIFACT_ROWS_PER_INSERT + j) as i32)
+                        .bind(a.role.as_str().to_string())
+                        .bind(a.source_url.clone())
+                        .bind(a.media_type.clone())
+                        .bind(a.size as i64)
+                        .bind(a.blake3.clone())
+                        .bind(a.sha256.clone());
+                }
+                q.execute(&mut *tx)
+                    .await
+                    .map_err(self.db_err("index the artifacts"))?;
             }
             // Parsed before the commit so index rows can be derived from the record; our own
             // canonical form failing to parse would be a bug, reported to this seal alone.

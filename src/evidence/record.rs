@@ -159,28 +159,35 @@ pub struct Environment {
 
 impl Environment {
     /// Describes this machine.
+    /// This process's environment. The OS and host name are read once per process (three
+    /// file reads that every capture would otherwise repeat on the sealing path).
     pub fn current(operator: Option<String>) -> Self {
-        let read = |p: &str| {
-            std::fs::read_to_string(p)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        let distro = read("/etc/os-release").and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-                .map(|v| v.trim_matches('"').to_string())
+        static SYSTEM: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+        let (os, host_name) = SYSTEM.get_or_init(|| {
+            let read = |p: &str| {
+                std::fs::read_to_string(p)
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let distro = read("/etc/os-release").and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                    .map(|v| v.trim_matches('"').to_string())
+            });
+            let kernel = read("/proc/sys/kernel/osrelease");
+            let os = [Some(std::env::consts::OS.to_string()), distro, kernel]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let host_name = read("/proc/sys/kernel/hostname")
+                .or_else(|| read("/etc/hostname"))
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .unwrap_or_else(|| "unknown".into());
+            (os, host_name)
         });
-        let kernel = read("/proc/sys/kernel/osrelease");
-        let os = [Some(std::env::consts::OS.to_string()), distro, kernel]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let host_name = read("/proc/sys/kernel/hostname")
-            .or_else(|| read("/etc/hostname"))
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "unknown".into());
+        let (os, host_name) = (os.clone(), host_name.clone());
         Self {
             tool_version: crate::TOOL_VERSION.to_string(),
             os,
