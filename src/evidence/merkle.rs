@@ -62,6 +62,56 @@ fn split(n: usize) -> usize {
     k
 }
 
+/// The right edge of a tree: the roots of its perfect subtrees, largest (leftmost) first, one
+/// per set bit of the size. Appending a leaf touches O(log n) hashes and the root folds them
+/// right to left, which equals [`root`] over all the leaves (RFC 9162's split puts the
+/// largest power of two on the left at every level). Lets a checkpoint hash only the records
+/// sealed since the previous one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (leaf count, root) of each perfect subtree, sizes strictly decreasing.
+    subtrees: Vec<(u64, Hash)>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves appended.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends one leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(n, left)) = self.subtrees.last() {
+            if n != node.0 {
+                break;
+            }
+            self.subtrees.pop();
+            node = (n * 2, node_hash(&left, &node.1));
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+    }
+
+    /// The root of the tree of the leaves appended so far.
+    pub fn root(&self) -> Hash {
+        let mut it = self.subtrees.iter().rev();
+        let Some(&(_, mut acc)) = it.next() else {
+            return Sha256::digest(b"").into();
+        };
+        for (_, left) in it {
+            acc = node_hash(left, &acc);
+        }
+        acc
+    }
+}
+
 /// Inclusion proof (audit path) for leaf `index` in the tree over `leaves`.
 pub fn inclusion_proof(index: u64, leaves: &[Hash]) -> Result<Vec<Hash>, ProofError> {
     let size = leaves.len() as u64;
@@ -204,6 +254,18 @@ pub fn verify_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frontier_root_equals_the_full_tree_root_at_every_size() {
+        let all = leaves(300);
+        let mut f = Frontier::new();
+        assert_eq!(f.root(), root(&[]));
+        for (i, l) in all.iter().enumerate() {
+            f.push(*l);
+            assert_eq!(f.size(), i as u64 + 1);
+            assert_eq!(f.root(), root(&all[..=i]), "size {}", i + 1);
+        }
+    }
 
     fn leaves(n: usize) -> Vec<Hash> {
         (0..n)

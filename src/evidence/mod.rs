@@ -249,6 +249,9 @@ struct Inner {
     write_mutex: tokio::sync::Mutex<()>,
     /// Seals waiting for the next group commit, in call order.
     queue: std::sync::Mutex<Vec<SealRequest>>,
+    /// The log's Merkle frontier as of the last checkpoint of this process, so the next one
+    /// hashes only the records sealed since (a daemon checkpoints after every run).
+    frontier: tokio::sync::Mutex<merkle::Frontier>,
     http: reqwest::Client,
 }
 
@@ -387,6 +390,7 @@ impl EvidenceStore {
                 blobs,
                 write_mutex: tokio::sync::Mutex::new(()),
                 queue: std::sync::Mutex::new(Vec::new()),
+                frontier: tokio::sync::Mutex::new(merkle::Frontier::new()),
                 http,
             }),
         })
@@ -881,17 +885,57 @@ impl EvidenceStore {
         })
     }
 
+    /// The Merkle root of the first `size` records: the cached frontier extended by the
+    /// records sealed since (all of them on the first call of a process). `verify` recomputes
+    /// every root from the record bodies, so this cache cannot hide a changed record.
+    async fn root_at(&self, size: u64) -> Result<merkle::Hash, EvidenceError> {
+        let mut cached = self.inner.frontier.lock().await;
+        let mut f = if cached.size() <= size {
+            cached.clone()
+        } else {
+            merkle::Frontier::new()
+        };
+        let rows = sqlx::query(
+            "SELECT seq, body FROM log_records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        )
+        .bind(f.size() as i64)
+        .bind(size.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.inner.db)
+        .await
+        .map_err(self.db_err("read the log"))?;
+        for r in &rows {
+            let seq: i64 = r.try_get(0).map_err(self.db_err("read the log"))?;
+            if seq as u64 != f.size() {
+                return Err(EvidenceError::CorruptRecord {
+                    seq: f.size(),
+                    message: format!("the log has a gap: seq {} missing (found {seq})", f.size()),
+                });
+            }
+            let body: String = r.try_get(1).map_err(self.db_err("read the log"))?;
+            f.push(merkle::leaf_hash(body.as_bytes()));
+        }
+        if f.size() < size {
+            return Err(EvidenceError::NotFound(format!(
+                "tree size {size}: the log has only {} records",
+                f.size()
+            )));
+        }
+        let root = f.root();
+        *cached = f;
+        Ok(root)
+    }
+
     /// Writes a signed tree head over the whole log (plus an RFC 3161 token when `tsa_url` is
     /// configured). When the TSA fails, the signed head is still stored and the error says so.
     pub async fn checkpoint(&self) -> Result<SignedTreeHead, EvidenceError> {
         let _guard = self.lock().await?;
         let size = self.log_size().await?;
-        let leaves = self.leaves(size).await?;
+        let root = self.root_at(size).await?;
         let now = jiff::Timestamp::now();
         let head = TreeHead {
             format: TREE_HEAD_FORMAT.to_string(),
             tree_size: size,
-            root_hash: hex::encode(merkle::root(&leaves)),
+            root_hash: hex::encode(root),
             timestamp: rfc3339_ms(now),
             timestamp_ms: now.as_millisecond(),
             key_id: self.fingerprint(),
