@@ -11,16 +11,22 @@
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
 #
-# Figures, 2026-11-30 06:45 UTC, `SKIP_RENDER=1 benches/crawl_vs_wget.sh 2000 20 release`, 2 cores,
-# machine otherwise idle, data dir on ext4 (/dev/vda), after the map-likeness gate and after seals
-# of one sweep share group commits again (SQLite `BEGIN IMMEDIATE` instead of a sweep-wide lock):
-#   wget:  2001 pages in 2.73 s = 733 pages/s, peak 7.3 MB
-#   sweep: 2001 pages sealed in 11.3 s = 177 pages/s, peak 82.8 MB (target < 300 MB: met),
-#          user 5.0 s sys 10.4 s; 2001 candidates, 0 judged maps, 0 violations; evidence 50 MB
-#   ratio: 0.24x wget (target >= 2x: NOT met)
-#   tmpfs: 259-280 pages/s with user 4.3-5.0 s sys 6.6-6.8 s: even without disk barriers the
-#   sweep is bound by system time (about 5 files per page: temp write + rename per blob, SQLite
-#   WAL); crawl alone 9096-11117 pages/s.
+# Figures, 2026-11-30 08:07-08:31 UTC, `SKIP_RENDER=1 benches/crawl_vs_wget.sh 2000 20 release`,
+# 2 cores shared with another session's builds (load 3-4), data dir on ext4 (/dev/vda), after
+# findings were written in the seal's transaction, pages in flight bounded by bytes (so seals
+# share group commits), new blobs written under their final name, one INSERT per capture's
+# artifact rows; five runs:
+#   wget:  509-2106 pages/s (2001 pages in 0.95-3.93 s; its system time alone varies 0.4-2.2 s)
+#   sweep: 643-914 pages/s (2001 pages sealed in 2.19-3.11 s), user 2.0-2.4 s sys 1.1-2.0 s,
+#          peak 107-115 MB (target < 300 MB: met); 2001 candidates checked, evidence 46 MB
+#   ratio: 0.34x-1.27x wget (target >= 2x: NOT met)
+#   tmpfs: 663-1150 pages/s; crawl alone 5266-7411 pages/s
+#   Where the sweep's CPU goes (perf, 2,000 pages): creating blob files and their fan-out
+#   directories about 30% (ext4 inode allocation: three new files per page, html, image,
+#   check report), the map-likeness gate and PNG decoding of each unique image about 16%,
+#   SQLite and its worker-thread hand-offs about 10%, allocation 7%; the crawl itself ~5%.
+# Before (06:45): 177 pages/s against wget's 733 (0.24x), user 5.0 s sys 10.4 s: each finding
+#   was its own WAL commit after the seal and at most 4 pages waited for sealing.
 #   Rendered capture (06:33 run): 12.6 pages/min with 1 tab, 21.2 with 2.
 # History, same day: with a sweep-wide lock around seals 134 pages/s (wget 834); before the gate
 #   4.5 pages/s (wget 1740), peak 152 MB, 92% of CPU in registration on gradient PNGs, 440 flagged.
