@@ -2288,4 +2288,76 @@ mod wired {
             stderr(&verify)
         );
     }
+
+    /// A campaign chosen by tag takes sites tagged later while its window has not closed
+    /// (an Expo site found on day two); a closed campaign does not; a campaign can be paused.
+    #[test]
+    fn site_tagged_after_a_campaign_was_created_joins_it_and_campaigns_pause() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let d = t.path();
+        let ok = |o: Output| {
+            assert!(o.status.success(), "{}", stderr(&o));
+            o
+        };
+        ok(mapsweep(d, &["site", "add", "a.example", "--tag", "expo"]));
+        let create = |name: &str, from: &str, to: &str| {
+            ok(mapsweep(
+                d,
+                &[
+                    "campaign", "create", name, "--from", from, "--to", to, "--tag", "expo",
+                    "--every", "1h",
+                ],
+            ))
+        };
+        create(
+            "expo-open",
+            "2026-11-01T00:00+08:00",
+            "2099-01-01T00:00+08:00",
+        );
+        create(
+            "expo-2024",
+            "2024-11-01T00:00+08:00",
+            "2024-11-10T23:59+08:00",
+        );
+        ok(mapsweep(
+            d,
+            &["site", "add", "b.example", "--tag", "expo", "--tag", "food"],
+        ));
+        ok(mapsweep(d, &["site", "add", "c.example", "--tag", "news"]));
+        let sites = |name: &str| -> Value {
+            let o = ok(mapsweep(d, &["campaign", "show", name, "--format", "json"]));
+            let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+            v["campaign"]["sites"].clone()
+        };
+        assert_eq!(sites("expo-open"), serde_json::json!([1, 2]));
+        assert_eq!(
+            sites("expo-2024"),
+            serde_json::json!([1]),
+            "a closed campaign takes no site"
+        );
+        // a removed site watched again with the tag (same id, settings updated) joins it too
+        ok(mapsweep(d, &["site", "remove", "3"]));
+        ok(mapsweep(d, &["site", "add", "c.example", "--tag", "expo"]));
+        assert_eq!(sites("expo-open"), serde_json::json!([1, 2, 3]));
+
+        let p = ok(mapsweep(d, &["campaign", "pause", "expo-open"]));
+        assert!(
+            stdout(&p).contains("campaign expo-open paused"),
+            "{}",
+            stdout(&p)
+        );
+        let o = ok(mapsweep(
+            d,
+            &["campaign", "show", "expo-open", "--format", "json"],
+        ));
+        let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+        assert_eq!(v["campaign"]["paused"], true);
+        let r = ok(mapsweep(d, &["campaign", "resume", "expo-open"]));
+        assert!(
+            stdout(&r).contains("campaign expo-open resumed (open)"),
+            "{}",
+            stdout(&r)
+        );
+        fails_with(&mapsweep(d, &["campaign", "pause", "nope"]), "nope");
+    }
 }

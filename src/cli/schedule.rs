@@ -128,6 +128,25 @@ pub struct SiteImportArgs {
     pub format: Format,
 }
 
+async fn set_campaign_paused(
+    settings: &Settings,
+    a: CampaignShowArgs,
+    paused: bool,
+) -> anyhow::Result<ExitStatus> {
+    let (_store, db) = open_db(settings).await?;
+    let c = db.set_campaign_paused(&a.name, paused).await?;
+    match a.format {
+        Format::Json => json(&c)?,
+        Format::Text => println!(
+            "campaign {} {} ({})",
+            c.name,
+            if paused { "paused" } else { "resumed" },
+            window_state(&c, Timestamp::now())
+        ),
+    }
+    Ok(ExitStatus::Clean)
+}
+
 /// `mapsweep campaign …`
 #[derive(Debug, Subcommand)]
 pub enum CampaignCommand {
@@ -137,6 +156,10 @@ pub enum CampaignCommand {
     List(CampaignListArgs),
     /// Show a campaign: its runs, pages, violations, new and fixed problems, map changes
     Show(CampaignShowArgs),
+    /// Stop running a campaign's slots until `campaign resume` (sites' own schedules go on)
+    Pause(CampaignShowArgs),
+    /// Run a paused campaign's slots again
+    Resume(CampaignShowArgs),
 }
 
 /// `mapsweep campaign create`
@@ -576,6 +599,8 @@ pub async fn campaign_cmd(settings: &Settings, cmd: CampaignCommand) -> anyhow::
             }
             Ok(ExitStatus::Clean)
         }
+        CampaignCommand::Pause(a) => set_campaign_paused(settings, a, true).await,
+        CampaignCommand::Resume(a) => set_campaign_paused(settings, a, false).await,
         CampaignCommand::Show(a) => {
             let (_store, db) = open_db(settings).await?;
             let c = db.campaign(&a.name).await?;

@@ -9,7 +9,8 @@
 //! - Job state is the scheduler's [`JobState`] as JSON beside the job's definition (site row
 //!   or campaign_sites row); every start/finish is written before the daemon moves on, so a
 //!   restart resumes (a missed slot runs once, an interrupted run runs again).
-//! - Campaign sites chosen by tag are resolved when the campaign is created.
+//! - Campaign sites chosen by tag are resolved when the campaign is created, and a site
+//!   given one of those tags later joins the campaign while its window is open or upcoming.
 //! - A database locked by another process is reported as [`ScheduleDbError::Locked`],
 //!   naming the database.
 
@@ -308,6 +309,8 @@ impl ScheduleDb {
                     .await
                     .map_err(self.err("add a site"))?;
             }
+            self.join_tagged_campaigns(&mut tx, existing.id, &new.tags, now)
+                .await?;
             tx.commit().await.map_err(self.err("add a site"))?;
             return self.site(existing.id).await;
         }
@@ -350,6 +353,8 @@ impl ScheduleDb {
                 .await
                 .map_err(self.err("add a site"))?;
         }
+        self.join_tagged_campaigns(&mut tx, id, &new.tags, now)
+            .await?;
         tx.commit().await.map_err(self.err("add a site"))?;
         self.site(id).await
     }
@@ -483,6 +488,88 @@ impl ScheduleDb {
             .await
             .map_err(self.err("remove a site"))?;
         self.site(id).await
+    }
+
+    /// Adds the site to every campaign chosen by one of its tags whose window has not closed
+    /// (a site tagged `expo` on the second day of the Expo joins the `--tag expo` campaign).
+    /// A site that loses the tag stays in the campaign: its runs are part of the campaign's
+    /// record; `site pause` or `site remove` stops it.
+    async fn join_tagged_campaigns(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        site_id: i64,
+        tags: &[String],
+        now: Timestamp,
+    ) -> Result<(), ScheduleDbError> {
+        let tags = tag_set(tags);
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let e = self.err("add a site to its tags' campaigns");
+        let rows = sqlx::query("SELECT campaign_id, window_to, selectors FROM campaigns")
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(&e)?;
+        let state = serde_json::to_string(&JobState::default())
+            .map_err(|x| self.corrupt("job state", x))?;
+        for r in &rows {
+            let cid: i64 = r.try_get(0).map_err(&e)?;
+            let to: String = r.try_get(1).map_err(&e)?;
+            let sel: String = r.try_get(2).map_err(&e)?;
+            if self.parse_ts("window_to", &to)? <= now {
+                continue;
+            }
+            let selectors: Vec<String> =
+                serde_json::from_str(&sel).map_err(|x| self.corrupt("selectors", x))?;
+            let chosen = selectors
+                .iter()
+                .filter_map(|s| s.strip_prefix("tag "))
+                .any(|t| tags.contains(t));
+            if !chosen {
+                continue;
+            }
+            let member =
+                sqlx::query("SELECT 1 FROM campaign_sites WHERE campaign_id = $1 AND site_id = $2")
+                    .bind(cid)
+                    .bind(site_id)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(&e)?;
+            if member.is_none() {
+                sqlx::query(
+                    "INSERT INTO campaign_sites (campaign_id, site_id, job_state) VALUES ($1, $2, $3)",
+                )
+                .bind(cid)
+                .bind(site_id)
+                .bind(state.clone())
+                .execute(&mut **tx)
+                .await
+                .map_err(&e)?;
+                tracing::info!(
+                    site = site_id,
+                    campaign = cid,
+                    "site joined a campaign by its tag"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes a campaign: while paused none of its slots run (its sites' own
+    /// schedules go on).
+    pub async fn set_campaign_paused(
+        &self,
+        name: &str,
+        paused: bool,
+    ) -> Result<CampaignRow, ScheduleDbError> {
+        let c = self.campaign(name).await?;
+        sqlx::query("UPDATE campaigns SET paused = $1 WHERE campaign_id = $2")
+            .bind(i64::from(paused))
+            .bind(c.id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err("pause or resume a campaign"))?;
+        self.campaign(name).await
     }
 
     // ------------------------------------------------------------ campaigns
