@@ -751,7 +751,7 @@ impl EvidenceStore {
                 prev,
             );
             if let (Ok(rec), Some(hook)) = (&rec, &req.hook) {
-                hook(&mut *tx, rec)
+                hook(&mut tx, rec)
                     .await
                     .map_err(|cause| EvidenceError::Index { id: *id, cause })?;
             }
