@@ -44,28 +44,21 @@ impl MapLikeness {
         }
         let mut hist = vec![0u32; 4096];
         let mut flat = 0usize;
-        let step = |a: [u8; 3], b: [u8; 3]| {
-            (0..3)
-                .map(|i| (a[i] as i32 - b[i] as i32).abs())
-                .max()
-                .unwrap_or(0)
+        // largest channel difference between two pixels
+        let step = |a: &[u8; 3], b: &[u8; 3]| {
+            a[0].abs_diff(b[0])
+                .max(a[1].abs_diff(b[1]))
+                .max(a[2].abs_diff(b[2])) as i32
         };
-        for y in 0..h {
-            for x in 0..w {
-                let c = rgb[y * w + x];
+        let rows: Vec<&[[u8; 3]]> = rgb[..n].chunks_exact(w).collect();
+        for (y, row) in rows.iter().enumerate() {
+            let below = rows.get(y + 1);
+            for (x, c) in row.iter().enumerate() {
                 hist[((c[0] as usize >> 4) << 8)
                     | ((c[1] as usize >> 4) << 4)
                     | (c[2] as usize >> 4)] += 1;
-                let r = if x + 1 < w {
-                    step(c, rgb[y * w + x + 1])
-                } else {
-                    0
-                };
-                let d = if y + 1 < h {
-                    step(c, rgb[(y + 1) * w + x])
-                } else {
-                    0
-                };
+                let r = row.get(x + 1).map_or(0, |b| step(c, b));
+                let d = below.map_or(0, |b| step(c, &b[x]));
                 if r <= FLAT_STEP && d <= FLAT_STEP {
                     flat += 1;
                 }
@@ -83,5 +76,66 @@ impl MapLikeness {
     /// share of it is flat.
     pub fn plausible(&self) -> bool {
         self.top_share >= MIN_TOP_SHARE && self.flat_share >= MIN_FLAT_SHARE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The measure written plainly, pixel by pixel, to hold the fast one to.
+    fn naive(rgb: &[[u8; 3]], w: usize, h: usize) -> (f64, f64) {
+        let mut hist = std::collections::HashMap::<(u8, u8, u8), u64>::new();
+        let mut flat = 0;
+        let at = |x: usize, y: usize| rgb[y * w + x];
+        let step =
+            |a: [u8; 3], b: [u8; 3]| (0..3).map(|i| a[i].abs_diff(b[i]) as i32).max().unwrap();
+        for y in 0..h {
+            for x in 0..w {
+                let c = at(x, y);
+                *hist.entry((c[0] >> 4, c[1] >> 4, c[2] >> 4)).or_default() += 1;
+                let r = if x + 1 < w { step(c, at(x + 1, y)) } else { 0 };
+                let d = if y + 1 < h { step(c, at(x, y + 1)) } else { 0 };
+                if r <= FLAT_STEP && d <= FLAT_STEP {
+                    flat += 1;
+                }
+            }
+        }
+        let mut counts: Vec<u64> = hist.into_values().collect();
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let top: u64 = counts.iter().take(TOP_COLOURS).sum();
+        let n = (w * h) as f64;
+        (top as f64 / n, flat as f64 / n)
+    }
+
+    #[test]
+    fn measure_matches_a_plain_pixel_by_pixel_count() {
+        let (w, h) = (37, 23);
+        let mut state = 7u32;
+        for kind in 0..3 {
+            let rgb: Vec<[u8; 3]> = (0..w * h)
+                .map(|i| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    let noise = (state >> 16) as u8;
+                    match kind {
+                        0 => [noise, noise / 2, 255 - noise], // photo-like noise
+                        1 => [((i % w) * 6) as u8, 90, 200],  // gradient
+                        _ => {
+                            if (i / w) < h / 2 {
+                                [200, 40, 40]
+                            } else {
+                                [250, 250, 240]
+                            }
+                        } // flat fills
+                    }
+                })
+                .collect();
+            let m = MapLikeness::measure(&rgb, w, h);
+            assert_eq!(
+                (m.top_share, m.flat_share),
+                naive(&rgb, w, h),
+                "image kind {kind}"
+            );
+        }
     }
 }

@@ -144,7 +144,8 @@ fn file_matches(path: &Path, info: &BlobInfo) -> bool {
         _ => return false,
     }
     let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // sized to the file: dedupe hits are mostly small (a check report seen on every page)
+    let mut buf = vec![0u8; (info.size as usize).clamp(1, 1 << 20)];
     loop {
         match f.read(&mut buf) {
             Ok(0) => break,
