@@ -6,7 +6,8 @@
 # rendered-capture pages/min with 1 and 2 tabs on the JS pages.
 #
 #   benches/crawl_vs_wget.sh [PAGES=2000] [JS_PAGES=20] [PROFILE=release|debug]
-#   (SKIP_RENDER=1 skips the rendered-capture part, SKIP_TMPFS=1 the sweep on /dev/shm)
+#   (ROUNDS=N rounds of wget + sweep, default 3; SKIP_RENDER=1 skips the rendered-capture part,
+#   SKIP_TMPFS=1 the sweep on /dev/shm)
 #
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
@@ -49,25 +50,33 @@ cpu() { awk -F: '/User time/{u=$2} /System time/{s=$2} END{printf "user %.1fs sy
 secs() { python3 -c "import sys;p=sys.argv[1].split(':');print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))" "$1"; }
 rate() { python3 -c "print(round($1/$2,1))"; }
 
-# wget fetches pages and the images they link (it follows <img src> with --recursive).
-/usr/bin/time -v -o "$work/wget.time" wget --recursive --level=inf --no-parent -q \
-  -P "$work/wget" "http://$addr/" || true
-wpages=$(find "$work/wget" -name '*.html' | wc -l)
-ws=$(secs "$(wall "$work/wget.time")")
-wrate=$(rate "$wpages" "$ws")
-echo "wget:     $wpages pages in ${ws}s = $wrate pages/s, peak $(peak "$work/wget.time"), $(cpu "$work/wget.time")"
+# ROUNDS rounds (default 3) of wget then the sweep, alternating, so both see the same machine;
+# the ratio is of the median rates (wget's rate alone varied 4x between runs on a shared VM).
+wrates=(); srates=()
+for round in $(seq "${ROUNDS:-3}"); do
+  # wget fetches pages and the images they link (it follows <img src> with --recursive).
+  rm -rf "$work/wget" "$work/evidence"
+  /usr/bin/time -v -o "$work/wget.time" wget --recursive --level=inf --no-parent -q \
+    -P "$work/wget" "http://$addr/" || true
+  wpages=$(find "$work/wget" -name '*.html' | wc -l)
+  ws=$(secs "$(wall "$work/wget.time")")
+  wrate=$(rate "$wpages" "$ws"); wrates+=("$wrate")
+  echo "[$round] wget:  $wpages pages in ${ws}s = $wrate pages/s, peak $(peak "$work/wget.time"), $(cpu "$work/wget.time")"
 
-# The sweep: every page and every image sealed as evidence (blobs fsynced, records hash-chained
-# in the log), every image checked by the map checker, a signed tree head at the end.
-/usr/bin/time -v -o "$work/sweep.time" "$bin" -q --data-dir "$work/evidence" sweep \
-  --campaign bench --render never --depth 10 --max-pages $((PAGES + 1)) --concurrency 8 \
-  --per-host-concurrency 8 --per-host-delay 0 "http://$addr/" > "$work/sweep.out" || true
-spages=$(sed -n 's/^pages: [0-9]* fetched, \([0-9]*\) sealed.*/\1/p' "$work/sweep.out")
-ss=$(secs "$(wall "$work/sweep.time")")
-srate=$(rate "${spages:-0}" "$ss")
-echo "sweep:    ${spages:-0} pages sealed in ${ss}s = $srate pages/s, peak $(peak "$work/sweep.time"), $(cpu "$work/sweep.time") (sealing on, --render never)"
-grep '^pages:' "$work/sweep.out" | sed 's/^/          /'
-echo "ratio:    sweep/wget = $(python3 -c "print(round($srate/$wrate,2))")x (target >= 2x); evidence $(du -sh "$work/evidence" | cut -f1)"
+  # The sweep: every page and every image sealed as evidence (blobs made durable, records
+  # hash-chained in the log), every image checked by the map checker, a signed tree head.
+  /usr/bin/time -v -o "$work/sweep.time" "$bin" -q --data-dir "$work/evidence" sweep \
+    --campaign bench --render never --depth 10 --max-pages $((PAGES + 1)) --concurrency 8 \
+    --per-host-concurrency 8 --per-host-delay 0 "http://$addr/" > "$work/sweep.out" || true
+  spages=$(sed -n 's/^pages: [0-9]* fetched, \([0-9]*\) sealed.*/\1/p' "$work/sweep.out")
+  ss=$(secs "$(wall "$work/sweep.time")")
+  srate=$(rate "${spages:-0}" "$ss"); srates+=("$srate")
+  echo "[$round] sweep: ${spages:-0} pages sealed in ${ss}s = $srate pages/s, peak $(peak "$work/sweep.time"), $(cpu "$work/sweep.time") (sealing on, --render never)"
+  grep '^pages:' "$work/sweep.out" | sed 's/^/          /'
+done
+median() { python3 -c "import statistics,sys;print(round(statistics.median(float(x) for x in sys.argv[1:]),1))" "$@"; }
+wmed=$(median "${wrates[@]}"); smed=$(median "${srates[@]}")
+echo "ratio:    sweep/wget = $(python3 -c "print(round($smed/$wmed,2))")x of the medians (sweep $smed, wget $wmed pages/s; target >= 2x); evidence $(du -sh "$work/evidence" | cut -f1)"
 rm -rf "$work/evidence"
 
 # The same sweep with the data dir on tmpfs (/dev/shm), where fsync costs nothing: the difference
