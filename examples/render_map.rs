@@ -20,8 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "natural_earth1" => Projection::NaturalEarth1,
         "equal_earth" => Projection::EqualEarth,
         "robinson" => Projection::Robinson,
-        "albers" => Projection::AlbersChina,
-        "lambert" => Projection::LambertChina,
+        "albers" => Projection::ALBERS_CHINA,
+        "lambert" => Projection::LAMBERT_CHINA,
         _ => Projection::PlateCarree,
     };
     let style = match args.get(3).map(String::as_str).unwrap_or("highlight") {

@@ -206,14 +206,13 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
         .world
         .lonlat
         .iter()
-        .zip(ck.world.points(f.projection))
-        .filter(|((lo, la), _)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
-        .filter(|((lo, la), _)| {
+        .filter(|(lo, la)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
+        .filter(|(lo, la)| {
             !skip
                 .iter()
                 .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
         })
-        .map(|(_, xy)| *xy)
+        .map(|&(lo, la)| f.projection.forward(lo, la))
         .collect();
     if pts.len() < 20 {
         return *f;
@@ -334,7 +333,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let mut findings = Vec::new();
     let map = MapInfo {
         region: Some(region.to_string()),
-        projection: Some(f.projection.name().to_string()),
+        projection: Some(f.projection.name()),
         fit: (reg.fit * 1000.0).round() / 1000.0,
         frame: Some(f),
         px_per_deg: ppd,
@@ -406,7 +405,14 @@ fn probe_zangnan(
         [84.0, 20.0, 102.0, 33.0],
         &[[90.0, 26.0, 98.5, 30.0]],
     );
+    // the zone's pixels off any edge; a strip only a few pixels tall (a world map) has almost
+    // none, so then every pixel of it counts (the boundary strokes in it match neither fill)
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
+    let zpix = if zpix.len() >= 6 {
+        zpix
+    } else {
+        pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 0.0, None)
+    };
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
@@ -493,13 +499,35 @@ fn probe_aksai(
     // both lines fall within a pixel or two of each other, or lines crowd the whole area;
     // support on both sides then says nothing. At larger scales a line there is real (on a
     // China map, a provincial boundary) and the line-of-control evidence stands.
-    let east: Vec<(f64, f64)> = (0..22).map(|j| (80.3, 34.4 + 0.05 * j as f64)).collect();
-    let east_sup = support(p, &f, &east, 1.0, (0.0, 0.0));
-    if let (Some(l), Some(e)) = (lac, east_sup)
+    let transect =
+        |lon: f64| -> Vec<(f64, f64)> { (0..17).map(|j| (lon, 34.6 + 0.05 * j as f64)).collect() };
+    let best_of = |lons: &[f64]| -> Option<f64> {
+        lons.iter()
+            .filter_map(|&lon| support(p, &f, &transect(lon), 1.0, (0.0, 0.0)))
+            .reduce(f64::max)
+    };
+    // India's claim line runs north-south east of the zone (about 80.2E); China's view draws no
+    // line there, nor does any map further east on the plateau (the control)
+    let east_sup = best_of(&[79.9, 80.2, 80.5, 80.8]);
+    let east_ctl = best_of(&[81.9, 82.3]);
+    if let (Some(l), Some(e), Some(ec)) = (lac, east_sup, east_ctl)
         && f.px_per_deg() < 4.0
         && l >= 0.5
         && e >= 0.5
     {
+        if e >= 0.7 && ec <= 0.25 {
+            return finding(
+                "aksai_chin",
+                Status::Violation,
+                0.5 + (e - ec) / 4.0,
+                format!(
+                    "Aksai Chin drawn outside China: a boundary runs along India's claim east of the zone ({:.0}% support, {:.0}% further east); China's line {:.0}%",
+                    e * 100.0,
+                    ec * 100.0,
+                    l * 100.0
+                ),
+            );
+        }
         return finding(
             "aksai_chin",
             Status::Uncertain,
@@ -1012,5 +1040,72 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // a box: a frame line in each direction (faint right/bottom lines may vanish when
     // downscaled), and not a filled block
     tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
+    // A frame drawn over land or a coloured sea (the runs above then cover whole filled
+    // areas): thin straight lines, one steady colour that differs from the pixels two to
+    // either side, meeting at a corner. A graticule crosses, it does not end at a corner;
+    // a border around the whole picture is longer than half the image.
+    if thin_box_corner(p, x0, y0, minlen) {
+        return Inset::Whole;
+    }
     Inset::None
+}
+
+/// Whether a thin vertical and a thin horizontal line, each at least `minlen` long and at most
+/// half the image, meet at a corner in the region right of `x0` and below `y0`.
+fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
+    let thin = |i: usize, a: usize, b: usize| -> bool {
+        let c = p.rgb[i];
+        cdist(c, p.rgb[a]) > 20 && cdist(c, p.rgb[b]) > 20
+    };
+    let mut vruns: Vec<(usize, usize, usize)> = Vec::new();
+    for x in x0.max(2)..p.w.saturating_sub(2) {
+        let mut start: Option<usize> = None;
+        for y in y0..=p.h {
+            let on = y < p.h && {
+                let i = y * p.w + x;
+                thin(i, i - 2, i + 2)
+                    && (start.is_none() || y == 0 || cdist(p.rgb[i], p.rgb[i - p.w]) <= 8)
+            };
+            match (on, start) {
+                (true, None) => start = Some(y),
+                (false, Some(s)) => {
+                    if y - s >= minlen && y - s <= p.h / 2 {
+                        vruns.push((x, s, y - 1));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if vruns.is_empty() {
+        return false;
+    }
+    let mut hruns: Vec<(usize, usize, usize)> = Vec::new();
+    for y in y0.max(2)..p.h.saturating_sub(2) {
+        let mut start: Option<usize> = None;
+        for x in x0..=p.w {
+            let on = x < p.w && {
+                let i = y * p.w + x;
+                thin(i, i - 2 * p.w, i + 2 * p.w)
+                    && (start.is_none() || x == 0 || cdist(p.rgb[i], p.rgb[i - 1]) <= 8)
+            };
+            match (on, start) {
+                (true, None) => start = Some(x),
+                (false, Some(s)) => {
+                    if x - s >= minlen && x - s <= p.w / 2 {
+                        hruns.push((y, s, x - 1));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+    vruns.iter().any(|&(x, ya, yb)| {
+        hruns
+            .iter()
+            .any(|&(y, xa, xb)| (near(x, xa) || near(x, xb)) && (near(y, ya) || near(y, yb)))
+    })
 }
