@@ -499,35 +499,13 @@ fn probe_aksai(
     // both lines fall within a pixel or two of each other, or lines crowd the whole area;
     // support on both sides then says nothing. At larger scales a line there is real (on a
     // China map, a provincial boundary) and the line-of-control evidence stands.
-    let transect =
-        |lon: f64| -> Vec<(f64, f64)> { (0..17).map(|j| (lon, 34.6 + 0.05 * j as f64)).collect() };
-    let best_of = |lons: &[f64]| -> Option<f64> {
-        lons.iter()
-            .filter_map(|&lon| support(p, &f, &transect(lon), 1.0, (0.0, 0.0)))
-            .reduce(f64::max)
-    };
-    // India's claim line runs north-south east of the zone (about 80.2E); China's view draws no
-    // line there, nor does any map further east on the plateau (the control)
-    let east_sup = best_of(&[79.9, 80.2, 80.5, 80.8]);
-    let east_ctl = best_of(&[81.9, 82.3]);
-    if let (Some(l), Some(e), Some(ec)) = (lac, east_sup, east_ctl)
+    let east: Vec<(f64, f64)> = (0..22).map(|j| (80.3, 34.4 + 0.05 * j as f64)).collect();
+    let east_sup = support(p, &f, &east, 1.0, (0.0, 0.0));
+    if let (Some(l), Some(e)) = (lac, east_sup)
         && f.px_per_deg() < 4.0
         && l >= 0.5
         && e >= 0.5
     {
-        if e >= 0.7 && ec <= 0.25 {
-            return finding(
-                "aksai_chin",
-                Status::Violation,
-                0.5 + (e - ec) / 4.0,
-                format!(
-                    "Aksai Chin drawn outside China: a boundary runs along India's claim east of the zone ({:.0}% support, {:.0}% further east); China's line {:.0}%",
-                    e * 100.0,
-                    ec * 100.0,
-                    l * 100.0
-                ),
-            );
-        }
         return finding(
             "aksai_chin",
             Status::Uncertain,
