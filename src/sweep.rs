@@ -6,9 +6,16 @@
 //!   body, its rendered DOM and screenshots, its map candidates, each map's check report and
 //!   overlay are artifacts of ONE capture record, sealed together; findings index that record.
 //! - Map checks run on blocking threads in parallel; sealing is serialised by the evidence store.
+//!   Seals run concurrently with the sweep's other writes (findings, state saves): the seal's
+//!   transaction takes SQLite's write lock first (`store::begin_write`), so it waits instead of
+//!   failing with "database is locked" when another write lands between its read and its insert.
 //! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
 //!   so `--resume` continues without capturing a done page twice.
 //! - The sweep reports progress through a callback; it never prints.
+//! - A [`CheckCache`] given with [`Sweep::with_check_cache`] carries check results from one
+//!   sweep to the next (the scheduled runner): a map image is known by its BLAKE3 and the
+//!   checker is deterministic, so an unchanged map is checked once, and each capture still
+//!   seals its own copy of the report and overlay.
 
 use crate::capture::{RenderPlan, Renderer};
 use crate::check::{CheckReport, Checker, Verdict};
@@ -111,6 +118,71 @@ pub struct Sweep {
     store: EvidenceStore,
     checker: Arc<Checker>,
     progress: Option<ProgressFn>,
+    cache: Option<CheckCache>,
+}
+
+/// Check results kept across sweeps that use the same [`Checker`], by the map image's BLAKE3,
+/// bounded by the bytes of the reports and overlays it holds (oldest entries go first).
+#[derive(Clone)]
+pub struct CheckCache {
+    inner: Arc<std::sync::Mutex<CacheInner>>,
+}
+
+struct CacheInner {
+    max_bytes: usize,
+    bytes: usize,
+    map: std::collections::HashMap<String, KnownMap>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl CheckCache {
+    /// An empty cache holding at most about `max_bytes` of reports and overlays.
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            inner: Arc::new(std::sync::Mutex::new(CacheInner {
+                max_bytes,
+                bytes: 0,
+                map: Default::default(),
+                order: Default::default(),
+            })),
+        }
+    }
+
+    /// Number of map images held.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|c| c.map.len()).unwrap_or(0)
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, blake3: &str) -> Option<KnownMap> {
+        self.inner.lock().ok()?.map.get(blake3).cloned()
+    }
+
+    fn put(&self, blake3: &str, k: &KnownMap) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        if c.map.contains_key(blake3) {
+            return;
+        }
+        let size = k.size();
+        if size > c.max_bytes {
+            return;
+        }
+        while c.bytes + size > c.max_bytes {
+            let Some(old) = c.order.pop_front() else {
+                break;
+            };
+            if let Some(o) = c.map.remove(&old) {
+                c.bytes -= o.size();
+            }
+        }
+        c.bytes += size;
+        c.order.push_back(blake3.to_string());
+        c.map.insert(blake3.to_string(), k.clone());
+    }
 }
 
 /// A handle that stops a running sweep cleanly (pages in flight finish and seal).
@@ -144,6 +216,13 @@ struct KnownMap {
     media_type: String,
 }
 
+impl KnownMap {
+    /// Bytes held (report JSON + overlay), for the cache bound.
+    fn size(&self) -> usize {
+        self.report_json.len() + self.overlay.as_ref().map_or(0, |o| o.len()) + 256
+    }
+}
+
 struct Shared {
     store: EvidenceStore,
     checker: Arc<Checker>,
@@ -166,6 +245,7 @@ struct Shared {
     progress: Option<ProgressFn>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
     page_slots: Arc<Semaphore>,
+    cache: Option<CheckCache>,
 }
 
 #[derive(Default)]
@@ -446,7 +526,13 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
     // Check every map image (in parallel on blocking threads), then seal them with the page.
     let mut checks = tokio::task::JoinSet::new();
     for (i, m) in maps.iter().enumerate() {
-        let cached = shared.known.lock().await.get(&m.blake3).cloned();
+        let mut cached = shared.known.lock().await.get(&m.blake3).cloned();
+        if cached.is_none()
+            && let Some(mut k) = shared.cache.as_ref().and_then(|c| c.get(&m.blake3))
+        {
+            k.media_type = m.media_type.clone();
+            cached = Some(Some(k));
+        }
         if let Some(k) = cached {
             checks.spawn(async move { (i, Ok(k)) });
             continue;
@@ -505,6 +591,9 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
                     .lock()
                     .await
                     .insert(m.blake3.clone(), Some(k.clone()));
+                if let Some(c) = &shared.cache {
+                    c.put(&m.blake3, &k);
+                }
                 shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
                 let report = cap
                     .add_artifact(
@@ -598,7 +687,14 @@ impl Sweep {
             store,
             checker,
             progress: None,
+            cache: None,
         }
+    }
+
+    /// Reuse check results from earlier sweeps (and keep this sweep's) in `cache`.
+    pub fn with_check_cache(mut self, cache: CheckCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Called after each sealed page.
@@ -663,6 +759,7 @@ impl Sweep {
             progress: self.progress.clone(),
             tasks: Mutex::default(),
             page_slots: Arc::new(Semaphore::new(threads * 2)),
+            cache: self.cache.clone(),
         });
         let sink = Sink {
             shared: shared.clone(),
@@ -699,7 +796,9 @@ impl Sweep {
             })
         };
 
+        let t_setup = t0.elapsed();
         let crawl = crawler.run(&seeds, resume_state, &sink).await;
+        let t_crawl = t0.elapsed();
         saver.abort();
         stopper.abort();
         // Pages handed to the sink finish sealing before the state is saved.
@@ -709,7 +808,16 @@ impl Sweep {
         let st = settled_state(&handle, &shared).await;
         let status = if crawl.stopped { "stopped" } else { "finished" };
         state::save(db, &sweep_id, &st, status).await?;
+        let t_saved = t0.elapsed();
         let tree_head = Some(self.store.checkpoint().await?);
+        tracing::debug!(
+            sweep = %sweep_id,
+            setup_ms = t_setup.as_millis() as u64,
+            crawl_ms = (t_crawl - t_setup).as_millis() as u64,
+            seal_and_state_ms = (t_saved - t_crawl).as_millis() as u64,
+            checkpoint_ms = (t0.elapsed() - t_saved).as_millis() as u64,
+            "sweep timings"
+        );
 
         let c = &shared.counters;
         Ok(SweepSummary {
@@ -861,5 +969,37 @@ fn verdict_str(v: Verdict) -> &'static str {
         Verdict::Compliant => "compliant",
         Verdict::NotApplicable => "not_applicable",
         Verdict::Uncertain => "uncertain",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(overlay_len: usize) -> KnownMap {
+        KnownMap {
+            report: Arc::new(CheckReport::not_a_map()),
+            report_json: Arc::new(vec![b'x'; 100]),
+            overlay: Some(Arc::new(vec![0; overlay_len])),
+            media_type: "image/png".into(),
+        }
+    }
+
+    #[test]
+    fn check_cache_drops_the_oldest_maps_past_its_byte_bound() {
+        let one = known(1000).size();
+        let cache = CheckCache::new(one * 2);
+        cache.put("a", &known(1000));
+        cache.put("b", &known(1000));
+        assert!(cache.get("a").is_some() && cache.get("b").is_some());
+        cache.put("c", &known(1000));
+        assert!(cache.get("a").is_none(), "the oldest entry goes first");
+        assert!(cache.get("b").is_some() && cache.get("c").is_some());
+        cache.put("huge", &known(one * 3));
+        assert!(
+            cache.get("huge").is_none(),
+            "an entry over the bound is not kept"
+        );
+        assert_eq!(cache.len(), 2);
     }
 }

@@ -1,6 +1,8 @@
 //! Map checker: rendered fixtures (reference geometry drawn in several projections, styles and
 //! crops, with and without each violation), bad inputs, the CLI contract and the reference
 //! data's provenance.
+use mapsweep::check::gate::MapLikeness;
+use mapsweep::check::register::Prepared;
 use mapsweep::check::{CheckReport, Checker, Status, Verdict};
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::Projection;
@@ -199,6 +201,160 @@ fn text_page_is_not_a_map() {
     }
     let r = checker().check_image(&image::DynamicImage::ImageRgb8(img));
     assert_eq!(r.verdict, Verdict::NotApplicable, "{r:#?}");
+}
+
+/// The sweep benchmark site's image (benches/bench_site.rs): a 200x150 gradient, R = x + seed,
+/// G = 3y wrapping, B constant. Once judged a map 464 times in 2,000 pages.
+fn bench_gradient(w: u32, h: u32, seed: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x.wrapping_add(seed)) as u8,
+            (y.wrapping_mul(3)) as u8,
+            (seed >> 3) as u8,
+        ])
+    })
+}
+
+/// A photo-like image: smooth shading (sky over ground, a round blob) plus sensor noise.
+fn photo_like(w: u32, h: u32, mut seed: u32) -> image::RgbImage {
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed % 17) as i32 - 8
+    };
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
+        let base = if fy < 0.45 {
+            [90.0 + 80.0 * fy, 140.0 + 60.0 * fy, 230.0 - 30.0 * fx]
+        } else {
+            [110.0 + 60.0 * fx, 90.0 + 50.0 * fy, 40.0 + 30.0 * fx * fy]
+        };
+        let d = ((fx - 0.6).powi(2) + (fy - 0.55).powi(2)).sqrt();
+        let blob = (1.0 - d / 0.2).max(0.0) * 90.0;
+        let mut px = |v: f64| (v + blob + rnd() as f64).clamp(0.0, 255.0) as u8;
+        image::Rgb([px(base[0]), px(base[1]), px(base[2])])
+    })
+}
+
+/// A two-colour banner or logo: a filled rounded box and a ring on white.
+fn two_colour_logo(w: u32, h: u32) -> image::RgbImage {
+    let (cx, cy, r) = (h as f64 / 2.0, h as f64 / 2.0, h as f64 * 0.35);
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f64, y as f64);
+        let d = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt();
+        let in_ring = (d - r).abs() < 6.0;
+        let in_box =
+            fx > h as f64 * 1.2 && fx < w as f64 - 20.0 && fy > 25.0 && fy < h as f64 - 25.0;
+        if in_ring || in_box {
+            image::Rgb([200, 30, 40])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    })
+}
+
+fn likeness(img: &image::RgbImage) -> MapLikeness {
+    let rgb: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    MapLikeness::measure(&rgb, img.width() as usize, img.height() as usize)
+}
+
+fn assert_never_flagged(img: image::RgbImage, what: &str) {
+    let r = checker().check_image(&image::DynamicImage::ImageRgb8(img));
+    assert_eq!(r.verdict, Verdict::NotApplicable, "{what}: {r:#?}");
+    assert!(r.map.region.is_none(), "{what}: judged a map: {r:#?}");
+    assert!(
+        r.findings.iter().all(|f| f.status != Status::Violation),
+        "{what}: flagged: {r:#?}"
+    );
+}
+
+/// Non-map images must come back not applicable before registration (the gate) and must
+/// never be flagged; registration on its own must not accept a gradient either.
+#[test]
+fn gradient_and_photo_like_images_are_not_a_map_and_never_flagged() {
+    for seed in [0u32, 1, 57, 100, 199, 256, 1234, 1999] {
+        let img = bench_gradient(200, 150, seed);
+        let l = likeness(&img);
+        assert!(
+            !l.plausible(),
+            "bench gradient seed {seed} passes the gate: {l:?}"
+        );
+        // registration alone (gate bypassed) must not find a map in it either
+        let rgb: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+        let prep = Prepared::new(200, 150, rgb);
+        assert!(
+            checker().register(&prep).is_none(),
+            "bench gradient seed {seed} registers as a map"
+        );
+        assert_never_flagged(img, &format!("bench gradient seed {seed}"));
+    }
+    let banner = bench_gradient(600, 100, 99_999);
+    assert!(
+        !likeness(&banner).plausible(),
+        "bench banner passes the gate"
+    );
+    assert_never_flagged(banner, "bench banner");
+    for (i, seed) in [7u32, 0x2545_f491, 991].into_iter().enumerate() {
+        let img = photo_like(480 + 40 * i as u32, 320, seed);
+        let l = likeness(&img);
+        assert!(!l.plausible(), "photo-like {seed} passes the gate: {l:?}");
+        assert_never_flagged(img, &format!("photo-like {seed}"));
+    }
+    // a flat two-colour logo passes the gate (flat fills), so registration must turn it away
+    for (w, h) in [(600, 100), (300, 200)] {
+        assert_never_flagged(two_colour_logo(w, h), &format!("logo {w}x{h}"));
+    }
+}
+
+/// The gate must let real maps through: our own renders in every style, world and China
+/// crops, several projections, also after lossy JPEG compression.
+#[test]
+fn rendered_maps_in_every_style_pass_the_map_likeness_gate() {
+    let styles = [
+        ("highlight", Style::highlight()),
+        ("uniform", Style::uniform()),
+        ("outline", Style::outline()),
+        ("dark", Style::dark()),
+        ("choropleth", Style::choropleth()),
+    ];
+    for (name, style) in styles {
+        for p in [
+            Projection::PlateCarree,
+            Projection::WebMercator,
+            Projection::EqualEarth,
+        ] {
+            let specs = [
+                world(p, style),
+                RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style),
+            ];
+            for spec in specs {
+                let png = render_png(reference(), &spec);
+                let img = image::load_from_memory(&png)
+                    .expect("render decodes")
+                    .to_rgb8();
+                let l = likeness(&img);
+                assert!(
+                    l.plausible(),
+                    "{name} {p:?} {:?}: gate says not a map: {l:?}",
+                    spec.bbox
+                );
+                let mut jpg = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 60)
+                    .encode_image(&img)
+                    .expect("jpeg encodes");
+                let j = image::load_from_memory(&jpg)
+                    .expect("jpeg decodes")
+                    .to_rgb8();
+                let lj = likeness(&j);
+                assert!(
+                    lj.plausible(),
+                    "{name} {p:?} {:?} as JPEG q60: gate says not a map: {lj:?}",
+                    spec.bbox
+                );
+            }
+        }
+    }
 }
 
 // ---- bad inputs ----

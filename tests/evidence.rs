@@ -761,6 +761,88 @@ async fn sigkill_in_the_middle_of_sealing_leaves_a_clean_store_without_the_captu
     assert_clean(&verify_data_dir(&dir, None).await.unwrap());
 }
 
+/// The dedupe rule (see `src/evidence/blob.rs`): blobs get no fsync of their own, so a crash
+/// before the group's `syncfs` can leave a blob's final name holding partial data. Such a file
+/// must never be trusted on a dedupe hit: the next seal of the same content re-checks it and
+/// replaces it, and verify is clean afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_hit_rechecks_an_existing_blob_file_and_replaces_a_corrupt_one() {
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let streamed: Vec<u8> = (0..70_000u32).map(|i| (i % 241) as u8).collect();
+    let name = blake3::hash(&content).to_hex().to_string();
+    let name_s = blake3::hash(&streamed).to_hex().to_string();
+    // what a crash can leave: the rename reached the disk, the data only partly (or not at all)
+    let planted = [
+        (&name, content[..4096].to_vec()),
+        (&name_s, {
+            let mut v = streamed.clone();
+            v[1000] ^= 0xff; // right size, wrong bytes: only the re-hash can tell
+            v
+        }),
+    ];
+    for (n, bytes) in &planted {
+        let p = store.blob_path(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+    }
+    let p = problems(&dir).await;
+    assert!(has(&p, "blob-hash-mismatch", &name), "{p:#?}");
+    assert!(has(&p, "blob-hash-mismatch", &name_s), "{p:#?}");
+
+    let mut b = store.begin_capture(CaptureMeta::new(
+        "http://example.test/page",
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    let a = b
+        .add_artifact(ArtifactRole::Html, None, "text/html", &content)
+        .await
+        .unwrap();
+    let s = b
+        .add_artifact_stream(ArtifactRole::Resource, None, "image/png", &streamed[..])
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.blake3.as_str(), s.blake3.as_str()),
+        (name.as_str(), name_s.as_str())
+    );
+    let rec = b.seal().await.unwrap();
+    assert!(
+        std::fs::read(store.blob_path(&name)).unwrap() == content,
+        "the truncated blob file {name} was kept instead of replaced"
+    );
+    assert!(
+        std::fs::read(store.blob_path(&name_s)).unwrap() == streamed,
+        "the blob file {name_s} with a flipped byte was kept instead of replaced"
+    );
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 1);
+    assert_eq!(rec.capture().unwrap().artifacts.len(), 2);
+    // a matching blob is a plain dedupe hit: same file, not rewritten
+    let ino = |n: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(store.blob_path(n)).unwrap().ino()
+    };
+    let before = ino(&name);
+    let mut b = store.begin_capture(CaptureMeta::new(
+        "http://example.test/again",
+        CaptureMethod::static_fetch("test-agent"),
+    ));
+    b.add_artifact(ArtifactRole::Html, None, "text/html", &content)
+        .await
+        .unwrap();
+    b.seal().await.unwrap();
+    assert_eq!(ino(&name), before, "a blob that matches is never rewritten");
+    assert_clean(&verify_data_dir(&dir, None).await.unwrap());
+    assert_eq!(
+        std::fs::read_dir(dir.join("tmp")).unwrap().count(),
+        0,
+        "no temp file left"
+    );
+}
+
 // ---------- bad input ----------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1154,4 +1236,299 @@ async fn read_only_data_dir_is_a_clear_error_and_keeps_what_was_sealed() {
     let rep = verify_data_dir(&dir, None).await.unwrap();
     assert_clean(&rep);
     assert_eq!(rep.records, 1);
+}
+
+// ---------- group commit ----------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_seals_in_one_process_get_contiguous_seqs_and_a_clean_chain() {
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    // 24 captures in flight at once: seals queue up and commit in groups
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { seal_one(&store, i).await }));
+    }
+    let mut sealed = Vec::new();
+    for t in tasks {
+        sealed.push(t.await.unwrap());
+    }
+    let mut seqs: Vec<u64> = sealed.iter().map(|r| r.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..24).collect::<Vec<u64>>(), "one seq each, no gap");
+    // what each seal returned is exactly what the log holds at that seq
+    let log = store.records(0, 100).await.unwrap();
+    for r in &sealed {
+        assert_eq!(&log[r.seq as usize], r);
+    }
+    // the chain follows the seq order
+    for w in log.windows(2) {
+        assert_eq!(w[1].prev_record_hash, w[0].record_hash);
+    }
+    store.checkpoint().await.unwrap();
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 24);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seals_interleaved_with_other_writes_of_the_process_never_hit_database_is_locked() {
+    // A sweep seals pages while it also records findings and saves its state through the same
+    // pool. A seal's transaction reads the log head, then inserts: begun deferred, SQLite
+    // refuses it at once ("database is locked") when another connection commits in between.
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    sqlx::query("CREATE TABLE other_writes (n INTEGER NOT NULL)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let writer = {
+        let pool = store.pool().clone();
+        tokio::spawn(async move {
+            for n in 0..400i64 {
+                sqlx::query("INSERT INTO other_writes (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&pool)
+                    .await
+                    .expect("other write");
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            seal_one(&store, i).await
+        }));
+    }
+    for t in tasks {
+        t.await
+            .expect("every seal succeeds while other writes go on");
+    }
+    writer.await.unwrap();
+    store.checkpoint().await.unwrap();
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_record_in_a_group_commit_fails_alone() {
+    let (_tmp, dir) = fresh().await;
+    let store = open(&dir).await;
+    // 12 seals at once, two of them with the same record id (the second must fail on the
+    // id's UNIQUE constraint); whether or not they share a group, only that one fails
+    let dup = uuid::Uuid::now_v7();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let store = store.clone();
+        let id = if i == 3 || i == 8 {
+            dup
+        } else {
+            uuid::Uuid::now_v7()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut fields = serde_json::Map::new();
+            fields.insert("note".into(), format!("case event {i}").into());
+            store
+                .seal_record("mapsweep.case-event/1", id, fields, &[])
+                .await
+        }));
+    }
+    let mut ok = 0;
+    let mut failed = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    assert_eq!(ok, 11, "{failed:?}");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("insert the record"), "{failed:?}");
+    let rep = verify_data_dir(&dir, None).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 11);
+    let seqs: Vec<u64> = store
+        .records(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, (0..11).collect::<Vec<u64>>());
+}
+
+// ---------- PostgreSQL ----------
+
+/// A throwaway PostgreSQL cluster on 127.0.0.1 (initdb + pg_ctl in a temp dir), stopped on drop.
+struct Pg {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    bin: PathBuf,
+    as_user: Option<&'static str>,
+    url: String,
+}
+
+/// A PostgreSQL tool, run as the `postgres` user when we are root (initdb refuses root).
+fn pg_cmd(bin: &Path, as_user: Option<&str>, tool: &str) -> std::process::Command {
+    let exe = bin.join(tool);
+    match as_user {
+        Some(u) => {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", u, "--"]).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let _ = pg_cmd(&self.bin, self.as_user, "pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// The directory holding initdb and pg_ctl: PATH first, then Debian's /usr/lib/postgresql/*/bin.
+fn pg_bindir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path().join("bin")).collect();
+        v.sort();
+        v.reverse();
+        dirs.extend(v);
+    }
+    dirs.into_iter()
+        .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+}
+
+fn id_of(args: &[&str]) -> Option<u32> {
+    let o = std::process::Command::new("id").args(args).output().ok()?;
+    if !o.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+}
+
+/// Starts a cluster, or says why it cannot.
+fn start_pg() -> Result<Pg, String> {
+    let bin = pg_bindir().ok_or("no initdb/pg_ctl on PATH or under /usr/lib/postgresql")?;
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let as_user = if id_of(&["-u"]) == Some(0) {
+        let (Some(uid), Some(gid)) = (id_of(&["-u", "postgres"]), id_of(&["-g", "postgres"]))
+        else {
+            return Err("running as root and there is no postgres user to run the server".into());
+        };
+        std::os::unix::fs::chown(tmp.path(), Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+        Some("postgres")
+    } else {
+        None
+    };
+    let data = tmp.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let init = pg_cmd(&bin, as_user, "initdb")
+        .arg("-D")
+        .arg(&data)
+        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+        .output()
+        .map_err(|e| format!("initdb: {e}"))?;
+    if !init.status.success() {
+        return Err(format!("initdb failed: {}", text(&init)));
+    }
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1",
+        tmp.path().display()
+    );
+    let start = pg_cmd(&bin, as_user, "pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .arg("-l")
+        .arg(tmp.path().join("server.log"))
+        .args(["-w", "-t", "60", "-o", &opts, "start"])
+        .output()
+        .map_err(|e| format!("pg_ctl: {e}"))?;
+    let pg = Pg {
+        url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        _tmp: tmp,
+        data,
+        bin,
+        as_user,
+    };
+    if !start.status.success() {
+        return Err(format!("pg_ctl start failed: {}", text(&start)));
+    }
+    Ok(pg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_init_capture_checkpoint_and_verify_against_a_throwaway_cluster() {
+    let pg = match tokio::task::spawn_blocking(start_pg).await.unwrap() {
+        Ok(pg) => pg,
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL is needed under CI=true (.ci/run installs it): {why}"
+            );
+            eprintln!("skipping the PostgreSQL test: {why}");
+            return;
+        }
+    };
+    let addr = site().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("evidence");
+    let env = [("DATABASE_URL", pg.url.as_str())];
+    let o = run_env(&dir, None, &["init"], &env).await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for _ in 0..2 {
+        let o = run_env(
+            &dir,
+            None,
+            &["capture", &format!("http://{addr}/page")],
+            &env,
+        )
+        .await;
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let o = run_env(&dir, None, &["log", "checkpoint"], &env).await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run_env(&dir, None, &["verify"], &env).await;
+    assert_eq!(code(&o), 0, "{}", text(&o));
+
+    // group commit on PostgreSQL: 8 seals in flight in one process continue the same chain
+    let store = EvidenceStore::open(&dir, Some(&pg.url), StoreOptions::default())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { seal_one(&store, i).await }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (2..10).collect::<Vec<u64>>());
+    store.checkpoint().await.unwrap();
+    let rep = verify_data_dir(&dir, Some(&pg.url)).await.unwrap();
+    assert_clean(&rep);
+    assert_eq!(rep.records, 10);
+    // the records really are in PostgreSQL
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_records")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 10);
+    store.pool().close().await;
 }

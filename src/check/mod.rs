@@ -5,6 +5,7 @@
 //! [`CheckError`] is only for input that cannot be decoded; the checker never reads files or
 //! the network (the caller passes bytes); a [`Checker`] is built once and shared across threads.
 pub mod decode;
+pub mod gate;
 pub mod overlay;
 pub mod probe;
 pub mod register;
@@ -124,6 +125,12 @@ const WORK_MAX: u32 = 1200;
 const MIN_FIT: f64 = 0.6;
 /// Least margin of the fit over the fit of the same outline moved aside (see `register`).
 const MIN_SPECIFICITY: f64 = 0.25;
+/// Range of the registered frame's vertical to horizontal scale (ECharts' aspect scaling is
+/// 1.33, Mercator-like frames are 1.0); outside it the outline has been squashed.
+const MIN_ASPECT: f64 = 0.4;
+const MAX_ASPECT: f64 = 2.5;
+/// Least share of the content box's width and height the registered outline must span.
+const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
 const FIT_SCHEDULE: &[(f32, usize, f64)] = &[(24.0, 4, 12.0), (8.0, 2, 3.0), (3.0, 1, 1.0)];
 const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
@@ -209,6 +216,18 @@ impl Checker {
         };
         let (w, h) = (rgb8.width() as usize, rgb8.height() as usize);
         let rgb: Vec<[u8; 3]> = rgb8.pixels().map(|p| p.0).collect();
+        // Gradients, photos and the like are turned away before registration (the costly
+        // part), so they come back not applicable quickly and are never flagged.
+        let looks = gate::MapLikeness::measure(&rgb, w, h);
+        tracing::debug!(
+            top_share = looks.top_share,
+            flat_share = looks.flat_share,
+            plausible = looks.plausible(),
+            "map-likeness gate"
+        );
+        if !looks.plausible() {
+            return CheckReport::not_a_map();
+        }
         let prep = Prepared::new(w, h, rgb);
         let reg = self.register(&prep);
         let mut report = probe::probe_all(self, &prep, reg.as_ref());
@@ -380,6 +399,18 @@ impl Checker {
         } else {
             self.world_points(best.frame.projection)
         };
+        // Degenerate frames: refinement can squash the outline into a line or a dot that lies
+        // on one long straight edge (a gradient's wrap line fit 1.0 that way). A map's outline
+        // keeps its aspect and spans a good part of the content box.
+        let aspect = best.frame.sy / best.frame.sx;
+        let span = outline_span(p, &pts, &best.frame);
+        tracing::debug!(aspect, ?span, "registration shape");
+        if !(MIN_ASPECT..=MAX_ASPECT).contains(&aspect)
+            || span[0] < MIN_SPAN * (c[2] - c[0])
+            || span[1] < MIN_SPAN * (c[3] - c[1])
+        {
+            return None;
+        }
         let (dx, dy) = ((c[2] - c[0]) / 8.0, (c[3] - c[1]) / 8.0);
         let chance = [(dx, 0.0), (-dx, 0.0), (0.0, dy), (0.0, -dy)]
             .iter()
@@ -387,7 +418,7 @@ impl Checker {
                 let mut g = best.frame;
                 g.tx += sx;
                 g.ty += sy;
-                hit_rate(p, &pts, &g)
+                register::hit_rate(p, &pts, &g, 50)
             })
             .sum::<f64>()
             / 4.0;
@@ -547,18 +578,20 @@ impl Checker {
     }
 }
 
-/// Share of in-frame outline points within 1.5 px of an image edge.
-fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> f64 {
-    let (mut n, mut hit) = (0usize, 0usize);
+/// Width and height (pixels) of the bounding box of the outline points that land in the image.
+fn outline_span(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> [f64; 2] {
+    let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for &(x, y) in pts {
-        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
-            n += 1;
-            if d <= 1.5 {
-                hit += 1;
-            }
+        let (px, py) = (f.sx * x + f.tx, f.ty - f.sy * y);
+        if p.dt_at(px, py).is_some() {
+            bb = [bb[0].min(px), bb[1].min(py), bb[2].max(px), bb[3].max(py)];
         }
     }
-    if n < 50 { 0.0 } else { hit as f64 / n as f64 }
+    if bb[0] > bb[2] {
+        [0.0, 0.0]
+    } else {
+        [bb[2] - bb[0], bb[3] - bb[1]]
+    }
 }
 
 /// The frame in projection `to` that puts a grid of points over China where `f` puts them

@@ -362,6 +362,13 @@ pub fn refine(
         }
     }
     // reported fit: share of in-frame outline points within 1.5 px of an image edge
+    let s = hit_rate(p, pts, &f, min_in);
+    (f, s)
+}
+
+/// Share of in-frame outline points within 1.5 px of an image edge; 0 when fewer than
+/// `min_in` points fall inside the image.
+pub(super) fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame, min_in: usize) -> f64 {
     let (mut n, mut hit) = (0usize, 0usize);
     for &(x, y) in pts {
         if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
@@ -371,12 +378,11 @@ pub fn refine(
             }
         }
     }
-    let s = if n < min_in {
+    if n < min_in {
         0.0
     } else {
         hit as f64 / n as f64
-    };
-    (f, s)
+    }
 }
 
 /// Result of registration.

@@ -265,19 +265,25 @@ fn print_case(c: &case::Case, format: ListFormat) -> anyhow::Result<()> {
     match format {
         ListFormat::Json => json_line(c),
         ListFormat::Table => {
-            println!(
-                "{:<14} {:>8}  {:<24} TITLE",
-                "CASE", "FINDINGS", "OPENED (UTC)"
-            );
-            println!(
-                "{:<14} {:>8}  {:<24} {}",
-                c.case_id,
-                c.findings.len(),
-                c.opened_at,
-                c.title
-            );
+            print_cases_table(std::slice::from_ref(c));
             Ok(())
         }
+    }
+}
+
+fn print_cases_table(cases: &[case::Case]) {
+    println!(
+        "{:<14} {:>8}  {:<24} TITLE",
+        "CASE", "FINDINGS", "OPENED (UTC)"
+    );
+    for c in cases {
+        println!(
+            "{:<14} {:>8}  {:<24} {}",
+            c.case_id,
+            c.findings.len(),
+            c.opened_at,
+            c.title
+        );
     }
 }
 
@@ -317,21 +323,7 @@ pub async fn case_cmd(settings: &Settings, c: &CaseCommand) -> anyhow::Result<Ex
                         json_line(c)?;
                     }
                 }
-                ListFormat::Table => {
-                    println!(
-                        "{:<14} {:>8}  {:<24} TITLE",
-                        "CASE", "FINDINGS", "OPENED (UTC)"
-                    );
-                    for c in &cases {
-                        println!(
-                            "{:<14} {:>8}  {:<24} {}",
-                            c.case_id,
-                            c.findings.len(),
-                            c.opened_at,
-                            c.title
-                        );
-                    }
-                }
+                ListFormat::Table => print_cases_table(&cases),
             }
         }
         CaseCommand::Show(a) => {

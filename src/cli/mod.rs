@@ -11,6 +11,7 @@ pub mod check;
 pub mod crawl;
 pub mod demo;
 pub mod evidence;
+pub mod schedule;
 pub mod sweep;
 
 /// mapsweep: find problem maps on the web and seal them as verifiable evidence.
@@ -78,6 +79,18 @@ pub enum Command {
     /// Verify a case bundle ZIP alone (same as `verify BUNDLE.zip`)
     #[command(hide = true)]
     VerifyBundle(case::VerifyBundleArgs),
+    /// Watched sites: add, list, show, pause, resume, remove, import
+    #[command(subcommand)]
+    Site(schedule::SiteCommand),
+    /// Event campaigns: sites swept at a rate inside a time window
+    #[command(subcommand)]
+    Campaign(schedule::CampaignCommand),
+    /// Run the scheduler: sweep watched sites and campaigns when due, until SIGTERM/Ctrl-C
+    Serve(schedule::ServeArgs),
+    /// Next runs, running sweeps and the last result per site
+    Status(schedule::StatusArgs),
+    /// What changed between sweeps of a site: maps new/changed/gone, problems introduced/fixed
+    Changes(schedule::ChangesArgs),
 }
 
 /// Sets up `tracing` output on stderr.
@@ -155,5 +168,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Case(c) => case::case_cmd(&settings, &c).await,
         Command::Export(a) => case::export(&settings, &a).await,
         Command::VerifyBundle(a) => case::verify_bundle_cmd(&a).await,
+        Command::Site(c) => schedule::site_cmd(&settings, c).await,
+        Command::Campaign(c) => schedule::campaign_cmd(&settings, c).await,
+        Command::Serve(a) => schedule::serve(&settings, a).await,
+        Command::Status(a) => schedule::status(&settings, a).await,
+        Command::Changes(a) => schedule::changes(&settings, a).await,
     }
 }

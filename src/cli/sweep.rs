@@ -125,7 +125,7 @@ pub(crate) async fn run_sweep(
     Ok(out?)
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -1,10 +1,21 @@
 //! Content-addressed blob store under `<data-dir>/blobs/`.
 //!
 //! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). Each write goes to
-//! `<data-dir>/tmp/`, is fsynced, renamed into place and the directory is fsynced; an existing
-//! blob is never rewritten (same name = same content). BLAKE3 names the blob; SHA-256 is
-//! computed in the same pass for reviewers. Leftover temp files (from a killed process) are
-//! removed by [`BlobStore::clean_tmp`].
+//! `<data-dir>/tmp/`, then is renamed into place. BLAKE3 names the blob; SHA-256 is computed in
+//! the same pass for reviewers. Leftover temp files (from a killed process) are removed by
+//! [`BlobStore::clean_tmp`].
+//!
+//! Durability rule: a put makes **nothing** durable by itself, neither the data nor the name
+//! (no `fdatasync` per blob). Both are made durable by [`BlobStore::sync`], which the evidence
+//! store calls once per group of records, after all their blobs are in place and before the
+//! records commit (on Linux one `syncfs(2)`, which writes back file data as well as
+//! directory entries). So until that barrier, a crash can leave a blob *name* whose *data* is
+//! partial or missing (a rename can reach the disk before the data it names). No sealed record
+//! references such a file, but a later put of the same content would find it by name; hence
+//! the **dedupe rule**: an existing file is never trusted blindly. On a dedupe hit the file is
+//! checked (size, then a BLAKE3 re-hash; cheap next to a disk barrier, and only on hits) and,
+//! when it does not hold the content its name promises, replaced via temp file + rename. A
+//! blob that matches is never rewritten (same name = same content).
 
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -113,8 +124,49 @@ pub fn is_hex_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+#[cfg(not(target_os = "linux"))]
+fn sync_path(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// True when the file at `path` holds exactly the blob `info` describes: same size, same
+/// BLAKE3. A file that cannot be read counts as not matching (it will be replaced).
+fn file_matches(path: &Path, info: &BlobInfo) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    match f.metadata() {
+        Ok(m) if m.is_file() && m.len() == info.size => {}
+        _ => return false,
+    }
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    h.finalize().to_hex().as_str() == info.blake3
+}
+
+/// `syncfs(2)` on the filesystem holding `dir`: every pending metadata change and cached data
+/// of that filesystem is written and flushed; since Linux 5.8 writeback errors are reported.
+#[cfg(target_os = "linux")]
+fn syncfs(dir: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(dir)?;
+    // SAFETY: `f` is an open file descriptor for the duration of the call.
+    let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 impl BlobStore {
@@ -159,10 +211,76 @@ impl BlobStore {
         Ok((path, f))
     }
 
-    /// Moves a fully written, fsynced temp file into place (or drops it when the blob exists).
+    /// Makes these blobs durable, data **and** names (directory entries): the only durability
+    /// barrier blobs get. On Linux one `syncfs(2)` on the blob store's filesystem writes back
+    /// every dirty file and every rename and fan-out directory at once (one barrier for a whole
+    /// group of seals, whoever wrote the blobs); elsewhere each blob file, then each distinct
+    /// fan-out directory and the store root, are fsynced.
+    pub fn sync<'a>(&self, blake3s: impl IntoIterator<Item = &'a str>) -> Result<(), BlobError> {
+        let mut dirs = std::collections::BTreeSet::new();
+        #[cfg(not(target_os = "linux"))]
+        let mut files = Vec::new();
+        for h in blake3s {
+            let p = self.path(h);
+            #[cfg(not(target_os = "linux"))]
+            files.push(p.clone());
+            let mut d = p.parent();
+            while let Some(dir) = d {
+                if !dir.starts_with(&self.root) {
+                    break;
+                }
+                dirs.insert(dir.to_path_buf());
+                d = dir.parent();
+            }
+        }
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        let w = |path: &Path| {
+            let path = path.to_path_buf();
+            move |cause| BlobError::Write { path, cause }
+        };
+        #[cfg(target_os = "linux")]
+        {
+            syncfs(&self.root).map_err(w(&self.root))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for f in &files {
+                sync_path(f).map_err(w(f))?;
+            }
+            // deepest first, so a new fan-out directory is durable before its parent names it
+            for d in dirs.iter().rev() {
+                sync_path(d).map_err(w(d))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// The dedupe check: true when the blob's final name exists **and** holds its content
+    /// (size and BLAKE3 re-hash). A name without its content (possible after a crash before
+    /// [`Self::sync`]) is logged and reported as absent, so the caller writes it again.
+    pub fn holds(&self, info: &BlobInfo) -> bool {
+        let dest = self.path(&info.blake3);
+        if !dest.exists() {
+            return false;
+        }
+        if file_matches(&dest, info) {
+            return true;
+        }
+        tracing::warn!(
+            path = %dest.display(),
+            "blob file does not hold the content its name promises (interrupted write?); replacing it"
+        );
+        false
+    }
+
+    /// Moves a fully written temp file into place, replacing a file of that name that does not
+    /// hold the blob's content, or drops the temp file when the blob is already there. Neither
+    /// the data nor the rename is durable until [`Self::sync`].
     fn install(&self, tmp: &Path, info: &BlobInfo) -> Result<(), BlobError> {
         let dest = self.path(&info.blake3);
-        if dest.exists() {
+        if self.holds(info) {
             let _ = fs::remove_file(tmp);
             return Ok(());
         }
@@ -175,24 +293,20 @@ impl BlobStore {
         };
         fs::create_dir_all(dir).map_err(w)?;
         fs::rename(tmp, &dest).map_err(w)?;
-        sync_dir(dir).map_err(w)?;
         Ok(())
     }
 
     /// Stores bytes (blocking).
     pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
         let info = hash_bytes(bytes);
-        if self.path(&info.blake3).exists() {
+        if self.holds(&info) {
             return Ok(info);
         }
         let (tmp, mut f) = self.tmp_file()?;
-        let res = f
-            .write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|cause| BlobError::Write {
-                path: tmp.clone(),
-                cause,
-            });
+        let res = f.write_all(bytes).map_err(|cause| BlobError::Write {
+            path: tmp.clone(),
+            cause,
+        });
         drop(f);
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
@@ -230,7 +344,8 @@ impl BlobStore {
                 h.update(&buf[..n]);
                 tokio::io::AsyncWriteExt::write_all(&mut f, &buf[..n]).await?;
             }
-            f.sync_all().await
+            // hand the buffered writes to the kernel; durability comes from `sync`
+            tokio::io::AsyncWriteExt::flush(&mut f).await
         }
         .await;
         drop(f);

@@ -41,7 +41,9 @@
 pub mod changes;
 pub mod clock;
 pub mod daemon;
+pub mod db;
 pub mod notify;
+pub mod runner;
 pub mod sites;
 pub mod spec;
 pub mod state;

@@ -137,6 +137,19 @@ pub async fn open(url: &str, create: bool) -> Result<Db, StoreError> {
     Ok(pool)
 }
 
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+/// taken first (waiting up to the busy timeout), so a transaction that reads before it writes
+/// (the log head, a duplicate check) is never refused with "database is locked" because another
+/// connection wrote after its read began; a deferred transaction cannot wait in that case.
+/// PostgreSQL's plain `BEGIN` already waits on row and table locks.
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if db.connect_options().database_url.scheme() == "sqlite" {
+        db.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        db.begin().await
+    }
+}
+
 /// A URL safe for messages: drops any password.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
