@@ -405,22 +405,33 @@ fn probe_zangnan(
         [84.0, 20.0, 102.0, 33.0],
         &[[90.0, 26.0, 98.5, 30.0]],
     );
-    // the zone's pixels off any edge; a strip only a few pixels tall (a world map) has almost
-    // none, so then every pixel of it counts (the boundary strokes in it match neither fill)
+    // The zone's pixels off any edge decide first. A strip only a few pixels tall (a world map)
+    // has almost none, so when they decide nothing every pixel of the zone is read, counting
+    // only the pixels that match one of the two fills (the boundary strokes and their blends
+    // in it match neither).
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
-    let zpix = if zpix.len() >= 6 {
-        zpix
-    } else {
-        pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 0.0, None)
-    };
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
-        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 && zpix.len() >= 3 => {
-            let sc = share_near(p, &zpix, c);
-            let si = share_near(p, &zpix, i);
-            Some((sc, si))
+        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 => {
+            let interior = (zpix.len() >= 3)
+                .then(|| (share_near(p, &zpix, c), share_near(p, &zpix, i), ""))
+                .filter(|&(sc, si, _)| fill_finding("zangnan", "", sc, si, "").is_some());
+            interior.or_else(|| {
+                let all = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 0.0, None);
+                let nc = all.iter().filter(|&&k| cdist(p.rgb[k], c) <= 28).count();
+                let ni = all.iter().filter(|&&k| cdist(p.rgb[k], i) <= 28).count();
+                let n = nc + ni;
+                tracing::debug!(all = all.len(), nc, ni, "zangnan fill, every zone pixel");
+                (n >= 3 && n as f64 >= 0.3 * all.len() as f64).then(|| {
+                    (
+                        nc as f64 / n as f64,
+                        ni as f64 / n as f64,
+                        " (of its pixels matching either fill; the strip is thin here)",
+                    )
+                })
+            })
         }
         _ => None,
     };
@@ -434,8 +445,8 @@ fn probe_zangnan(
         ),
         _ => "boundary support not measurable".into(),
     };
-    if let Some((sc, si)) = fill
-        && let Some(f) = fill_finding("zangnan", "Zangnan", sc, si, &format!("; {bmsg}"))
+    if let Some((sc, si, how)) = fill
+        && let Some(f) = fill_finding("zangnan", "Zangnan", sc, si, &format!("{how}; {bmsg}"))
     {
         return f;
     }
