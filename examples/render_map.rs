@@ -1,6 +1,6 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|china|china_scs|south_asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|china|china_scs|south_asia] [projection] [style] [violations...]
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
@@ -36,6 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "china" => ([73.0, 17.5, 136.0, 54.0], 900, 700),
         "china_scs" => ([73.0, 3.0, 136.0, 54.0], 900, 700),
         "south_asia" => ([66.0, 6.0, 100.0, 37.0], 900, 820),
+        "world_small" => ([-180.0, -58.0, 180.0, 83.7], 640, 330),
+        "world_900" => ([-180.0, -58.0, 180.0, 83.7], 900, 360),
         _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
     };
     let mut spec = RenderSpec::new(proj, bbox, w, h, style);

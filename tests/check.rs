@@ -72,7 +72,6 @@ fn world_default_view_highlight_flags_zangnan_taiwan_and_missing_dashes() {
 }
 
 #[test]
-#[ignore = "known gap: Zangnan on the China-view choropleth world render (plate carree, about 3 px tall) is judged uncertain"]
 fn world_china_view_choropleth_is_compliant() {
     for p in [
         Projection::PlateCarree,
@@ -627,6 +626,15 @@ fn conic_china_maps_register_and_are_compliant() {
             Style::choropleth(),
             true,
         ),
+        (
+            Projection::Lambert {
+                p1: 25,
+                p2: 47,
+                lon0: 110,
+            },
+            Style::highlight(),
+            true,
+        ),
     ];
     for (p, style, inset) in cases {
         let bbox = if inset {
@@ -673,4 +681,85 @@ fn conic_china_map_without_the_south_china_sea_is_flagged() {
     s.dashes = false;
     let r = check_spec(&s);
     assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+}
+
+/// A conic China map drawn with its neighbours, Taiwan filled like a country of its own (the
+/// neighbours' grey in the highlight style, a colour of its own in the choropleth): flagged.
+/// The same map with Taiwan filled like the mainland is compliant.
+#[test]
+fn conic_china_map_with_taiwan_in_another_colour_is_flagged() {
+    for style in [Style::highlight(), Style::choropleth()] {
+        let mut s = RenderSpec::new(
+            Projection::ALBERS_CHINA,
+            [73.0, 3.0, 136.0, 54.0],
+            900,
+            700,
+            style,
+        );
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        let proj = r.map.projection.clone().unwrap_or_default();
+        assert!(proj.starts_with("albers"), "registered as {proj}: {r:#?}");
+        assert_eq!(status(&r, "taiwan"), Status::Violation, "{r:#?}");
+        assert_eq!(r.verdict, Verdict::Violation);
+        s.taiwan_separate = false;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "taiwan"), Status::Ok, "{r:#?}");
+    }
+}
+
+/// A China map drawn alone whose one province (here Taiwan) has a colour of its own, as a
+/// map highlighting a province does: never flagged for Taiwan, since nothing on the map shows
+/// what a country other than China looks like.
+#[test]
+fn china_map_drawn_alone_with_taiwan_coloured_apart_is_not_flagged() {
+    for p in [Projection::ALBERS_CHINA, Projection::PlateCarree] {
+        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, Style::choropleth());
+        s.china_alone = true;
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_ne!(status(&r, "taiwan"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
+/// Small world maps (under 2 px per degree) register in their flat projection as world
+/// maps: a conic China outline also fits the China inside a world outline fairly well and
+/// must not win (nor crowd the world frame out of refinement).
+#[test]
+fn small_world_maps_never_register_in_a_conic() {
+    for (p, style) in [
+        (Projection::PlateCarree, Style::outline()),
+        (Projection::PlateCarree, Style::choropleth()),
+        (Projection::Miller, Style::outline()),
+        (Projection::EqualEarth, Style::choropleth()),
+    ] {
+        let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 640, 330, style);
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("world"), "{p:?}: {r:#?}");
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some(p.name().as_str()),
+            "{p:?}: {r:#?}"
+        );
+    }
+}
+
+/// A small world map (about 2.5 px per degree) drawing Zangnan as India: the zone is a strip
+/// a few pixels tall, read from its interior when that decides, from every pixel matching a
+/// fill otherwise.
+#[test]
+fn small_world_map_flags_zangnan_drawn_as_india() {
+    {
+        let style = Style::choropleth();
+        let mut s = RenderSpec::new(
+            Projection::PlateCarree,
+            [-180.0, -58.0, 180.0, 83.7],
+            900,
+            360,
+            style,
+        );
+        s.zangnan_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+    }
 }

@@ -7,6 +7,25 @@ use crate::reference::project::Frame;
 use crate::reference::raster::{Mask, fill_px, project_rings};
 use crate::reference::{Reference, Ring};
 
+/// Least share of the sampled mainland pixels in one colour bin for a China map to count as
+/// filled in one colour (provinces not coloured apart), so that Taiwan must share that fill.
+const CHINA_UNIFORM_SHARE: f64 = 0.85;
+
+/// Countries whose fill shows whether a China map draws its neighbours.
+const NEIGHBOURS: [&str; 11] = [
+    "India",
+    "Nepal",
+    "Myanmar",
+    "Laos",
+    "Vietnam",
+    "Mongolia",
+    "Kazakhstan",
+    "North Korea",
+    "South Korea",
+    "Japan",
+    "Philippines",
+];
+
 /// Precomputed lon/lat sample sets used by the probes.
 pub struct ProbeData {
     mcmahon: Vec<(f64, f64)>,
@@ -15,6 +34,9 @@ pub struct ProbeData {
     nepal: Vec<(f64, f64)>,
     china_main: Vec<Ring>,
     india: Vec<Ring>,
+    /// China's neighbours on land and across the seas east of it: on a China map that draws
+    /// them, their fill is what a country other than China looks like.
+    neighbours: Vec<Ring>,
 }
 
 fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
@@ -77,6 +99,11 @@ impl ProbeData {
                 .filter(|p| p.0 > 81.5 && p.0 < 88.0 && p.1 > 27.8 && p.1 < 30.5)
                 .collect(),
             china_main: r.china_mainland().into_iter().cloned().collect(),
+            neighbours: NEIGHBOURS
+                .iter()
+                .filter_map(|n| r.country(n))
+                .flat_map(|c| c.rings.iter().cloned())
+                .collect(),
             india,
         }
     }
@@ -676,8 +703,36 @@ fn probe_island(
             )
         };
     }
-    if region == "china" || rule != "taiwan" {
+    if rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
+    }
+    // On a China map the provinces often each have their own colour, one of them may be
+    // highlighted, and China is often drawn alone: Taiwan's own colour then says nothing.
+    // Taiwan must share the mainland's fill only when the mainland is filled in one colour
+    // (most sampled pixels in one colour bin) and the neighbours are drawn as land, so that a
+    // country other than China has a look of its own.
+    if region == "china" {
+        let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
+        let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
+            let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+            let npx = pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None);
+            let land_n = npx
+                .iter()
+                .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+                .count();
+            tracing::debug!(cn_share, n = npx.len(), land_n, "taiwan on a China map");
+            land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64
+        };
+        if !neighbours_drawn {
+            return finding(
+                rule,
+                Status::Ok,
+                0.6,
+                format!(
+                    "{name} drawn (a China map drawn alone or with provinces coloured apart: its own colour carries no country distinction)"
+                ),
+            );
+        }
     }
     if land.len() < 2 {
         return finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"));
