@@ -10,9 +10,12 @@
 //!
 //! China maps in a conic projection (Albers, Lambert) come in many parameter sets: the China
 //! outline is projected in each variant of `Projection::CONICS` (standard parallels and
-//! central meridian), at most two variants enter refinement, and a map registered in a conic
-//! is then re-fitted in every other variant (frame carried over by least squares on a grid of
-//! points over China) and the best fit kept. Conic maps that draw the neighbours out to the
+//! central meridian); the best two conic variants enter refinement on top of the best four
+//! flat hypotheses (never in their place), a conic frame is kept only when it fits better
+//! than the best flat one by a clear margin (a conic China outline fits the China inside a
+//! world map's outline fairly well), and a map registered in a conic is then re-fitted in
+//! every other variant (frame carried over by least squares on a grid of points over China)
+//! and the best fit kept. Conic maps that draw the neighbours out to the
 //! image edges are found by the crop search.
 use crate::reference::project::{Frame, Projection};
 
