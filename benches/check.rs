@@ -29,7 +29,7 @@ fn fixtures() -> Vec<Vec<u8>> {
         Projection::EqualEarth,
         Projection::Robinson,
         Projection::WebMercator,
-        Projection::AlbersChina,
+        Projection::ALBERS_CHINA,
     ]
     .iter()
     .enumerate()

@@ -1,9 +1,10 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|china|south_asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|china|china_scs|south_asia] [projection] [style] [violations...]
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
 //! style: highlight uniform outline dark choropleth
-//! violations: zangnan aksai_chin taiwan no_dashes inset
+//! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
+//! switches: zangnan aksai_chin taiwan no_dashes inset alone (China without its neighbours)
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::Projection;
 use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
@@ -20,9 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "natural_earth1" => Projection::NaturalEarth1,
         "equal_earth" => Projection::EqualEarth,
         "robinson" => Projection::Robinson,
-        "albers" => Projection::AlbersChina,
-        "lambert" => Projection::LambertChina,
-        _ => Projection::PlateCarree,
+        "albers" => Projection::ALBERS_CHINA,
+        "lambert" => Projection::LAMBERT_CHINA,
+        other => conic(other).unwrap_or(Projection::PlateCarree),
     };
     let style = match args.get(3).map(String::as_str).unwrap_or("highlight") {
         "uniform" => Style::uniform(),
@@ -33,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (bbox, w, h) = match view {
         "china" => ([73.0, 17.5, 136.0, 54.0], 900, 700),
+        "china_scs" => ([73.0, 3.0, 136.0, 54.0], 900, 700),
         "south_asia" => ([66.0, 6.0, 100.0, 37.0], 900, 820),
+        "world_small" => ([-180.0, -58.0, 180.0, 83.7], 640, 330),
+        "world_900" => ([-180.0, -58.0, 180.0, 83.7], 900, 360),
         _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
     };
     let mut spec = RenderSpec::new(proj, bbox, w, h, style);
@@ -44,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "taiwan" => spec.taiwan_separate = true,
             "no_dashes" => spec.dashes = false,
             "inset" => spec.inset = true,
+            "alone" => spec.china_alone = true,
             other => return Err(format!("unknown switch {other}").into()),
         }
     }
@@ -51,4 +56,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out, render_png(r, &spec))?;
     std::fs::write(format!("{out}.svg"), render_svg(r, &spec))?;
     Ok(())
+}
+
+/// `albers_25_47_110` or `lambert_25_47_105`: a conic with the given parallels and meridian.
+fn conic(name: &str) -> Option<Projection> {
+    let mut it = name.split('_');
+    let kind = it.next()?;
+    let p1: i8 = it.next()?.parse().ok()?;
+    let p2: i8 = it.next()?.parse().ok()?;
+    let lon0: i16 = it.next().map_or(Some(105), |s| s.parse().ok())?;
+    match kind {
+        "albers" => Some(Projection::Albers { p1, p2, lon0 }),
+        "lambert" => Some(Projection::Lambert { p1, p2, lon0 }),
+        _ => None,
+    }
 }

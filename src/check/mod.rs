@@ -113,6 +113,9 @@ pub struct Checker {
     pub(crate) reference: &'static Reference,
     pub(crate) world: Template,
     pub(crate) china: Template,
+    /// Points of the ten dash segments (lon, lat): a China map's extent with the South China
+    /// Sea reaches them.
+    pub(crate) dash_ends: Vec<(f64, f64)>,
     pub(crate) probes: probe::ProbeData,
 }
 
@@ -126,6 +129,11 @@ const MIN_SPECIFICITY: f64 = 0.25;
 /// 1.33, Mercator-like frames are 1.0); outside it the outline has been squashed.
 const MIN_ASPECT: f64 = 0.4;
 const MAX_ASPECT: f64 = 2.5;
+/// Hypotheses refined per registration: flat projections, and conic variants on top.
+const MAX_FLAT_HYPS: usize = 4;
+const MAX_CONIC_HYPS: usize = 2;
+/// How much better a conic frame must fit than the best flat one to be preferred.
+const CONIC_MARGIN: f64 = 0.05;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -140,22 +148,41 @@ const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
 impl Checker {
     pub fn new() -> Result<Checker, CheckError> {
         let reference = Reference::get()?;
-        let world = Template::new(densify(
-            reference.countries.iter().flat_map(|c| c.rings.iter()),
-            0.35,
-        ));
-        let china = Template::new(densify(
-            reference
-                .china
-                .iter()
-                .filter(|r| crate::reference::ring_area(r).abs() > 0.05),
-            0.2,
-        ));
+        let flat: Vec<Projection> = Projection::ALL
+            .iter()
+            .copied()
+            .filter(|p| !p.is_conic())
+            .collect();
+        let world = Template::new(
+            densify(
+                reference.countries.iter().flat_map(|c| c.rings.iter()),
+                0.35,
+            ),
+            &flat,
+        );
+        let china_projs: Vec<Projection> = flat.iter().copied().chain(Projection::CONICS).collect();
+        let china = Template::new(
+            densify(
+                reference
+                    .china
+                    .iter()
+                    .filter(|r| crate::reference::ring_area(r).abs() > 0.05),
+                0.2,
+            ),
+            &china_projs,
+        );
+        // the dash line's ends: the southern and eastern extent of China's view
+        let dash_ends: Vec<(f64, f64)> = reference
+            .dashes
+            .iter()
+            .flat_map(|d| d.iter().map(|q| (q[0], q[1])))
+            .collect();
         let probes = probe::ProbeData::new(reference);
         Ok(Checker {
             reference,
             world,
             china,
+            dash_ends,
             probes,
         })
     }
@@ -235,7 +262,7 @@ impl Checker {
             [-180.0, -90.0, 180.0, 90.0],
         ];
         let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
-        for &proj in &Projection::ALL {
+        for proj in self.china.projections() {
             let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
                 china_exts.iter().map(|e| (*e, true)).collect()
             } else {
@@ -250,7 +277,17 @@ impl Checker {
                     projected_bbox(proj, ext)
                 } else {
                     let t = if china_only { &self.china } else { &self.world };
-                    bbox_of(t, proj, ext)
+                    let mut bb = bbox_of(t, proj, ext);
+                    if china_only && ext[1] < 10.0 && proj.is_conic() {
+                        // China with the South China Sea: out to the dash line (conics only:
+                        // in the flat projections the extent without it registers the China
+                        // maps we render, and the extra candidates crowd out good ones)
+                        for &(lo, la) in &self.dash_ends {
+                            let (x, y) = proj.forward(lo, la);
+                            bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
+                        }
+                    }
+                    bb
                 };
                 let full = Frame::fit(proj, pb, c);
                 let mut cands = vec![full];
@@ -308,8 +345,33 @@ impl Checker {
             }
         }
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
+        // Refine the best few flat-projection hypotheses (as many as before conics were added,
+        // so no conic candidate ever pushes a flat one out), plus the best two conic ones of
+        // different variants: the conic variants resemble each other and their China-alone
+        // outline also fits China inside a world map's outline fairly well.
+        let mut picked: Vec<&Hyp> = Vec::new();
+        let (mut flat, mut conic) = (0, 0);
+        for h in &hyps {
+            if h.frame.projection.is_conic() {
+                if conic < MAX_CONIC_HYPS
+                    && !picked
+                        .iter()
+                        .any(|q| q.frame.projection == h.frame.projection)
+                {
+                    conic += 1;
+                    picked.push(h);
+                }
+            } else if flat < MAX_FLAT_HYPS {
+                flat += 1;
+                picked.push(h);
+            }
+            if flat >= MAX_FLAT_HYPS && conic >= MAX_CONIC_HYPS {
+                break;
+            }
+        }
         let mut best: Option<Registered> = None;
-        for h in hyps.iter().take(4) {
+        let mut best_conic: Option<Registered> = None;
+        for h in picked {
             let t = if h.china_only {
                 &self.china
             } else {
@@ -324,13 +386,32 @@ impl Checker {
                 FIT_SCHEDULE,
             );
             tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
-            if best.as_ref().is_none_or(|b| s > b.fit) {
-                best = Some(Registered {
+            let slot = if f.projection.is_conic() {
+                &mut best_conic
+            } else {
+                &mut best
+            };
+            if slot.as_ref().is_none_or(|b| s > b.fit) {
+                *slot = Some(Registered {
                     frame: f,
                     fit: s,
                     china_only: h.china_only,
                 });
             }
+        }
+        // A conic frame replaces the flat one only when it fits clearly better. On our own
+        // renders (7 conic variants x 5 styles x 4 views; 6 flat projections x 5 styles x 4
+        // views) a registered conic map's conic fit beat its best flat fit by 0.10 or more,
+        // and on every registered flat map the conic fit stayed 0.29 or more below the flat one.
+        tracing::debug!(
+            flat = best.as_ref().map(|b| b.fit),
+            conic = best_conic.as_ref().map(|b| b.fit),
+            "best flat and conic fits"
+        );
+        if let Some(c) = best_conic
+            && best.as_ref().is_none_or(|b| c.fit >= b.fit + CONIC_MARGIN)
+        {
+            best = Some(c);
         }
         if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
             && let Some(crop) = self.crop_search(p)
@@ -338,21 +419,21 @@ impl Checker {
         {
             best = Some(crop);
         }
+        let best = best.map(|b| self.conic_variants(p, b));
         let best = best.filter(|b| b.fit >= MIN_FIT)?;
         // Specificity: the outline must fit here and not about as well when moved by an
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an
         // edge wherever the outline lands; a real map is not.
-        let t = if best.china_only {
-            &self.china
+        let pts = if best.china_only {
+            std::borrow::Cow::Borrowed(self.china.points(best.frame.projection))
         } else {
-            &self.world
+            self.world_points(best.frame.projection)
         };
-        let pts = t.points(best.frame.projection);
         // Degenerate frames: refinement can squash the outline into a line or a dot that lies
         // on one long straight edge (a gradient's wrap line fit 1.0 that way). A map's outline
         // keeps its aspect and spans a good part of the content box.
         let aspect = best.frame.sy / best.frame.sx;
-        let span = outline_span(p, pts, &best.frame);
+        let span = outline_span(p, &pts, &best.frame);
         tracing::debug!(aspect, ?span, "registration shape");
         if !(MIN_ASPECT..=MAX_ASPECT).contains(&aspect)
             || span[0] < MIN_SPAN * (c[2] - c[0])
@@ -367,7 +448,7 @@ impl Checker {
                 let mut g = best.frame;
                 g.tx += sx;
                 g.ty += sy;
-                register::hit_rate(p, pts, &g, 50)
+                register::hit_rate(p, &pts, &g, 50)
             })
             .sum::<f64>()
             / 4.0;
@@ -376,36 +457,101 @@ impl Checker {
         (best.fit - chance >= MIN_SPECIFICITY).then_some(best)
     }
 
-    /// Grid search for crops of Asia (the map fills the frame; extent unknown).
+    /// A map registered in a conic projection: tries the other conic variants (standard
+    /// parallels, central meridian) from the frame carried over, keeps the best fit.
+    fn conic_variants(&self, p: &Prepared, reg: Registered) -> Registered {
+        if !reg.frame.projection.is_conic() {
+            return reg;
+        }
+        let mut best = reg;
+        for &q in &Projection::CONICS {
+            if q == reg.frame.projection {
+                continue;
+            }
+            let f0 = carry_frame(&reg.frame, q);
+            let pts = if reg.china_only {
+                std::borrow::Cow::Borrowed(self.china.points(q))
+            } else {
+                self.world_points(q)
+            };
+            let (f, s) = refine(p, &pts, f0, 150, true, &FIT_SCHEDULE[1..]);
+            tracing::debug!(proj = ?q, fit = s, "conic variant");
+            if s > best.fit + 0.005 {
+                best = Registered {
+                    frame: f,
+                    fit: s,
+                    china_only: reg.china_only,
+                };
+            }
+        }
+        best
+    }
+
+    /// Outline points of the world template in `proj`: precomputed for the world projections,
+    /// projected on the fly (Asia and around it only) for the conics.
+    fn world_points(&self, proj: Projection) -> std::borrow::Cow<'_, [(f64, f64)]> {
+        let pts = self.world.points(proj);
+        if !pts.is_empty() {
+            return std::borrow::Cow::Borrowed(pts);
+        }
+        std::borrow::Cow::Owned(
+            self.world
+                .lonlat
+                .iter()
+                .filter(|(lo, la)| *lo > 30.0 && *lo < 180.0 && *la > -15.0 && *la < 80.0)
+                .map(|&(lo, la)| proj.forward(lo, la))
+                .collect(),
+        )
+    }
+
+    /// Grid search for crops of Asia (the map fills the frame; extent unknown), and of China
+    /// maps in a conic projection that draw the neighbours to the image edges.
     fn crop_search(&self, p: &Prepared) -> Option<Registered> {
         let (w, h) = (p.w as f64, p.h as f64);
-        let mut cands: Vec<(f64, Frame)> = Vec::new();
-        for proj in [Projection::PlateCarree, Projection::WebMercator] {
+        // (score, frame, key of projection/scale/aspect for picking one per scale)
+        let mut cands: Vec<(f64, Frame, (Projection, usize, usize))> = Vec::new();
+        let projs = [
+            Projection::PlateCarree,
+            Projection::WebMercator,
+            Projection::ALBERS_CHINA,
+            Projection::LAMBERT_CHINA,
+        ];
+        for proj in projs {
+            let conic = proj.is_conic();
             let pts: Vec<(f64, f64)> = self
                 .world
                 .lonlat
                 .iter()
-                .zip(self.world.points(proj))
-                .filter(|((lo, la), _)| *lo > 40.0 && *lo < 150.0 && *la > -12.0 && *la < 60.0)
-                .map(|(_, xy)| *xy)
+                .filter(|(lo, la)| *lo > 40.0 && *lo < 150.0 && *la > -12.0 && *la < 60.0)
+                .map(|&(lo, la)| proj.forward(lo, la))
                 .collect();
-            // span of longitude shown across the image width: 12 to 80 degrees
-            let mut span = 12.0f64;
+            // span of longitude shown across the image width: 12 to 80 degrees (a conic
+            // China map: 35 to 80)
+            let mut span = if conic { 35.0f64 } else { 12.0 };
+            let mut si = 0;
             while span <= 80.0 {
-                let sx = w / span.to_radians();
-                for &k in if proj == Projection::PlateCarree {
-                    &[1.0, 1.15][..]
+                let ks: &[f64] = if proj == Projection::PlateCarree {
+                    &[1.0, 1.15]
                 } else {
-                    &[1.0][..]
-                } {
-                    let sy = sx * k;
+                    &[1.0]
+                };
+                for (ki, &k) in ks.iter().enumerate() {
                     // centre lon/lat on a grid of 1/8 of the view
                     let step = span / 8.0;
-                    let mut clon = 55.0;
-                    while clon <= 140.0 {
-                        let mut clat = -5.0;
-                        while clat <= 50.0 {
+                    let (lon_r, lat_r) = if conic {
+                        ((88.0, 122.0), (25.0, 45.0))
+                    } else {
+                        ((55.0, 140.0), (-5.0, 50.0))
+                    };
+                    let mut clon = lon_r.0;
+                    while clon <= lon_r.1 {
+                        let mut clat = lat_r.0;
+                        while clat <= lat_r.1 {
                             let (cx, cy) = proj.forward(clon, clat);
+                            let (ax, _) = proj.forward(clon - span / 2.0, clat);
+                            let (bx, _) = proj.forward(clon + span / 2.0, clat);
+                            let sx = w / (bx - ax).abs().max(1e-6);
+                            let sy = sx * k;
                             let f = Frame {
                                 projection: proj,
                                 sx,
@@ -415,7 +561,7 @@ impl Checker {
                             };
                             let (s, n) = score(p, &pts, &f, 60.0, 6);
                             if n >= 150 {
-                                cands.push((s, f));
+                                cands.push((s, f, (proj, si, ki)));
                             }
                             clat += step * 0.8;
                         }
@@ -423,27 +569,27 @@ impl Checker {
                     }
                 }
                 span *= 1.15;
+                si += 1;
             }
         }
         // The wide-basin coarse score favours zoomed-in frames (few outline points, all near
         // some edge), so a global top few can all be at wrong scales: refine the best
         // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut seen: Vec<(Projection, u64, u64)> = Vec::new();
-        cands.retain(|(_, f)| {
-            let key = (f.projection, f.sx.to_bits(), f.sy.to_bits());
-            if seen.contains(&key) {
+        let mut seen: Vec<(Projection, usize, usize)> = Vec::new();
+        cands.retain(|(_, _, key)| {
+            if seen.contains(key) {
                 false
             } else {
-                seen.push(key);
+                seen.push(*key);
                 true
             }
         });
         let mut best: Option<Registered> = None;
-        for (_, f) in cands.into_iter().take(12) {
+        for (_, f, _) in cands.into_iter().take(12) {
             let (g, s) = refine(
                 p,
-                self.world.points(f.projection),
+                &self.world_points(f.projection),
                 f,
                 150,
                 true,
@@ -475,6 +621,42 @@ fn outline_span(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> [f64; 2] {
         [0.0, 0.0]
     } else {
         [bb[2] - bb[0], bb[3] - bb[1]]
+    }
+}
+
+/// The frame in projection `to` that puts a grid of points over China where `f` puts them
+/// (least squares on x and on y separately).
+fn carry_frame(f: &Frame, to: Projection) -> Frame {
+    let (mut n, mut su, mut sx, mut suu, mut sux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sv, mut sy, mut svv, mut svy) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..=6 {
+        for j in 0..=6 {
+            let lon = 75.0 + 60.0 * i as f64 / 6.0;
+            let lat = 18.0 + 35.0 * j as f64 / 6.0;
+            let (px, py) = f.to_px(lon, lat);
+            let (u, v) = to.forward(lon, lat);
+            n += 1.0;
+            su += u;
+            sx += px;
+            suu += u * u;
+            sux += u * px;
+            sv += v;
+            sy += py;
+            svv += v * v;
+            svy += v * py;
+        }
+    }
+    // px = a u + b ; py = c v + d (c = -sy)
+    let a = (n * sux - su * sx) / (n * suu - su * su).max(1e-12);
+    let b = (sx - a * su) / n;
+    let c = (n * svy - sv * sy) / (n * svv - sv * sv).max(1e-12);
+    let d = (sy - c * sv) / n;
+    Frame {
+        projection: to,
+        sx: a,
+        sy: -c,
+        tx: b,
+        ty: d,
     }
 }
 

@@ -7,6 +7,25 @@ use crate::reference::project::Frame;
 use crate::reference::raster::{Mask, fill_px, project_rings};
 use crate::reference::{Reference, Ring};
 
+/// Least share of the sampled mainland pixels in one colour bin for a China map to count as
+/// filled in one colour (provinces not coloured apart), so that Taiwan must share that fill.
+const CHINA_UNIFORM_SHARE: f64 = 0.85;
+
+/// Countries whose fill shows whether a China map draws its neighbours.
+const NEIGHBOURS: [&str; 11] = [
+    "India",
+    "Nepal",
+    "Myanmar",
+    "Laos",
+    "Vietnam",
+    "Mongolia",
+    "Kazakhstan",
+    "North Korea",
+    "South Korea",
+    "Japan",
+    "Philippines",
+];
+
 /// Precomputed lon/lat sample sets used by the probes.
 pub struct ProbeData {
     mcmahon: Vec<(f64, f64)>,
@@ -15,6 +34,9 @@ pub struct ProbeData {
     nepal: Vec<(f64, f64)>,
     china_main: Vec<Ring>,
     india: Vec<Ring>,
+    /// China's neighbours on land and across the seas east of it: on a China map that draws
+    /// them, their fill is what a country other than China looks like.
+    neighbours: Vec<Ring>,
 }
 
 fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
@@ -77,6 +99,11 @@ impl ProbeData {
                 .filter(|p| p.0 > 81.5 && p.0 < 88.0 && p.1 > 27.8 && p.1 < 30.5)
                 .collect(),
             china_main: r.china_mainland().into_iter().cloned().collect(),
+            neighbours: NEIGHBOURS
+                .iter()
+                .filter_map(|n| r.country(n))
+                .flat_map(|c| c.rings.iter().cloned())
+                .collect(),
             india,
         }
     }
@@ -206,14 +233,13 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
         .world
         .lonlat
         .iter()
-        .zip(ck.world.points(f.projection))
-        .filter(|((lo, la), _)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
-        .filter(|((lo, la), _)| {
+        .filter(|(lo, la)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
+        .filter(|(lo, la)| {
             !skip
                 .iter()
                 .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
         })
-        .map(|(_, xy)| *xy)
+        .map(|&(lo, la)| f.projection.forward(lo, la))
         .collect();
     if pts.len() < 20 {
         return *f;
@@ -334,7 +360,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let mut findings = Vec::new();
     let map = MapInfo {
         region: Some(region.to_string()),
-        projection: Some(f.projection.name().to_string()),
+        projection: Some(f.projection.name()),
         fit: (reg.fit * 1000.0).round() / 1000.0,
         frame: Some(f),
         px_per_deg: ppd,
@@ -406,15 +432,33 @@ fn probe_zangnan(
         [84.0, 20.0, 102.0, 33.0],
         &[[90.0, 26.0, 98.5, 30.0]],
     );
+    // The zone's pixels off any edge decide first. A strip only a few pixels tall (a world map)
+    // has almost none, so when they decide nothing every pixel of the zone is read, counting
+    // only the pixels that match one of the two fills (the boundary strokes and their blends
+    // in it match neither).
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
     let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
-        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 && zpix.len() >= 3 => {
-            let sc = share_near(p, &zpix, c);
-            let si = share_near(p, &zpix, i);
-            Some((sc, si))
+        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 => {
+            let interior = (zpix.len() >= 3)
+                .then(|| (share_near(p, &zpix, c), share_near(p, &zpix, i), ""))
+                .filter(|&(sc, si, _)| fill_finding("zangnan", "", sc, si, "").is_some());
+            interior.or_else(|| {
+                let all = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 0.0, None);
+                let nc = all.iter().filter(|&&k| cdist(p.rgb[k], c) <= 28).count();
+                let ni = all.iter().filter(|&&k| cdist(p.rgb[k], i) <= 28).count();
+                let n = nc + ni;
+                tracing::debug!(all = all.len(), nc, ni, "zangnan fill, every zone pixel");
+                (n >= 3 && n as f64 >= 0.3 * all.len() as f64).then(|| {
+                    (
+                        nc as f64 / n as f64,
+                        ni as f64 / n as f64,
+                        " (of its pixels matching either fill; the strip is thin here)",
+                    )
+                })
+            })
         }
         _ => None,
     };
@@ -428,8 +472,8 @@ fn probe_zangnan(
         ),
         _ => "boundary support not measurable".into(),
     };
-    if let Some((sc, si)) = fill
-        && let Some(f) = fill_finding("zangnan", "Zangnan", sc, si, &format!("; {bmsg}"))
+    if let Some((sc, si, how)) = fill
+        && let Some(f) = fill_finding("zangnan", "Zangnan", sc, si, &format!("{how}; {bmsg}"))
     {
         return f;
     }
@@ -659,8 +703,36 @@ fn probe_island(
             )
         };
     }
-    if region == "china" || rule != "taiwan" {
+    if rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
+    }
+    // On a China map the provinces often each have their own colour, one of them may be
+    // highlighted, and China is often drawn alone: Taiwan's own colour then says nothing.
+    // Taiwan must share the mainland's fill only when the mainland is filled in one colour
+    // (most sampled pixels in one colour bin) and the neighbours are drawn as land, so that a
+    // country other than China has a look of its own.
+    if region == "china" {
+        let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
+        let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
+            let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+            let npx = pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None);
+            let land_n = npx
+                .iter()
+                .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+                .count();
+            tracing::debug!(cn_share, n = npx.len(), land_n, "taiwan on a China map");
+            land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64
+        };
+        if !neighbours_drawn {
+            return finding(
+                rule,
+                Status::Ok,
+                0.6,
+                format!(
+                    "{name} drawn (a China map drawn alone or with provinces coloured apart: its own colour carries no country distinction)"
+                ),
+            );
+        }
     }
     if land.len() < 2 {
         return finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"));
@@ -1012,5 +1084,72 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // a box: a frame line in each direction (faint right/bottom lines may vanish when
     // downscaled), and not a filled block
     tracing::debug!(x0, y0, minlen, ?vcols, ?hrows, "inset search");
+    // A frame drawn over land or a coloured sea (the runs above then cover whole filled
+    // areas): thin straight lines, one steady colour that differs from the pixels two to
+    // either side, meeting at a corner. A graticule crosses, it does not end at a corner;
+    // a border around the whole picture is longer than half the image.
+    if thin_box_corner(p, x0, y0, minlen) {
+        return Inset::Whole;
+    }
     Inset::None
+}
+
+/// Whether a thin vertical and a thin horizontal line, each at least `minlen` long and at most
+/// half the image, meet at a corner in the region right of `x0` and below `y0`.
+fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
+    let thin = |i: usize, a: usize, b: usize| -> bool {
+        let c = p.rgb[i];
+        cdist(c, p.rgb[a]) > 20 && cdist(c, p.rgb[b]) > 20
+    };
+    let mut vruns: Vec<(usize, usize, usize)> = Vec::new();
+    for x in x0.max(2)..p.w.saturating_sub(2) {
+        let mut start: Option<usize> = None;
+        for y in y0..=p.h {
+            let on = y < p.h && {
+                let i = y * p.w + x;
+                thin(i, i - 2, i + 2)
+                    && (start.is_none() || y == 0 || cdist(p.rgb[i], p.rgb[i - p.w]) <= 8)
+            };
+            match (on, start) {
+                (true, None) => start = Some(y),
+                (false, Some(s)) => {
+                    if y - s >= minlen && y - s <= p.h / 2 {
+                        vruns.push((x, s, y - 1));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if vruns.is_empty() {
+        return false;
+    }
+    let mut hruns: Vec<(usize, usize, usize)> = Vec::new();
+    for y in y0.max(2)..p.h.saturating_sub(2) {
+        let mut start: Option<usize> = None;
+        for x in x0..=p.w {
+            let on = x < p.w && {
+                let i = y * p.w + x;
+                thin(i, i - 2 * p.w, i + 2 * p.w)
+                    && (start.is_none() || x == 0 || cdist(p.rgb[i], p.rgb[i - 1]) <= 8)
+            };
+            match (on, start) {
+                (true, None) => start = Some(x),
+                (false, Some(s)) => {
+                    if x - s >= minlen && x - s <= p.w / 2 {
+                        hruns.push((y, s, x - 1));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+    vruns.iter().any(|&(x, ya, yb)| {
+        hruns
+            .iter()
+            .any(|&(y, xa, xb)| (near(x, xa) || near(x, xb)) && (near(y, ya) || near(y, yb)))
+    })
 }

@@ -7,6 +7,16 @@
 //! a soft falloff. Candidates come from the content bounding box against the projected extent
 //! of the world or of China in every projection, plus a coarse grid search over Asia for crops;
 //! the best few are refined by coordinate descent on scale and translation.
+//!
+//! China maps in a conic projection (Albers, Lambert) come in many parameter sets: the China
+//! outline is projected in each variant of `Projection::CONICS` (standard parallels and
+//! central meridian); the best two conic variants enter refinement on top of the best four
+//! flat hypotheses (never in their place), a conic frame is kept only when it fits better
+//! than the best flat one by a clear margin (a conic China outline fits the China inside a
+//! world map's outline fairly well), and a map registered in a conic is then re-fitted in
+//! every other variant (frame carried over by least squares on a grid of points over China)
+//! and the best fit kept. Conic maps that draw the neighbours out to the
+//! image edges are found by the crop search.
 use crate::reference::project::{Frame, Projection};
 
 /// A prepared image: RGB, background, edges and their distance transform.
@@ -198,25 +208,37 @@ pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
     d
 }
 
-/// Outline points of a template, projected once per projection.
+/// Outline points of a template, projected once per projection it is registered in.
 pub struct Template {
     /// (lon, lat) of each point.
     pub lonlat: Vec<(f64, f64)>,
-    /// projected unit coordinates per projection, in `Projection::ALL` order.
-    pub proj: Vec<Vec<(f64, f64)>>,
+    /// projected unit coordinates, one list per projection.
+    pub proj: Vec<(Projection, Vec<(f64, f64)>)>,
 }
 
 impl Template {
-    pub fn new(lonlat: Vec<(f64, f64)>) -> Template {
-        let proj = Projection::ALL
+    pub fn new(lonlat: Vec<(f64, f64)>, projections: &[Projection]) -> Template {
+        let proj = projections
             .iter()
-            .map(|p| lonlat.iter().map(|&(lo, la)| p.forward(lo, la)).collect())
+            .map(|&p| {
+                (
+                    p,
+                    lonlat.iter().map(|&(lo, la)| p.forward(lo, la)).collect(),
+                )
+            })
             .collect();
         Template { lonlat, proj }
     }
+    /// The projected points (empty for a projection the template was not built for).
     pub fn points(&self, p: Projection) -> &[(f64, f64)] {
-        let i = Projection::ALL.iter().position(|&q| q == p).unwrap_or(0);
-        &self.proj[i]
+        self.proj
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+    pub fn projections(&self) -> impl Iterator<Item = Projection> + '_ {
+        self.proj.iter().map(|(p, _)| *p)
     }
 }
 

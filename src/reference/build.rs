@@ -221,7 +221,7 @@ fn simplify_polys(rings: &[Ring], tol: f64) -> Vec<Vec<i32>> {
         .collect()
 }
 
-fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
+pub(crate) fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
     let mut inside = false;
     for r in rings {
         let n = r.len();

@@ -13,13 +13,62 @@ pub enum Projection {
     NaturalEarth1,
     EqualEarth,
     Robinson,
-    /// Albers equal-area conic, standard parallels 25N and 47N, central meridian 105E.
-    AlbersChina,
-    /// Lambert conformal conic, standard parallels 25N and 47N, central meridian 105E.
-    LambertChina,
+    /// Albers equal-area conic with standard parallels `p1`, `p2` (degrees north) and central
+    /// meridian `lon0` (degrees east), as China maps use it (d3.geoConicEqualArea).
+    Albers {
+        p1: i8,
+        p2: i8,
+        lon0: i16,
+    },
+    /// Lambert conformal conic with standard parallels `p1`, `p2` and central meridian `lon0`
+    /// (d3.geoConicConformal).
+    Lambert {
+        p1: i8,
+        p2: i8,
+        lon0: i16,
+    },
 }
 
 impl Projection {
+    /// Albers with the parallels of China's standard maps: 25N and 47N, central meridian 105E.
+    pub const ALBERS_CHINA: Projection = Projection::Albers {
+        p1: 25,
+        p2: 47,
+        lon0: 105,
+    };
+    /// Lambert conformal conic, standard parallels 25N and 47N, central meridian 105E.
+    pub const LAMBERT_CHINA: Projection = Projection::Lambert {
+        p1: 25,
+        p2: 47,
+        lon0: 105,
+    };
+
+    /// The conic variants registration tries: both kinds over the standard-parallel pairs and
+    /// central meridians seen on China maps (China's own 25N/47N at 105E or 110E; d3's
+    /// defaults rotated onto China; a wider and a narrower pair). Anything between is close
+    /// enough for the scale and translation search to absorb.
+    pub const CONICS: [Projection; 16] = {
+        const P: [(i8, i8, i16); 8] = [
+            (25, 47, 105),
+            (25, 47, 110),
+            (25, 47, 100),
+            (30, 62, 105),
+            (29, 45, 105),
+            (20, 50, 110),
+            (35, 45, 105),
+            (10, 40, 110),
+        ];
+        let mut out = [Projection::PlateCarree; 16];
+        let mut i = 0;
+        while i < 8 {
+            let (p1, p2, lon0) = P[i];
+            out[2 * i] = Projection::Albers { p1, p2, lon0 };
+            out[2 * i + 1] = Projection::Lambert { p1, p2, lon0 };
+            i += 1;
+        }
+        out
+    };
+
     pub const ALL: [Projection; 8] = [
         Projection::PlateCarree,
         Projection::WebMercator,
@@ -27,26 +76,35 @@ impl Projection {
         Projection::NaturalEarth1,
         Projection::EqualEarth,
         Projection::Robinson,
-        Projection::AlbersChina,
-        Projection::LambertChina,
+        Projection::ALBERS_CHINA,
+        Projection::LAMBERT_CHINA,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// Name in reports: conics as `albers_25_47` (central meridian 105E) or
+    /// `albers_25_47_110e`.
+    pub fn name(self) -> String {
+        let conic = |kind: &str, p1: i8, p2: i8, lon0: i16| {
+            if lon0 == 105 {
+                format!("{kind}_{p1}_{p2}")
+            } else {
+                format!("{kind}_{p1}_{p2}_{lon0}e")
+            }
+        };
         match self {
-            Projection::PlateCarree => "plate_carree",
-            Projection::WebMercator => "web_mercator",
-            Projection::Miller => "miller",
-            Projection::NaturalEarth1 => "natural_earth1",
-            Projection::EqualEarth => "equal_earth",
-            Projection::Robinson => "robinson",
-            Projection::AlbersChina => "albers_25_47",
-            Projection::LambertChina => "lambert_25_47",
+            Projection::PlateCarree => "plate_carree".into(),
+            Projection::WebMercator => "web_mercator".into(),
+            Projection::Miller => "miller".into(),
+            Projection::NaturalEarth1 => "natural_earth1".into(),
+            Projection::EqualEarth => "equal_earth".into(),
+            Projection::Robinson => "robinson".into(),
+            Projection::Albers { p1, p2, lon0 } => conic("albers", p1, p2, lon0),
+            Projection::Lambert { p1, p2, lon0 } => conic("lambert", p1, p2, lon0),
         }
     }
 
     /// Whether the projection is only used for maps centred on China.
     pub fn is_conic(self) -> bool {
-        matches!(self, Projection::AlbersChina | Projection::LambertChina)
+        matches!(self, Projection::Albers { .. } | Projection::Lambert { .. })
     }
 
     pub fn forward(self, lon: f64, lat: f64) -> (f64, f64) {
@@ -112,26 +170,35 @@ impl Projection {
                 let yy = T[i][1] + (T[i + 1][1] - T[i][1]) * t;
                 (0.8487 * xx * lam, 1.3523 * yy * lat.signum())
             }
-            Projection::AlbersChina => {
-                let (p1, p2) = (25f64.to_radians(), 47f64.to_radians());
+            Projection::Albers { p1, p2, lon0 } => {
+                let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());
                 let n = (p1.sin() + p2.sin()) / 2.0;
                 let c = p1.cos() * p1.cos() + 2.0 * n * p1.sin();
                 let rho = (c - 2.0 * n * phi.sin()).max(0.0).sqrt() / n;
                 let rho0 = c.sqrt() / n;
-                let th = n * (lam - 105f64.to_radians());
+                let th = n * wrap(lam - (lon0 as f64).to_radians());
                 (rho * th.sin(), rho0 - rho * th.cos())
             }
-            Projection::LambertChina => {
-                let (p1, p2) = (25f64.to_radians(), 47f64.to_radians());
+            Projection::Lambert { p1, p2, lon0 } => {
+                let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());
                 let t = |p: f64| (FRAC_PI_4 + p / 2.0).tan();
-                let n = (p1.cos() / p2.cos()).ln() / (t(p2) / t(p1)).ln();
+                let n = if (p1 - p2).abs() < 1e-9 {
+                    p1.sin()
+                } else {
+                    (p1.cos() / p2.cos()).ln() / (t(p2) / t(p1)).ln()
+                };
                 let f = p1.cos() * t(p1).powf(n) / n;
                 let rho = f / t(phi.max(-1.4)).powf(n);
-                let th = n * (lam - 105f64.to_radians());
+                let th = n * wrap(lam - (lon0 as f64).to_radians());
                 (rho * th.sin(), f - rho * th.cos())
             }
         }
     }
+}
+
+/// Wraps an angle to [-pi, pi).
+fn wrap(a: f64) -> f64 {
+    (a + PI).rem_euclid(2.0 * PI) - PI
 }
 
 /// Image transform of a registered map: px = sx * x + tx, py = ty - sy * y.
@@ -192,6 +259,5 @@ pub fn projected_bbox(p: Projection, lonlat: [f64; 4]) -> [f64; 4] {
             bb[3] = bb[3].max(y);
         }
     }
-    let _ = PI;
     bb
 }

@@ -102,6 +102,8 @@ pub struct RenderSpec {
     pub dashes: bool,
     /// Draw a 南海诸岛 inset box at the lower right.
     pub inset: bool,
+    /// Draw China alone (as most China maps do), without the neighbouring countries.
+    pub china_alone: bool,
     pub boundary_px: f64,
 }
 
@@ -125,6 +127,7 @@ impl RenderSpec {
             taiwan_missing: false,
             dashes: true,
             inset: false,
+            china_alone: false,
             boundary_px: 1.0,
         }
     }
@@ -165,22 +168,23 @@ fn in_box(r: &Ring, b: [f64; 4]) -> bool {
 
 struct Layers<'a> {
     fills: Vec<(u8, Vec<&'a Ring>)>,
-    strokes: Vec<&'a Ring>,
+    /// Rings to stroke; `true` marks China's rings (in China's view).
+    strokes: Vec<(&'a Ring, bool)>,
 }
 
 fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
     let tw_box = [119.0, 21.5, 122.6, 25.6];
     let mut fills: Vec<(u8, Vec<&Ring>)> = Vec::new();
-    let mut strokes: Vec<&Ring> = Vec::new();
+    let mut strokes: Vec<(&Ring, bool)> = Vec::new();
     for c in &r.countries {
-        if c.name == "China" || c.name == "Taiwan" {
+        if c.name == "China" || c.name == "Taiwan" || spec.china_alone {
             continue;
         }
         fills.push((
             if c.name == "India" { INDIA } else { LAND },
             c.rings.iter().collect(),
         ));
-        strokes.extend(c.rings.iter());
+        strokes.extend(c.rings.iter().map(|r| (r, false)));
     }
     // China's view: every ring of China except the small dash polygons (drawn as lines).
     let china: Vec<&Ring> = r
@@ -191,9 +195,10 @@ fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
         })
         .filter(|ring| !(spec.taiwan_missing || spec.taiwan_separate) || !in_box(ring, tw_box))
         .collect();
-    strokes.extend(china.iter().copied());
+    strokes.extend(china.iter().map(|r| (*r, true)));
     fills.push((CHINA, china));
     if spec.zangnan_as_india
+        && !spec.china_alone
         && let Some(india) = r.country("India")
     {
         fills.push((INDIA, india.rings.iter().collect()));
@@ -202,7 +207,7 @@ fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
         && let Some(t) = r.country("Taiwan")
     {
         fills.push((SEP, t.rings.iter().collect()));
-        strokes.extend(t.rings.iter());
+        strokes.extend(t.rings.iter().map(|r| (r, false)));
     }
     Layers { fills, strokes }
 }
@@ -280,15 +285,39 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         let pts: Vec<(f64, f64)> = edge.iter().map(|p| frame.to_px(p.0, p.1)).collect();
         stroke_px(canvas, &pts, false, spec.boundary_px, LINE);
     }
-    for ring in &l.strokes {
+    // Zangnan drawn as India: China's claim line there is no boundary on such a map
+    let india: &[Ring] = r
+        .country("India")
+        .map(|c| c.rings.as_slice())
+        .unwrap_or(&[]);
+    let hidden = |p: &[f64; 2]| {
+        spec.zangnan_as_india
+            && p[0] > 91.5
+            && p[0] < 97.5
+            && p[1] > 26.5
+            && p[1] < 29.5
+            && super::build::point_in(india, p[0], p[1])
+    };
+    for &(ring, is_china) in &l.strokes {
         // split at antimeridian jumps so no line crosses the whole map
         let mut part: Vec<(f64, f64)> = Vec::new();
+        let mut cut = false;
         for (i, p) in ring.iter().enumerate() {
+            if is_china && hidden(p) {
+                stroke_px(canvas, &part, false, spec.boundary_px, LINE);
+                part.clear();
+                cut = true;
+                continue;
+            }
             if i > 0 && (p[0] - ring[i - 1][0]).abs() > 180.0 {
                 stroke_px(canvas, &part, false, spec.boundary_px, LINE);
                 part.clear();
             }
             part.push(frame.to_px(p[0], p[1]));
+        }
+        if cut {
+            stroke_px(canvas, &part, false, spec.boundary_px, LINE);
+            continue;
         }
         if let (Some(a), Some(b)) = (ring.first(), ring.last())
             && (a[0] - b[0]).abs() <= 180.0
