@@ -21,12 +21,17 @@ pub struct MapLikeness {
     /// Share of pixels whose right and lower neighbours differ by at most [`FLAT_STEP`] in
     /// every channel (flat fills; JPEG noise in flat fills stays within this).
     pub flat_share: f64,
+    /// Share of the single most common (quantised) colour: 1.0 for a blank image.
+    pub dominant_share: f64,
 }
 
 /// How many dominant colours count towards `top_share`.
 pub const TOP_COLOURS: usize = 8;
 /// Largest per-channel step between neighbours still counted as flat.
 pub const FLAT_STEP: i32 = 2;
+/// Most `dominant_share` of a map: a thin-line outline map on white still draws a few percent
+/// of its pixels as lines; an image of one colour (a blank placeholder) draws nothing.
+const MAX_DOMINANT_SHARE: f64 = 0.995;
 /// Least `top_share` of a map.
 const MIN_TOP_SHARE: f64 = 0.35;
 /// Least `flat_share` of a map.
@@ -40,6 +45,7 @@ impl MapLikeness {
             return MapLikeness {
                 top_share: 0.0,
                 flat_share: 0.0,
+                dominant_share: 1.0,
             };
         }
         let mut hist = vec![0u32; 4096];
@@ -69,13 +75,16 @@ impl MapLikeness {
         MapLikeness {
             top_share: top as f64 / n as f64,
             flat_share: flat as f64 / n as f64,
+            dominant_share: hist[0] as f64 / n as f64,
         }
     }
 
     /// Whether the image could be a map: a few colours cover a good share of it and a good
-    /// share of it is flat.
+    /// share of it is flat, but not all of it is one colour.
     pub fn plausible(&self) -> bool {
-        self.top_share >= MIN_TOP_SHARE && self.flat_share >= MIN_FLAT_SHARE
+        self.top_share >= MIN_TOP_SHARE
+            && self.flat_share >= MIN_FLAT_SHARE
+            && self.dominant_share <= MAX_DOMINANT_SHARE
     }
 }
 
@@ -84,7 +93,7 @@ mod tests {
     use super::*;
 
     /// The measure written plainly, pixel by pixel, to hold the fast one to.
-    fn naive(rgb: &[[u8; 3]], w: usize, h: usize) -> (f64, f64) {
+    fn naive(rgb: &[[u8; 3]], w: usize, h: usize) -> (f64, f64, f64) {
         let mut hist = std::collections::HashMap::<(u8, u8, u8), u64>::new();
         let mut flat = 0;
         let at = |x: usize, y: usize| rgb[y * w + x];
@@ -105,7 +114,7 @@ mod tests {
         counts.sort_unstable_by(|a, b| b.cmp(a));
         let top: u64 = counts.iter().take(TOP_COLOURS).sum();
         let n = (w * h) as f64;
-        (top as f64 / n, flat as f64 / n)
+        (top as f64 / n, flat as f64 / n, counts[0] as f64 / n)
     }
 
     #[test]
@@ -132,10 +141,28 @@ mod tests {
                 .collect();
             let m = MapLikeness::measure(&rgb, w, h);
             assert_eq!(
-                (m.top_share, m.flat_share),
+                (m.top_share, m.flat_share, m.dominant_share),
                 naive(&rgb, w, h),
                 "image kind {kind}"
             );
         }
+    }
+
+    #[test]
+    fn a_blank_image_is_not_a_map_but_thin_lines_on_white_may_be() {
+        let (w, h) = (200, 150);
+        let blank = vec![[255u8, 255, 255]; w * h];
+        assert!(!MapLikeness::measure(&blank, w, h).plausible());
+        // one-pixel lines every 12 pixels: about 16% line pixels, like an outline map
+        let lines: Vec<[u8; 3]> = (0..w * h)
+            .map(|i| {
+                if (i % w) % 12 == 0 || (i / w) % 12 == 0 {
+                    [40, 40, 40]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        assert!(MapLikeness::measure(&lines, w, h).plausible());
     }
 }
