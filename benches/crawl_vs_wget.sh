@@ -12,23 +12,26 @@
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
 #
-# Figures, 2026-11-30 08:07-08:31 UTC, `SKIP_RENDER=1 benches/crawl_vs_wget.sh 2000 20 release`,
-# 2 cores shared with another session's builds (load 3-4), data dir on ext4 (/dev/vda), after
-# findings were written in the seal's transaction, pages in flight bounded by bytes (so seals
-# share group commits), new blobs written under their final name, one INSERT per capture's
-# artifact rows; five runs:
-#   wget:  509-2106 pages/s (2001 pages in 0.95-3.93 s; its system time alone varies 0.4-2.2 s)
-#   sweep: 643-914 pages/s (2001 pages sealed in 2.19-3.11 s), user 2.0-2.4 s sys 1.1-2.0 s,
-#          peak 107-115 MB (target < 300 MB: met); 2001 candidates checked, evidence 46 MB
-#   ratio: 0.34x-1.27x wget (target >= 2x: NOT met)
-#   tmpfs: 663-1150 pages/s; crawl alone 5266-7411 pages/s
-#   Where the sweep's CPU goes (perf, 2,000 pages): creating blob files and their fan-out
-#   directories about 30% (ext4 inode allocation: three new files per page, html, image,
-#   check report), the map-likeness gate and PNG decoding of each unique image about 16%,
-#   SQLite and its worker-thread hand-offs about 10%, allocation 7%; the crawl itself ~5%.
+# Figures, 2026-11-30 09:19 UTC, `benches/crawl_vs_wget.sh 2000 20 release` (3 rounds), 2 cores,
+# machine quiet (load 1-2), data dir on ext4 (/dev/vda), after findings were written in the
+# seal's transaction, pages in flight bounded by bytes (so seals share group commits), new
+# blobs written under their final name, one INSERT per capture's artifact rows:
+#   wget:  1888, 1836, 1267 pages/s (median 1836), peak 7.5 MB
+#   sweep: 1291, 870, 770 pages/s (median 870; 2001 pages sealed in 1.55-2.6 s), user 1.6-1.9 s,
+#          sys 0.7-2.5 s (grows round by round: ext4 allocating inodes next to the previous
+#          round's deleted ones; wget's sys grew too), peak 89-90 MB (target < 300 MB: met)
+#   ratio: 0.47x of the medians (target >= 2x: NOT met); first round alone 0.68x
+#   tmpfs: 1440 pages/s; crawl alone 10,532 pages/s
+#   rendered capture: 12.5 pages/min with 1 tab, 20.7 with 2 (settle 1500 ms, launch included)
+# Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
+#   585-914 pages/s against wget 509-2106.
+#   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
+#   each unique image about 17%, SQLite and its worker-thread hand-offs about 10%, allocation
+#   7%, the crawl itself about 5%; creating the blob files (three per page: html, image, check
+#   report) and their fan-out directories costs 5-30% depending on the filesystem's state
+#   (ext4 inode allocation after many deletions), which is why system time varies by round.
 # Before (06:45): 177 pages/s against wget's 733 (0.24x), user 5.0 s sys 10.4 s: each finding
 #   was its own WAL commit after the seal and at most 4 pages waited for sealing.
-#   Rendered capture (06:33 run): 12.6 pages/min with 1 tab, 21.2 with 2.
 # History, same day: with a sweep-wide lock around seals 134 pages/s (wget 834); before the gate
 #   4.5 pages/s (wget 1740), peak 152 MB, 92% of CPU in registration on gradient PNGs, 440 flagged.
 set -euo pipefail
