@@ -952,7 +952,7 @@ impl EvidenceStore {
             }
         }
         let body = String::from_utf8(sth.tree_head.signed_bytes()).unwrap_or_default();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO tree_heads (tree_size, timestamp_ms, root_hash, body, signature, key_id, tsa_url, tsa_token) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -965,8 +965,25 @@ impl EvidenceStore {
         .bind(sth.tsa_url.clone())
         .bind(sth.tsa_token.clone())
         .execute(&self.inner.db)
-        .await
-        .map_err(self.db_err("store the tree head"))?;
+        .await;
+        if let Err(e) = inserted {
+            // A head of this size was already signed in this very millisecond (two runs of a
+            // daemon ending together, nothing sealed in between): that head says the same.
+            let same = |h: &SignedTreeHead| {
+                h.tree_head.tree_size == sth.tree_head.tree_size
+                    && h.tree_head.timestamp_ms == sth.tree_head.timestamp_ms
+            };
+            let existing = match &e {
+                sqlx::Error::Database(d)
+                    if d.is_unique_violation()
+                        || d.message().to_ascii_lowercase().contains("unique") =>
+                {
+                    self.tree_heads().await?.into_iter().find(same)
+                }
+                _ => None,
+            };
+            return existing.ok_or_else(|| self.db_err("store the tree head")(e));
+        }
         self.export_tree_head(&sth)?;
         if let Some((url, cause)) = tsa_failure {
             return Err(EvidenceError::Tsa {
