@@ -216,21 +216,12 @@ fn row_to_finding(r: &sqlx::any::AnyRow) -> Result<Finding, FindingsError> {
     })
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => {
-            d.is_unique_violation() || d.message().to_ascii_lowercase().contains("unique")
-        }
-        _ => false,
-    }
-}
-
 /// Records a checked map. The capture must be sealed and list the artifact (and the overlay and
 /// check report when given). Idempotent per (capture, artifact): returns the existing finding.
 /// A sweep writes its findings with the capture instead ([`index_hook`]).
 pub async fn insert(store: &EvidenceStore, new: &NewFinding) -> Result<Finding, FindingsError> {
     let db = store.pool();
-    if let Some(f) = find_existing(db, &new.capture_id, &new.artifact_blake3).await? {
+    if let Some(f) = find(db, &new.capture_id, &new.artifact_blake3).await? {
         return Ok(f);
     }
     let rec = store.record(&new.capture_id).await?;
@@ -242,9 +233,9 @@ pub async fn insert(store: &EvidenceStore, new: &NewFinding) -> Result<Finding, 
             .map_err(db_err("allocate a finding id"))?;
         match row.insert(&mut conn).await {
             Ok(num) => return get(db, &format_id(num)).await,
-            Err(FindingsError::Db { cause, .. }) if is_unique_violation(&cause) => {
+            Err(FindingsError::Db { cause, .. }) if crate::store::is_unique_violation(&cause) => {
                 // Either another writer took this number, or it recorded the same artifact.
-                if let Some(f) = find_existing(db, &new.capture_id, &new.artifact_blake3).await? {
+                if let Some(f) = find(db, &new.capture_id, &new.artifact_blake3).await? {
                     return Ok(f);
                 }
             }
@@ -366,14 +357,6 @@ impl<'a> FindingRow<'a> {
 
 /// The finding on this artifact of this capture, if one was recorded.
 pub async fn find(
-    db: &Db,
-    capture_id: &Uuid,
-    blake3: &str,
-) -> Result<Option<Finding>, FindingsError> {
-    find_existing(db, capture_id, blake3).await
-}
-
-async fn find_existing(
     db: &Db,
     capture_id: &Uuid,
     blake3: &str,

@@ -192,12 +192,7 @@ pub async fn open_case(store: &EvidenceStore, new: &NewCase) -> Result<Case, Cas
                 claimed = Some(id);
                 break;
             }
-            Err(sqlx::Error::Database(d))
-                if d.is_unique_violation()
-                    || d.message().to_ascii_lowercase().contains("unique") =>
-            {
-                continue;
-            }
+            Err(e) if crate::store::is_unique_violation(&e) => continue,
             Err(e) => return Err(db_err("allocate a case id")(e)),
         }
     }

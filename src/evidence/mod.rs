@@ -825,27 +825,37 @@ impl EvidenceStore {
 
     /// Leaf hashes of the first `n` records, recomputed from the stored canonical bodies.
     async fn leaves(&self, n: u64) -> Result<Vec<merkle::Hash>, EvidenceError> {
-        let rows = sqlx::query("SELECT seq, body FROM log_records WHERE seq < $1 ORDER BY seq")
-            .bind(n.min(i64::MAX as u64) as i64)
-            .fetch_all(&self.inner.db)
-            .await
-            .map_err(self.db_err("read the log"))?;
+        self.leaf_hashes(0, n).await
+    }
+
+    /// Leaf hashes of records `from..to`, each hashed from its stored body; a gap or a log
+    /// shorter than `to` is an error.
+    async fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<merkle::Hash>, EvidenceError> {
+        let rows = sqlx::query(
+            "SELECT seq, body FROM log_records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        )
+        .bind(from.min(i64::MAX as u64) as i64)
+        .bind(to.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.inner.db)
+        .await
+        .map_err(self.db_err("read the log"))?;
         let mut out = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
+            let want = from + i as u64;
             let seq: i64 = r.try_get(0).map_err(self.db_err("read the log"))?;
-            if seq as u64 != i as u64 {
+            if seq as u64 != want {
                 return Err(EvidenceError::CorruptRecord {
-                    seq: i as u64,
-                    message: format!("the log has a gap: seq {i} missing (found {seq})"),
+                    seq: want,
+                    message: format!("the log has a gap: seq {want} missing (found {seq})"),
                 });
             }
             let body: String = r.try_get(1).map_err(self.db_err("read the log"))?;
             out.push(merkle::leaf_hash(body.as_bytes()));
         }
-        if (out.len() as u64) < n {
+        if from + (out.len() as u64) < to {
             return Err(EvidenceError::NotFound(format!(
-                "tree size {n}: the log has only {} records",
-                out.len()
+                "tree size {to}: the log has only {} records",
+                from + out.len() as u64
             )));
         }
         Ok(out)
@@ -895,30 +905,8 @@ impl EvidenceStore {
         } else {
             merkle::Frontier::new()
         };
-        let rows = sqlx::query(
-            "SELECT seq, body FROM log_records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
-        )
-        .bind(f.size() as i64)
-        .bind(size.min(i64::MAX as u64) as i64)
-        .fetch_all(&self.inner.db)
-        .await
-        .map_err(self.db_err("read the log"))?;
-        for r in &rows {
-            let seq: i64 = r.try_get(0).map_err(self.db_err("read the log"))?;
-            if seq as u64 != f.size() {
-                return Err(EvidenceError::CorruptRecord {
-                    seq: f.size(),
-                    message: format!("the log has a gap: seq {} missing (found {seq})", f.size()),
-                });
-            }
-            let body: String = r.try_get(1).map_err(self.db_err("read the log"))?;
-            f.push(merkle::leaf_hash(body.as_bytes()));
-        }
-        if f.size() < size {
-            return Err(EvidenceError::NotFound(format!(
-                "tree size {size}: the log has only {} records",
-                f.size()
-            )));
+        for leaf in self.leaf_hashes(f.size(), size).await? {
+            f.push(leaf);
         }
         let root = f.root();
         *cached = f;
@@ -973,14 +961,10 @@ impl EvidenceStore {
                 h.tree_head.tree_size == sth.tree_head.tree_size
                     && h.tree_head.timestamp_ms == sth.tree_head.timestamp_ms
             };
-            let existing = match &e {
-                sqlx::Error::Database(d)
-                    if d.is_unique_violation()
-                        || d.message().to_ascii_lowercase().contains("unique") =>
-                {
-                    self.tree_heads().await?.into_iter().find(same)
-                }
-                _ => None,
+            let existing = if store::is_unique_violation(&e) {
+                self.tree_heads().await?.into_iter().find(same)
+            } else {
+                None
             };
             return existing.ok_or_else(|| self.db_err("store the tree head")(e));
         }

@@ -137,6 +137,17 @@ pub async fn open(url: &str, create: bool) -> Result<Db, StoreError> {
     Ok(pool)
 }
 
+/// Whether `e` is a unique-key violation (the Any driver does not always classify SQLite's, so
+/// the message is read too): the signal for "someone took this key first".
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || d.message().to_ascii_lowercase().contains("unique")
+        }
+        _ => false,
+    }
+}
+
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
 /// taken first (waiting up to the busy timeout), so a transaction that reads before it writes
 /// (the log head, a duplicate check) is never refused with "database is locked" because another
