@@ -95,6 +95,50 @@ fn world_china_view_choropleth_is_compliant() {
 }
 
 #[test]
+fn world_map_with_white_boundaries_on_white_sea_registers_at_900_px() {
+    // White strokes on a white sea hide small islands and shift coasts by half a stroke: the
+    // chamfer fit of such maps at 2.5 px per degree is 0.55-0.6, and they were turned away.
+    for p in [
+        Projection::Miller,
+        Projection::NaturalEarth1,
+        Projection::Robinson,
+    ] {
+        for style in [Style::highlight(), Style::uniform()] {
+            let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 900, 360, style);
+            let r = check_spec(&s);
+            assert_eq!(r.map.region.as_deref(), Some("world"), "{p:?}: {r:#?}");
+        }
+    }
+}
+
+#[test]
+fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
+    // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
+    // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).
+    for p in [
+        Projection::Miller,
+        Projection::WebMercator,
+        Projection::EqualEarth,
+    ] {
+        let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 900, 360, Style::dark());
+        let r = check_spec(&s);
+        assert_ne!(status(&r, "taiwan"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
+#[test]
+fn taiwan_in_its_own_fill_inside_a_white_stroke_is_flagged() {
+    // choropleth: Taiwan's own colour fills a few pixels inside a white stroke that covers
+    // most of the island; the stroke must not outvote the fill
+    for p in [Projection::PlateCarree, Projection::Robinson] {
+        let mut s = world(p, Style::choropleth());
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "taiwan"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
+#[test]
 fn world_aksai_chin_as_india_is_flagged() {
     let mut s = world(Projection::PlateCarree, Style::choropleth());
     s.aksai_chin_as_india = true;

@@ -661,10 +661,17 @@ fn probe_island(
     // When the sea has its own colour (ocean style), the page background cannot show inside
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
     let bg_t = if cdist(sea, p.bg) > 24 { 6 } else { 24 };
+    // the dash line passes close to Taiwan: its strokes are no island's fill
+    let mut on_dash = Mask::new(p.w, p.h);
+    for d in &ck.reference.dashes {
+        let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        crate::reference::raster::stroke_px(&mut on_dash, &pts, false, 4.0, 1);
+    }
     let land: Vec<usize> = all
         .iter()
         .copied()
         .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > bg_t)
+        .filter(|&i| on_dash.data[i] == 0)
         .filter(|&i| {
             // never the mainland coast across the strait (registration slack)
             let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
@@ -753,8 +760,81 @@ fn probe_island(
             format!("{name} drawn; outline map, fills carry no country distinction"),
         );
     }
-    let zc = dominant(p, &land).map(|d| d.0).unwrap_or(cc);
-    let interior: Vec<usize> = land.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
+    // The boundary stroke is a colour of its own when the neighbours' fill differs from it.
+    // At small scales a stroke covers an island whole and its middle is then as far from an
+    // edge as a fill would be: such pixels show the stroke, not the island's fill.
+    let nfill = {
+        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+        dominant(
+            p,
+            &pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None),
+        )
+        .map(|d| d.0)
+    };
+    let own_stroke = cdist(sc, cc) > 28
+        && cdist(sc, sea) > 24
+        && cdist(sc, p.bg) > 24
+        && nfill.is_some_and(|n| cdist(sc, n) > 24);
+    tracing::debug!(
+        ?sc,
+        ?cc,
+        ?nfill,
+        ?sea,
+        own_stroke,
+        land = land.len(),
+        "island colours"
+    );
+    // the dash line's colour, read on the dashes far from Taiwan: near each dash point, the
+    // pixels of a colour that is neither sea, boundary stroke nor the neighbours' fill
+    let dash_c = {
+        let (mut px, mut points) = (Vec::new(), 0usize);
+        for d in ck
+            .reference
+            .dashes
+            .iter()
+            .filter(|d| d.iter().all(|q| q[1] < 20.0))
+        {
+            for q in d {
+                let (x, y) = f.to_px(q[0], q[1]);
+                points += 1;
+                for (dx, dy) in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)] {
+                    let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                    if let Some(c) = p.px(xx, yy)
+                        && cdist(c, sea) > 24
+                        && cdist(c, sc) > 24
+                        && nfill.is_none_or(|n| cdist(c, n) > 24)
+                    {
+                        px.push(yy as usize * p.w + xx as usize);
+                    }
+                }
+            }
+        }
+        dominant(p, &px)
+            .filter(|d| d.1 * px.len() as f64 >= 0.5 * points as f64)
+            .map(|d| d.0)
+    };
+    let dash_line = dash_c.filter(|&d| {
+        cdist(d, cc) > 28 && cdist(d, sea) > 24 && nfill.is_none_or(|n| cdist(d, n) > 24)
+    });
+    tracing::debug!(?dash_c, ?dash_line, "island line colours");
+    let stroke_like = |i: usize| {
+        (own_stroke && cdist(p.rgb[i], sc) <= 24)
+            || dash_line.is_some_and(|d| cdist(p.rgb[i], d) <= 24)
+    };
+    // what shows the island's fill: its pixels without the stroke's own colour
+    let fill: Vec<usize> = land.iter().copied().filter(|&i| !stroke_like(i)).collect();
+    if fill.len() < 2 {
+        return finding(
+            rule,
+            Status::NotShown,
+            0.5,
+            format!(
+                "{name} drawn, but at this scale only its boundary stroke shows: its fill cannot be read"
+            ),
+        );
+    }
+    let zc = dominant(p, &fill).map(|d| d.0).unwrap_or(cc);
+    let interior: Vec<usize> = fill.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
     let ok_share = if interior.len() >= 3 {
         interior
             .iter()
@@ -763,10 +843,10 @@ fn probe_island(
             / interior.len() as f64
     } else {
         // only boundary pixels: accept blends of China's fill with the boundary stroke
-        land.iter()
+        fill.iter()
             .filter(|&&i| cdist(p.rgb[i], cc) <= 32 || seg_dist(p.rgb[i], cc, sc) <= 24.0)
             .count() as f64
-            / land.len() as f64
+            / fill.len() as f64
     };
     if ok_share >= 0.5 {
         finding(
