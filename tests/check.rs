@@ -112,6 +112,23 @@ fn world_map_with_white_boundaries_on_white_sea_registers_at_900_px() {
 }
 
 #[test]
+fn zangnan_line_met_at_two_thirds_of_its_points_decides_nothing() {
+    // 640x330 Natural Earth, China's view: a frame a pixel off puts the McMahon line on 64% of
+    // its points and China's line on 28%; neither is drawn there, so this is no violation.
+    for style in [Style::choropleth(), Style::dark()] {
+        let s = RenderSpec::new(
+            Projection::NaturalEarth1,
+            [-180.0, -58.0, 180.0, 83.7],
+            640,
+            330,
+            style,
+        );
+        let r = check_spec(&s);
+        assert_ne!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+    }
+}
+
+#[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
     // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).
