@@ -129,6 +129,21 @@ fn zangnan_line_met_at_two_thirds_of_its_points_decides_nothing() {
 }
 
 #[test]
+fn aksai_chin_cut_off_by_a_line_along_india_claim_is_flagged_on_an_outline_world_map() {
+    // No fills to compare: India's view shows as a boundary along India's claim east of the
+    // zone, with nothing on parallel lines further inside China.
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        let mut s = world(p, Style::outline());
+        s.aksai_chin_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
+        let s = world(p, Style::outline());
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "aksai_chin"), Status::Ok, "{p:?}: {r:#?}");
+    }
+}
+
+#[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
     // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).

@@ -393,7 +393,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         }
         let fd = match rule {
             "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
-            "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m),
+            "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m, region),
             "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
             _ => probe_scs(ck, p, &f, region),
         };
@@ -419,6 +419,9 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
 
 /// Least support for a boundary line to count as drawn (see `probe_zangnan`).
 const LINE_DRAWN: f64 = 0.8;
+/// Least share of the boundaries around a zone within a pixel of an image edge, in the locally
+/// refined frame, for lines a few pixels apart to be told apart (see `probe_aksai`).
+const LOCAL_FIT_FINE: f64 = 0.95;
 
 fn probe_zangnan(
     ck: &Checker,
@@ -513,6 +516,7 @@ fn probe_aksai(
     zm: &Mask,
     china_m: &Mask,
     india_m: &Mask,
+    region: &str,
 ) -> Finding {
     let f = local_frame(
         ck,
@@ -546,6 +550,51 @@ fn probe_aksai(
     // China map, a provincial boundary) and the line-of-control evidence stands.
     let east: Vec<(f64, f64)> = (0..22).map(|j| (80.3, 34.4 + 0.05 * j as f64)).collect();
     let east_sup = support(p, &f, &east, 1.0, (0.0, 0.0));
+    // On a map of countries (no provinces: a world or South Asia map) a line along India's
+    // claim east of the zone is a boundary cutting Aksai Chin off from China, whatever is also
+    // drawn west of it. The control: the same line moved 2 and 3 degrees further inside China,
+    // where such a map draws nothing (text and clutter put lines there too). At world scale the
+    // claim line lies 2-4 px from China's line, so it is read only when the locally refined
+    // frame puts the boundaries around the zone within a pixel of an image edge nearly
+    // everywhere: every dev map fits 97% or more, while our renders whose frame was a pixel
+    // off (90% or so) met China's own stroke on the claim line.
+    let local_pts: Vec<(f64, f64)> = ck
+        .world
+        .lonlat
+        .iter()
+        .copied()
+        .filter(|&(lo, la)| lo > 70.0 && lo < 90.0 && la > 28.0 && la < 40.0)
+        .filter(|&(lo, la)| !(lo > 77.0 && lo < 81.0 && la > 32.0 && la < 37.0))
+        .collect();
+    let local_fit = support(p, &f, &local_pts, 1.0, (0.0, 0.0));
+    if region != "china"
+        && local_fit.is_some_and(|l| l >= LOCAL_FIT_FINE)
+        && let Some(e) = east_sup
+    {
+        let inner = [2.0, 3.0]
+            .iter()
+            .filter_map(|dl| {
+                let pts: Vec<(f64, f64)> = east.iter().map(|&(lo, la)| (lo + dl, la)).collect();
+                support(p, &f, &pts, 1.0, (0.0, 0.0))
+            })
+            .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+        tracing::debug!(e, ?inner, ?lac, "aksai chin: India's claim line");
+        if let Some(c) = inner
+            && e >= LINE_DRAWN
+            && c <= 0.3
+        {
+            return finding(
+                "aksai_chin",
+                Status::Violation,
+                (0.5 + (e - c) / 2.0).min(0.9),
+                format!(
+                    "Aksai Chin drawn outside China: a boundary runs along India's claim line east of the zone ({:.0}% of it drawn, {:.0}% on parallel lines inside China)",
+                    e * 100.0,
+                    c * 100.0
+                ),
+            );
+        }
+    }
     if let (Some(l), Some(e)) = (lac, east_sup)
         && f.px_per_deg() < 4.0
         && l >= 0.5
@@ -663,7 +712,7 @@ fn probe_island(
             }
         }
     }
-    let sc = dominant(p, &on_line).map(|d| d.0).unwrap_or(p.bg);
+    let (sc, sc_share) = dominant(p, &on_line).unwrap_or((p.bg, 0.0));
     let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
     // When the sea has its own colour (ocean style), the page background cannot show inside
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
@@ -778,7 +827,9 @@ fn probe_island(
         )
         .map(|d| d.0)
     };
-    let own_stroke = cdist(sc, cc) > 28
+    // a stroke is one colour along most of the outline (JPEG blends scatter over many)
+    let own_stroke = sc_share >= 0.4
+        && cdist(sc, cc) > 28
         && cdist(sc, sea) > 24
         && cdist(sc, p.bg) > 24
         && nfill.is_some_and(|n| cdist(sc, n) > 24);
