@@ -1,6 +1,7 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|china|china_scs|south_asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|china|china_scs|south_asia] [projection] [style] [violations...]
+//! world_aspect_W: the world W px wide at the projection's own aspect (as chart libraries draw it)
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
@@ -39,6 +40,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "world_small" => ([-180.0, -58.0, 180.0, 83.7], 640, 330),
         "world_900" => ([-180.0, -58.0, 180.0, 83.7], 900, 360),
         _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
+    };
+    // "world_aspect_W": a world map W px wide at the projection's own aspect
+    let (w, h) = match view.strip_prefix("world_aspect_") {
+        Some(wpx) => {
+            let w: u32 = wpx.parse()?;
+            let pb = mapsweep::reference::project::projected_bbox(proj, bbox);
+            (
+                w,
+                (w as f64 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32,
+            )
+        }
+        None => (w, h),
     };
     let mut spec = RenderSpec::new(proj, bbox, w, h, style);
     for s in args.iter().skip(4) {

@@ -144,6 +144,29 @@ fn aksai_chin_cut_off_by_a_line_along_india_claim_is_flagged_on_an_outline_world
 }
 
 #[test]
+fn dash_line_beside_the_coasts_of_a_small_world_map_is_seen_by_its_colour() {
+    // 640 px wide, 1.8 px per degree: the dashes lie within the widened coastlines, where
+    // edges say nothing; their grey, unlike any fill, stroke or blend there, still shows.
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        for style in [Style::uniform(), Style::highlight()] {
+            let bbox = [-180.0, -58.0, 180.0, 83.7];
+            let pb = mapsweep::reference::project::projected_bbox(p, bbox);
+            let h = (640.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
+            let mut s = RenderSpec::new(p, bbox, 640, h, style);
+            let r = check_spec(&s);
+            assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{p:?}: {r:#?}");
+            s.dashes = false;
+            let r = check_spec(&s);
+            assert_eq!(
+                status(&r, "south_china_sea"),
+                Status::Violation,
+                "{p:?} without dashes: {r:#?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
     // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).

@@ -1087,6 +1087,103 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         }
         Inset::None => {}
     }
+    // Colour pass. At world scale the dashes lie within a pixel or two of the coasts, inside
+    // the widened coastlines that the edge pass sets aside. A dash drawn in a colour of its own
+    // (neither sea, land fill, coast stroke, nor a blend of them) still shows there.
+    if n_in >= 3
+        && let Some(sea) = sea
+    {
+        // the fills of the countries around the sea (each its own on a choropleth), China's too
+        // (a small country's few pixels show its stroke or the dashes beside it, not its fill)
+        let window = [98.0, -2.0, 127.0, 26.0];
+        let mut on_dash = Mask::new(p.w, p.h);
+        for d in &ck.reference.dashes {
+            let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
+            crate::reference::raster::stroke_px(&mut on_dash, &pts, false, 5.0, 1);
+        }
+        let fill_of = |rings: &[Ring]| {
+            let m = mask_of(&f, rings, p.w, p.h);
+            let px: Vec<usize> = pixels_in(p, &f, &m, window, 1.0, Some(&on_dash))
+                .into_iter()
+                .filter(|&i| cdist(p.rgb[i], sea) > 24)
+                .collect();
+            dominant(p, &px)
+                .filter(|d| d.1 >= 0.3 && px.len() >= 20)
+                .map(|d| d.0)
+        };
+        let mut fills: Vec<[u8; 3]> = ck
+            .reference
+            .countries
+            .iter()
+            .filter(|c| c.rings.iter().any(|r| near(r)))
+            .filter_map(|c| fill_of(&c.rings))
+            .collect();
+        fills.extend(fill_of(&ck.probes.china_main));
+        // the coast stroke, read where no dash is: the Gulf of Thailand and the Malay coasts
+        let stroke = {
+            let all = Mask {
+                w: p.w,
+                h: p.h,
+                data: vec![1; p.w * p.h],
+            };
+            let px: Vec<usize> = pixels_in(p, &f, &all, [98.0, -2.0, 106.0, 14.0], 0.0, None)
+                .into_iter()
+                .filter(|&i| {
+                    explained.data[i] != 0
+                        && cdist(p.rgb[i], sea) > 24
+                        && fills.iter().all(|&l| cdist(p.rgb[i], l) > 24)
+                })
+                .collect();
+            dominant(p, &px).filter(|d| d.1 >= 0.3).map(|d| d.0)
+        };
+        // the colours a map without dashes shows near the coasts, and their blends
+        let mut known = fills.clone();
+        known.push(sea);
+        known.extend(stroke);
+        let own_colour = |c: [u8; 3]| -> bool {
+            !fills.is_empty()
+                && known.iter().enumerate().all(|(k, &a)| {
+                    cdist(c, a) > 24 && known[k + 1..].iter().all(|&b| seg_dist(c, a, b) > 24.0)
+                })
+        };
+        let dash_coloured = |x: i64, y: i64| -> bool {
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    if let Some(c) = p.px(x + dx, y + dy)
+                        && own_colour(c)
+                    {
+                        return true;
+                    }
+                }
+            }
+            false
+        };
+        let (_, chit) = hits_with((0.0, 0.0), &dash_coloured);
+        let cctrl = shifts
+            .iter()
+            .map(|s| hits_with(*s, &dash_coloured).1 as f64)
+            .sum::<f64>()
+            / 4.0;
+        let need = (3usize).max(n_in.div_ceil(2));
+        tracing::debug!(
+            ?fills,
+            ?stroke,
+            chit,
+            cctrl,
+            n_in,
+            "south china sea colour pass"
+        );
+        if chit >= need && chit as f64 >= cctrl + 2.5 {
+            return finding(
+                "south_china_sea",
+                Status::Ok,
+                (0.5 + (chit as f64 - cctrl) / (2.0 * n_in as f64)).min(0.9),
+                format!(
+                    "South China Sea dash line drawn in place, in a colour of its own close to the coasts ({chit} of {n_in} dash segments found, {cctrl:.1} by chance)"
+                ),
+            );
+        }
+    }
     let _ = region;
     if n_in >= 3 {
         let (_, fhit) = hits_with((0.0, 0.0), &faint_mark);
