@@ -1115,7 +1115,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             .reference
             .countries
             .iter()
-            .filter(|c| c.rings.iter().any(|r| near(r)))
+            .filter(|c| c.rings.iter().any(&near))
             .filter_map(|c| fill_of(&c.rings))
             .collect();
         fills.extend(fill_of(&ck.probes.china_main));
