@@ -167,6 +167,19 @@ fn dash_line_beside_the_coasts_of_a_small_world_map_is_seen_by_its_colour() {
 }
 
 #[test]
+fn dash_positions_as_crowded_as_their_surroundings_are_not_called_missing() {
+    // 960 px Web Mercator outline, China's view: lines lie on 6 of 10 dash positions and on
+    // about 4 positions beside them. That cannot say the dash line is missing.
+    let p = Projection::WebMercator;
+    let bbox = [-180.0, -58.0, 180.0, 83.7];
+    let pb = mapsweep::reference::project::projected_bbox(p, bbox);
+    let h = (960.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
+    let s = RenderSpec::new(p, bbox, 960, h, Style::outline());
+    let r = check_spec(&s);
+    assert_ne!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+}
+
+#[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
     // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).
