@@ -585,8 +585,9 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         checks.spawn(async move {
             let _slot = shared2.check_slots.acquire().await;
             let r = tokio::task::spawn_blocking(move || {
+                let lossy = crate::check::decode::is_lossy(&bytes);
                 crate::check::decode::decode(&bytes, &name)
-                    .map(|img| checker.check_image_opts(&img, true))
+                    .map(|img| checker.check_image_from(&img, true, lossy))
             })
             .await;
             let r = match r {

@@ -180,6 +180,28 @@ fn dash_positions_as_crowded_as_their_surroundings_are_not_called_missing() {
 }
 
 #[test]
+fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
+    // China's view at 960 px saved as JPEG (quality 70): ringing widens China's own line onto
+    // India's claim line a few pixels east; that is no boundary cutting Aksai Chin off.
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        let bbox = [-180.0, -58.0, 180.0, 83.7];
+        let pb = mapsweep::reference::project::projected_bbox(p, bbox);
+        let h = (960.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
+        let s = RenderSpec::new(p, bbox, 960, h, Style::dark());
+        let png = render_png(reference(), &s);
+        let img = image::load_from_memory(&png).expect("render decodes");
+        let mut jpg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
+            .encode_image(&img.to_rgb8())
+            .expect("JPEG encodes");
+        let r = checker()
+            .check_bytes(&jpg, "fixture.jpg")
+            .expect("JPEG decodes");
+        assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
+#[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
     // not a fill of Taiwan's own (dark theme: light strokes on a dark fill).

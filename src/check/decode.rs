@@ -16,6 +16,11 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
     s.contains("<svg") || (s.trim_start().starts_with("<?xml") && s.contains("svg"))
 }
 
+/// Whether the bytes are in a lossy encoding (JPEG), whose ringing blurs thin lines.
+pub fn is_lossy(bytes: &[u8]) -> bool {
+    image::guess_format(bytes).is_ok_and(|f| f == image::ImageFormat::Jpeg)
+}
+
 /// Decodes bytes into an image (first frame of an animation).
 pub fn decode(bytes: &[u8], name: &str) -> Result<DynamicImage, CheckError> {
     if bytes.is_empty() {

@@ -193,7 +193,7 @@ impl Checker {
     /// Decodes and checks image bytes; `name` names the input in errors.
     pub fn check_bytes(&self, bytes: &[u8], name: &str) -> Result<CheckReport, CheckError> {
         let img = decode::decode(bytes, name)?;
-        Ok(self.check_image(&img))
+        Ok(self.check_image_from(&img, false, decode::is_lossy(bytes)))
     }
 
     /// Checks a decoded image.
@@ -203,6 +203,18 @@ impl Checker {
 
     /// Checks a decoded image, optionally rendering the overlay PNG.
     pub fn check_image_opts(&self, img: &DynamicImage, with_overlay: bool) -> CheckReport {
+        self.check_image_from(img, with_overlay, false)
+    }
+
+    /// Checks a decoded image whose encoding was `lossy` (JPEG: see [`decode::is_lossy`]).
+    /// Compression ringing widens lines, so lines a few pixels apart are read as separate only
+    /// when the image is free of it.
+    pub fn check_image_from(
+        &self,
+        img: &DynamicImage,
+        with_overlay: bool,
+        lossy: bool,
+    ) -> CheckReport {
         let (w0, h0) = (img.width(), img.height());
         if w0 < 32 || h0 < 32 {
             return CheckReport::not_a_map();
@@ -236,7 +248,8 @@ impl Checker {
         if !looks.plausible() {
             return CheckReport::not_a_map();
         }
-        let prep = Prepared::new(w, h, rgb);
+        let mut prep = Prepared::new(w, h, rgb);
+        prep.lossy = lossy;
         let reg = self.register(&prep);
         let mut report = probe::probe_all(self, &prep, reg.as_ref());
         if with_overlay {

@@ -32,6 +32,8 @@ pub struct Prepared {
     pub content: [f64; 4],
     /// Whether flat areas are exactly flat (lossless source, no JPEG noise).
     pub clean: bool,
+    /// The image came in a lossy encoding (JPEG): lines are widened by ringing.
+    pub lossy: bool,
 }
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
@@ -122,6 +124,7 @@ impl Prepared {
             dt,
             content,
             clean,
+            lossy: false,
         }
     }
 

@@ -43,7 +43,8 @@ fn check_one(ck: &Checker, path: &PathBuf, idx: usize, overlay_dir: Option<&Path
         Ok(i) => i,
         Err(e) => return Outcome::Error(e.to_string()),
     };
-    let mut report = ck.check_image_opts(&img, overlay_dir.is_some());
+    let lossy = crate::check::decode::is_lossy(&bytes);
+    let mut report = ck.check_image_from(&img, overlay_dir.is_some(), lossy);
     let mut overlay = None;
     if let (Some(dir), Some(png)) = (overlay_dir, report.overlay_png.take()) {
         let stem = path
