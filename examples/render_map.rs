@@ -42,18 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
     };
     // "world_aspect_W": a world map W px wide at the projection's own aspect
-    let (w, h) = match view.strip_prefix("world_aspect_") {
-        Some(wpx) => {
-            let w: u32 = wpx.parse()?;
-            let pb = mapsweep::reference::project::projected_bbox(proj, bbox);
-            (
-                w,
-                (w as f64 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32,
-            )
-        }
-        None => (w, h),
+    let mut spec = match view.strip_prefix("world_aspect_") {
+        Some(wpx) => RenderSpec::at_aspect(proj, bbox, wpx.parse()?, style),
+        None => RenderSpec::new(proj, bbox, w, h, style),
     };
-    let mut spec = RenderSpec::new(proj, bbox, w, h, style);
     for s in args.iter().skip(4) {
         match s.as_str() {
             "zangnan" => spec.zangnan_as_india = true,

@@ -150,9 +150,7 @@ fn dash_line_beside_the_coasts_of_a_small_world_map_is_seen_by_its_colour() {
     for p in [Projection::PlateCarree, Projection::WebMercator] {
         for style in [Style::uniform(), Style::highlight()] {
             let bbox = [-180.0, -58.0, 180.0, 83.7];
-            let pb = mapsweep::reference::project::projected_bbox(p, bbox);
-            let h = (640.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
-            let mut s = RenderSpec::new(p, bbox, 640, h, style);
+            let mut s = RenderSpec::at_aspect(p, bbox, 640, style);
             let r = check_spec(&s);
             assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{p:?}: {r:#?}");
             s.dashes = false;
@@ -172,9 +170,7 @@ fn dash_positions_as_crowded_as_their_surroundings_are_not_called_missing() {
     // about 4 positions beside them. That cannot say the dash line is missing.
     let p = Projection::WebMercator;
     let bbox = [-180.0, -58.0, 180.0, 83.7];
-    let pb = mapsweep::reference::project::projected_bbox(p, bbox);
-    let h = (960.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
-    let s = RenderSpec::new(p, bbox, 960, h, Style::outline());
+    let s = RenderSpec::at_aspect(p, bbox, 960, Style::outline());
     let r = check_spec(&s);
     assert_ne!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
 }
@@ -185,9 +181,7 @@ fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
     // India's claim line a few pixels east; that is no boundary cutting Aksai Chin off.
     for p in [Projection::PlateCarree, Projection::WebMercator] {
         let bbox = [-180.0, -58.0, 180.0, 83.7];
-        let pb = mapsweep::reference::project::projected_bbox(p, bbox);
-        let h = (960.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
-        let s = RenderSpec::new(p, bbox, 960, h, Style::dark());
+        let s = RenderSpec::at_aspect(p, bbox, 960, Style::dark());
         let png = render_png(reference(), &s);
         let img = image::load_from_memory(&png).expect("render decodes");
         let mut jpg = Vec::new();
@@ -245,10 +239,8 @@ fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     ] {
         // as a chart library draws it: the projected box at its own aspect
         let bbox = [73.0, 17.5, 136.0, 54.0];
-        let pb = mapsweep::reference::project::projected_bbox(p, bbox);
-        let h = (900.0 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
         for style in [Style::choropleth(), Style::outline()] {
-            let mut s = RenderSpec::new(p, bbox, 900, h, style);
+            let mut s = RenderSpec::at_aspect(p, bbox, 900, style);
             s.dashes = false;
             s.inset = true;
             let r = check_spec(&s);

@@ -108,6 +108,14 @@ pub struct RenderSpec {
 }
 
 impl RenderSpec {
+    /// A map `width` px wide whose height keeps the projected box's own aspect, as chart
+    /// libraries draw it (`new` stretches the box to any size).
+    pub fn at_aspect(projection: Projection, bbox: [f64; 4], width: u32, style: Style) -> Self {
+        let pb = super::project::projected_bbox(projection, bbox);
+        let height = (width as f64 * (pb[3] - pb[1]) / (pb[2] - pb[0])).round() as u32;
+        Self::new(projection, bbox, width, height.max(1), style)
+    }
+
     pub fn new(
         projection: Projection,
         bbox: [f64; 4],
