@@ -1,6 +1,12 @@
 //! Probing each zone in the registered frame: fill colours against local references (mainland
 //! China and the neighbour next to the zone), boundary support along the claim line versus the
-//! McMahon line, presence of Taiwan, of the dash segments and of a 南海诸岛 inset box.
+//! McMahon line (or India's claim east of Aksai Chin), presence of Taiwan, of the dash segments
+//! (by edges, then by a colour of their own, then by faint tints) and of a 南海诸岛 inset box.
+//!
+//! Rules kept here: every line reading is compared with a control (the same line moved where
+//! nothing is drawn); a line is "drawn" only when met along most of its length; strokes, dashes
+//! and antialiased blends are never read as a fill; and evidence that the image cannot separate
+//! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::register::{Prepared, Registered, cdist, densify, median_colour, score};
 use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
 use crate::reference::project::Frame;
