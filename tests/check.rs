@@ -261,7 +261,6 @@ fn china_map_with_inset_is_compliant_and_without_is_flagged() {
 }
 
 #[test]
-#[ignore = "known gap: the McMahon-line render is flagged now, but Zangnan on the compliant outline South Asia crop is judged uncertain"]
 fn south_asia_crop_flags_mcmahon_line_boundary() {
     let mut s = RenderSpec::new(
         Projection::WebMercator,

@@ -306,12 +306,23 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
             && p[1] < 29.5
             && super::build::point_in(india, p[0], p[1])
     };
+    // Zangnan in China's view: a neighbour's default-view ring (India's) runs along the McMahon
+    // line through China there; that line is no boundary on such a map
+    let china_view: Vec<Ring> = r.china.clone();
+    let inside_china = |p: &[f64; 2]| {
+        !spec.zangnan_as_india
+            && p[0] > 91.5
+            && p[0] < 97.5
+            && p[1] > 26.5
+            && p[1] < 29.5
+            && super::build::point_in(&china_view, p[0], p[1])
+    };
     for &(ring, is_china) in &l.strokes {
         // split at antimeridian jumps so no line crosses the whole map
         let mut part: Vec<(f64, f64)> = Vec::new();
         let mut cut = false;
         for (i, p) in ring.iter().enumerate() {
-            if is_china && hidden(p) {
+            if (is_china && hidden(p)) || (!is_china && inside_china(p)) {
                 stroke_px(canvas, &part, false, spec.boundary_px, LINE);
                 part.clear();
                 cut = true;
