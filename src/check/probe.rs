@@ -1084,15 +1084,22 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         }
         (n_in, hit)
     };
+    // A reading of one kind of mark: dash segments in frame, those hit in place, and those hit
+    // on average with the dash line moved 1.8 degrees each way (the control).
     let shifts = [(1.8, 0.0), (-1.8, 0.0), (0.0, 1.8), (0.0, -1.8)];
-    let (n_in, hit) = hits_with((0.0, 0.0), &sea_edge);
-    let ctrl = shifts
-        .iter()
-        .map(|s| hits_with(*s, &sea_edge).1 as f64)
-        .sum::<f64>()
-        / 4.0;
+    let read = |mark: &dyn Fn(i64, i64) -> bool| -> (usize, usize, f64) {
+        let (n_in, hit) = hits_with((0.0, 0.0), mark);
+        let ctrl = shifts
+            .iter()
+            .map(|s| hits_with(*s, mark).1 as f64)
+            .sum::<f64>()
+            / 4.0;
+        (n_in, hit, ctrl)
+    };
+    let (n_in, hit, ctrl) = read(&sea_edge);
+    // dash segments to find, of those in frame, for the line to count as drawn
+    let need = (3usize).max(n_in.div_ceil(2));
     if n_in >= 3 {
-        let need = (3usize).max(n_in.div_ceil(2));
         if hit >= need && hit as f64 >= ctrl + 2.5 {
             return finding(
                 "south_china_sea",
@@ -1199,13 +1206,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             }
             false
         };
-        let (_, chit) = hits_with((0.0, 0.0), &dash_coloured);
-        let cctrl = shifts
-            .iter()
-            .map(|s| hits_with(*s, &dash_coloured).1 as f64)
-            .sum::<f64>()
-            / 4.0;
-        let need = (3usize).max(n_in.div_ceil(2));
+        let (_, chit, cctrl) = read(&dash_coloured);
         tracing::debug!(
             ?fills,
             ?stroke,
@@ -1227,13 +1228,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     }
     let _ = region;
     if n_in >= 3 {
-        let (_, fhit) = hits_with((0.0, 0.0), &faint_mark);
-        let fctrl = shifts
-            .iter()
-            .map(|s| hits_with(*s, &faint_mark).1 as f64)
-            .sum::<f64>()
-            / 4.0;
-        let need = (3usize).max(n_in.div_ceil(2));
+        let (_, fhit, fctrl) = read(&faint_mark);
         tracing::debug!(?sea, fhit, fctrl, n_in, "south china sea faint-mark pass");
         // a sea whose control positions are often tinted (JPEG noise, texture) cannot be read
         if fctrl <= 0.2 * n_in as f64 && fhit >= need && fhit as f64 >= fctrl + 2.5 {
@@ -1250,7 +1245,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     // Lines along most dash positions, but nearly as many beside them: the sea there is
     // crowded with coasts and islands at this scale. On our renders at 640-960 px such readings
     // came as often from maps with the dashes as from maps without: no decision either way.
-    if n_in >= 3 && hit >= (3usize).max(n_in.div_ceil(2)) {
+    if n_in >= 3 && hit >= need {
         return finding(
             "south_china_sea",
             Status::Uncertain,
