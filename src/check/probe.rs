@@ -123,6 +123,16 @@ fn mask_of(frame: &Frame, rings: &[Ring], w: usize, h: usize) -> Mask {
     m
 }
 
+/// The dash segments stroked `width` px wide in the frame: where a dash, not a fill, shows.
+fn dash_mask(ck: &Checker, f: &Frame, w: usize, h: usize, width: f64) -> Mask {
+    let mut m = Mask::new(w, h);
+    for d in &ck.reference.dashes {
+        let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        crate::reference::raster::stroke_px(&mut m, &pts, false, width, 1);
+    }
+    m
+}
+
 /// Dominant colour of a set of pixels (mode of 4-bit bins, then median inside the bin).
 fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     if idx.is_empty() {
@@ -759,11 +769,7 @@ fn probe_island(
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
     let bg_t = if cdist(sea, p.bg) > 24 { 6 } else { 24 };
     // the dash line passes close to Taiwan: its strokes are no island's fill
-    let mut on_dash = Mask::new(p.w, p.h);
-    for d in &ck.reference.dashes {
-        let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
-        crate::reference::raster::stroke_px(&mut on_dash, &pts, false, 4.0, 1);
-    }
+    let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
     let land: Vec<usize> = all
         .iter()
         .copied()
@@ -810,6 +816,11 @@ fn probe_island(
     if rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
     }
+    // the neighbours' clear pixels: whether they are drawn as land, and their fill
+    let npx = {
+        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+        pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None)
+    };
     // On a China map the provinces often each have their own colour, one of them may be
     // highlighted, and China is often drawn alone: Taiwan's own colour then says nothing.
     // Taiwan must share the mainland's fill only when the mainland is filled in one colour
@@ -818,8 +829,6 @@ fn probe_island(
     if region == "china" {
         let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
         let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
-            let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
-            let npx = pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None);
             let land_n = npx
                 .iter()
                 .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
@@ -860,14 +869,7 @@ fn probe_island(
     // The boundary stroke is a colour of its own when the neighbours' fill differs from it.
     // At small scales a stroke covers an island whole and its middle is then as far from an
     // edge as a fill would be: such pixels show the stroke, not the island's fill.
-    let nfill = {
-        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
-        dominant(
-            p,
-            &pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None),
-        )
-        .map(|d| d.0)
-    };
+    let nfill = dominant(p, &npx).map(|d| d.0);
     // a stroke is one colour along most of the outline (JPEG blends scatter over many)
     let own_stroke = sc_share >= 0.4
         && cdist(sc, cc) > 28
@@ -1144,11 +1146,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         // the fills of the countries around the sea (each its own on a choropleth), China's too
         // (a small country's few pixels show its stroke or the dashes beside it, not its fill)
         let window = [98.0, -2.0, 127.0, 26.0];
-        let mut on_dash = Mask::new(p.w, p.h);
-        for d in &ck.reference.dashes {
-            let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
-            crate::reference::raster::stroke_px(&mut on_dash, &pts, false, 5.0, 1);
-        }
+        let on_dash = dash_mask(ck, &f, p.w, p.h, 5.0);
         let fill_of = |rings: &[Ring]| {
             let m = mask_of(&f, rings, p.w, p.h);
             let px: Vec<usize> = pixels_in(p, &f, &m, window, 1.0, Some(&on_dash))

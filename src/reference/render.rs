@@ -308,14 +308,13 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
     };
     // Zangnan in China's view: a neighbour's default-view ring (India's) runs along the McMahon
     // line through China there; that line is no boundary on such a map
-    let china_view: Vec<Ring> = r.china.clone();
     let inside_china = |p: &[f64; 2]| {
         !spec.zangnan_as_india
             && p[0] > 91.5
             && p[0] < 97.5
             && p[1] > 26.5
             && p[1] < 29.5
-            && super::build::point_in(&china_view, p[0], p[1])
+            && super::build::point_in(&r.china, p[0], p[1])
     };
     for &(ring, is_china) in &l.strokes {
         // split at antimeridian jumps so no line crosses the whole map
