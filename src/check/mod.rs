@@ -180,7 +180,7 @@ impl Checker {
             .iter()
             .flat_map(|d| d.iter().map(|q| (q[0], q[1])))
             .collect();
-        let probes = probe::ProbeData::new(reference);
+        let probes = probe::ProbeData::new(reference, &world.lonlat);
         Ok(Checker {
             reference,
             world,

@@ -9,6 +9,7 @@
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::register::{Prepared, Registered, cdist, densify, median_colour, score};
 use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
+use crate::reference::build::point_in;
 use crate::reference::project::Frame;
 use crate::reference::raster::{Mask, fill_px, project_rings};
 use crate::reference::{Reference, Ring};
@@ -37,29 +38,15 @@ pub struct ProbeData {
     mcmahon: Vec<(f64, f64)>,
     claim: Vec<(f64, f64)>,
     aksai_west: Vec<(f64, f64)>,
+    /// Boundary points around Aksai Chin (Kashmir, Nepal, Tibet), the zone itself left out: how
+    /// closely the local frame fits there.
+    aksai_surround: Vec<(f64, f64)>,
     nepal: Vec<(f64, f64)>,
     china_main: Vec<Ring>,
     india: Vec<Ring>,
     /// China's neighbours on land and across the seas east of it: on a China map that draws
     /// them, their fill is what a country other than China looks like.
     neighbours: Vec<Ring>,
-}
-
-fn point_in(rings: &[Ring], x: f64, y: f64) -> bool {
-    let mut inside = false;
-    for r in rings {
-        let n = r.len();
-        let mut j = n.wrapping_sub(1);
-        for i in 0..n {
-            let (xi, yi) = (r[i][0], r[i][1]);
-            let (xj, yj) = (r[j][0], r[j][1]);
-            if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-                inside = !inside;
-            }
-            j = i;
-        }
-    }
-    inside
 }
 
 fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
@@ -69,7 +56,8 @@ fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
 }
 
 impl ProbeData {
-    pub fn new(r: &Reference) -> ProbeData {
+    /// `world` holds the lon/lat points of the world outline that registration fits.
+    pub fn new(r: &Reference, world: &[(f64, f64)]) -> ProbeData {
         let in_box = |p: &(f64, f64)| p.0 > 91.3 && p.0 < 97.6 && p.1 > 26.4 && p.1 < 29.7;
         let india: Vec<Ring> = r
             .country("India")
@@ -99,6 +87,12 @@ impl ProbeData {
             aksai_west: densify(r.china.iter(), 0.05)
                 .into_iter()
                 .filter(|p| p.0 > 77.8 && p.0 < 79.6 && p.1 > 32.8 && p.1 < 35.4)
+                .collect(),
+            aksai_surround: world
+                .iter()
+                .copied()
+                .filter(|&(lo, la)| lo > 70.0 && lo < 90.0 && la > 28.0 && la < 40.0)
+                .filter(|&(lo, la)| !(lo > 77.0 && lo < 81.0 && la > 32.0 && la < 37.0))
                 .collect(),
             nepal: densify(r.china.iter(), 0.05)
                 .into_iter()
@@ -574,15 +568,7 @@ fn probe_aksai(
     // frame puts the boundaries around the zone within a pixel of an image edge nearly
     // everywhere: every dev map fits 97% or more, while our renders whose frame was a pixel
     // off (90% or so) met China's own stroke on the claim line.
-    let local_pts: Vec<(f64, f64)> = ck
-        .world
-        .lonlat
-        .iter()
-        .copied()
-        .filter(|&(lo, la)| lo > 70.0 && lo < 90.0 && la > 28.0 && la < 40.0)
-        .filter(|&(lo, la)| !(lo > 77.0 && lo < 81.0 && la > 32.0 && la < 37.0))
-        .collect();
-    let local_fit = support(p, &f, &local_pts, 1.0, (0.0, 0.0));
+    let local_fit = support(p, &f, &ck.probes.aksai_surround, 1.0, (0.0, 0.0));
     if region != "china"
         && local_fit.is_some_and(|l| l >= LOCAL_FIT_FINE)
         && let Some(e) = east_sup
