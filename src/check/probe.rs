@@ -1087,17 +1087,15 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     let (n_in, hit, ctrl) = read(&sea_edge);
     // dash segments to find, of those in frame, for the line to count as drawn
     let need = (3usize).max(n_in.div_ceil(2));
-    if n_in >= 3 {
-        if hit >= need && hit as f64 >= ctrl + 2.5 {
-            return finding(
-                "south_china_sea",
-                Status::Ok,
-                (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95),
-                format!(
-                    "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"
-                ),
-            );
-        }
+    if n_in >= 3 && hit >= need && hit as f64 >= ctrl + 2.5 {
+        return finding(
+            "south_china_sea",
+            Status::Ok,
+            (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95),
+            format!(
+                "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"
+            ),
+        );
     }
     let inset = if region != "world" {
         inset_present(p, &f)
