@@ -584,12 +584,9 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         let shared2 = shared.clone();
         checks.spawn(async move {
             let _slot = shared2.check_slots.acquire().await;
-            let r = tokio::task::spawn_blocking(move || {
-                let lossy = crate::check::decode::is_lossy(&bytes);
-                crate::check::decode::decode(&bytes, &name)
-                    .map(|img| checker.check_image_from(&img, true, lossy))
-            })
-            .await;
+            let r =
+                tokio::task::spawn_blocking(move || checker.check_bytes_opts(&bytes, &name, true))
+                    .await;
             let r = match r {
                 Ok(Ok(rep)) => {
                     let overlay = rep.overlay_png.clone().map(Arc::new);

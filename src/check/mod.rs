@@ -192,18 +192,24 @@ impl Checker {
 
     /// Decodes and checks image bytes; `name` names the input in errors.
     pub fn check_bytes(&self, bytes: &[u8], name: &str) -> Result<CheckReport, CheckError> {
+        self.check_bytes_opts(bytes, name, false)
+    }
+
+    /// Decodes and checks image bytes, optionally rendering the overlay PNG; the encoding says
+    /// whether the image is lossy.
+    pub fn check_bytes_opts(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        with_overlay: bool,
+    ) -> Result<CheckReport, CheckError> {
         let img = decode::decode(bytes, name)?;
-        Ok(self.check_image_from(&img, false, decode::is_lossy(bytes)))
+        Ok(self.check_image_from(&img, with_overlay, decode::is_lossy(bytes)))
     }
 
-    /// Checks a decoded image.
+    /// Checks a decoded image (taken as lossless).
     pub fn check_image(&self, img: &DynamicImage) -> CheckReport {
-        self.check_image_opts(img, false)
-    }
-
-    /// Checks a decoded image, optionally rendering the overlay PNG.
-    pub fn check_image_opts(&self, img: &DynamicImage, with_overlay: bool) -> CheckReport {
-        self.check_image_from(img, with_overlay, false)
+        self.check_image_from(img, false, false)
     }
 
     /// Checks a decoded image whose encoding was `lossy` (JPEG: see [`decode::is_lossy`]).

@@ -39,12 +39,10 @@ fn check_one(ck: &Checker, path: &PathBuf, idx: usize, overlay_dir: Option<&Path
         Ok(b) => b,
         Err(e) => return Outcome::Error(format!("{name}: cannot read: {e}")),
     };
-    let img = match crate::check::decode::decode(&bytes, &name) {
-        Ok(i) => i,
+    let mut report = match ck.check_bytes_opts(&bytes, &name, overlay_dir.is_some()) {
+        Ok(r) => r,
         Err(e) => return Outcome::Error(e.to_string()),
     };
-    let lossy = crate::check::decode::is_lossy(&bytes);
-    let mut report = ck.check_image_from(&img, overlay_dir.is_some(), lossy);
     let mut overlay = None;
     if let (Some(dir), Some(png)) = (overlay_dir, report.overlay_png.take()) {
         let stem = path
