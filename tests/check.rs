@@ -34,8 +34,11 @@ fn status(r: &CheckReport, rule: &str) -> Status {
         .unwrap_or(Status::NotShown)
 }
 
+/// The world as chart libraries show it (Antarctica cut at 58S).
+const WORLD: [f64; 4] = [-180.0, -58.0, 180.0, 83.7];
+
 fn world(p: Projection, style: Style) -> RenderSpec {
-    RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 1200, 620, style)
+    RenderSpec::new(p, WORLD, 1200, 620, style)
 }
 
 fn assert_rules(r: &CheckReport, want: &[(&str, Status)], what: &str) {
@@ -104,7 +107,7 @@ fn world_map_with_white_boundaries_on_white_sea_registers_at_900_px() {
         Projection::Robinson,
     ] {
         for style in [Style::highlight(), Style::uniform()] {
-            let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 900, 360, style);
+            let s = RenderSpec::new(p, WORLD, 900, 360, style);
             let r = check_spec(&s);
             assert_eq!(r.map.region.as_deref(), Some("world"), "{p:?}: {r:#?}");
         }
@@ -116,13 +119,7 @@ fn zangnan_line_met_at_two_thirds_of_its_points_decides_nothing() {
     // 640x330 Natural Earth, China's view: a frame a pixel off puts the McMahon line on 64% of
     // its points and China's line on 28%; neither is drawn there, so this is no violation.
     for style in [Style::choropleth(), Style::dark()] {
-        let s = RenderSpec::new(
-            Projection::NaturalEarth1,
-            [-180.0, -58.0, 180.0, 83.7],
-            640,
-            330,
-            style,
-        );
+        let s = RenderSpec::new(Projection::NaturalEarth1, WORLD, 640, 330, style);
         let r = check_spec(&s);
         assert_ne!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
     }
@@ -149,8 +146,7 @@ fn dash_line_beside_the_coasts_of_a_small_world_map_is_seen_by_its_colour() {
     // edges say nothing; their grey, unlike any fill, stroke or blend there, still shows.
     for p in [Projection::PlateCarree, Projection::WebMercator] {
         for style in [Style::uniform(), Style::highlight()] {
-            let bbox = [-180.0, -58.0, 180.0, 83.7];
-            let mut s = RenderSpec::at_aspect(p, bbox, 640, style);
+            let mut s = RenderSpec::at_aspect(p, WORLD, 640, style);
             let r = check_spec(&s);
             assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{p:?}: {r:#?}");
             s.dashes = false;
@@ -169,8 +165,7 @@ fn dash_positions_as_crowded_as_their_surroundings_are_not_called_missing() {
     // 960 px Web Mercator outline, China's view: lines lie on 6 of 10 dash positions and on
     // about 4 positions beside them. That cannot say the dash line is missing.
     let p = Projection::WebMercator;
-    let bbox = [-180.0, -58.0, 180.0, 83.7];
-    let s = RenderSpec::at_aspect(p, bbox, 960, Style::outline());
+    let s = RenderSpec::at_aspect(p, WORLD, 960, Style::outline());
     let r = check_spec(&s);
     assert_ne!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
 }
@@ -180,8 +175,7 @@ fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
     // China's view at 960 px saved as JPEG (quality 70): ringing widens China's own line onto
     // India's claim line a few pixels east; that is no boundary cutting Aksai Chin off.
     for p in [Projection::PlateCarree, Projection::WebMercator] {
-        let bbox = [-180.0, -58.0, 180.0, 83.7];
-        let s = RenderSpec::at_aspect(p, bbox, 960, Style::dark());
+        let s = RenderSpec::at_aspect(p, WORLD, 960, Style::dark());
         let png = render_png(reference(), &s);
         let img = image::load_from_memory(&png).expect("render decodes");
         let mut jpg = Vec::new();
@@ -204,7 +198,7 @@ fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
         Projection::WebMercator,
         Projection::EqualEarth,
     ] {
-        let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 900, 360, Style::dark());
+        let s = RenderSpec::new(p, WORLD, 900, 360, Style::dark());
         let r = check_spec(&s);
         assert_ne!(status(&r, "taiwan"), Status::Violation, "{p:?}: {r:#?}");
     }
@@ -867,7 +861,7 @@ fn small_world_maps_never_register_in_a_conic() {
         (Projection::Miller, Style::outline()),
         (Projection::EqualEarth, Style::choropleth()),
     ] {
-        let s = RenderSpec::new(p, [-180.0, -58.0, 180.0, 83.7], 640, 330, style);
+        let s = RenderSpec::new(p, WORLD, 640, 330, style);
         let r = check_spec(&s);
         assert_eq!(r.map.region.as_deref(), Some("world"), "{p:?}: {r:#?}");
         assert_eq!(
@@ -885,13 +879,7 @@ fn small_world_maps_never_register_in_a_conic() {
 fn small_world_map_flags_zangnan_drawn_as_india() {
     {
         let style = Style::choropleth();
-        let mut s = RenderSpec::new(
-            Projection::PlateCarree,
-            [-180.0, -58.0, 180.0, 83.7],
-            900,
-            360,
-            style,
-        );
+        let mut s = RenderSpec::new(Projection::PlateCarree, WORLD, 900, 360, style);
         s.zangnan_as_india = true;
         let r = check_spec(&s);
         assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
