@@ -1087,7 +1087,9 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     let (n_in, hit, ctrl) = read(&sea_edge);
     // dash segments to find, of those in frame, for the line to count as drawn
     let need = (3usize).max(n_in.div_ceil(2));
-    if n_in >= 3 && hit >= need && hit as f64 >= ctrl + 2.5 {
+    // a mark found on enough dash segments, clearly more than by chance
+    let found = |hit: usize, ctrl: f64| n_in >= 3 && hit >= need && hit as f64 >= ctrl + 2.5;
+    if found(hit, ctrl) {
         return finding(
             "south_china_sea",
             Status::Ok,
@@ -1197,7 +1199,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             n_in,
             "south china sea colour pass"
         );
-        if chit >= need && chit as f64 >= cctrl + 2.5 {
+        if found(chit, cctrl) {
             return finding(
                 "south_china_sea",
                 Status::Ok,
@@ -1213,7 +1215,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         let (_, fhit, fctrl) = read(&faint_mark);
         tracing::debug!(?sea, fhit, fctrl, n_in, "south china sea faint-mark pass");
         // a sea whose control positions are often tinted (JPEG noise, texture) cannot be read
-        if fctrl <= 0.2 * n_in as f64 && fhit >= need && fhit as f64 >= fctrl + 2.5 {
+        if fctrl <= 0.2 * n_in as f64 && found(fhit, fctrl) {
             return finding(
                 "south_china_sea",
                 Status::Uncertain,
