@@ -454,7 +454,10 @@ fn probe_zangnan(
     // in it match neither).
     let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
     let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
-    let ipx = pixels_in(p, &f, india_m, [84.0, 22.0, 97.0, 27.5], 1.5, Some(zm));
+    // India has one fill: read it over the whole country, not only the thin north-eastern
+    // strip beside the zone, where at world scale the boundary strokes (and in a JPEG their
+    // ringing) outnumber the fill's clear pixels
+    let ipx = pixels_in(p, &f, india_m, [68.0, 8.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
         (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 => {
@@ -834,7 +837,21 @@ fn probe_island(
         }
     }
     if land.len() < 2 {
-        return finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"));
+        // edges but no land: on a map whose mainland has a fill, the strokes have covered the
+        // island and its fill cannot be told; on an outline map the outline is all there is
+        let filled = cc.is_some_and(|cc| cdist(cc, sea) > 24 && cdist(cc, p.bg) > 24);
+        return if filled {
+            finding(
+                rule,
+                Status::NotShown,
+                0.5,
+                format!(
+                    "{name} drawn, but at this scale only its outline shows: its fill cannot be read"
+                ),
+            )
+        } else {
+            finding(rule, Status::Ok, 0.5, format!("{name} drawn (outline)"))
+        };
     }
     let Some(cc) = cc else {
         return finding(
