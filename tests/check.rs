@@ -189,6 +189,26 @@ fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
     }
 }
 
+/// China's view at 960 px saved as JPEG (quality 70), in the choropleth: the strip of India
+/// beside Zangnan is a few pixels tall and its clear pixels are mostly stroke ringing. India's
+/// fill is read over the whole country, so Zangnan is not called "filled like India".
+#[test]
+fn zangnan_in_a_jpeg_world_map_is_not_matched_to_india_read_from_its_strokes() {
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        let s = RenderSpec::at_aspect(p, WORLD, 960, Style::choropleth());
+        let png = render_png(reference(), &s);
+        let img = image::load_from_memory(&png).expect("render decodes");
+        let mut jpg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
+            .encode_image(&img.to_rgb8())
+            .expect("JPEG encodes");
+        let r = checker()
+            .check_bytes(&jpg, "fixture.jpg")
+            .expect("JPEG decodes");
+        assert_ne!(status(&r, "zangnan"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
 #[test]
 fn taiwan_covered_by_its_boundary_stroke_is_not_read_as_a_separate_fill() {
     // At 2.5 px per degree a 2 px stroke covers Taiwan whole: its colour is the boundary's,
@@ -833,6 +853,63 @@ fn conic_china_map_with_taiwan_in_another_colour_is_flagged() {
         s.taiwan_separate = false;
         let r = check_spec(&s);
         assert_eq!(status(&r, "taiwan"), Status::Ok, "{r:#?}");
+    }
+}
+
+/// China's view zoomed on China with its neighbours drawn and a 南海诸岛 inset (the inset
+/// covers the lower right): the conic maps register (China fills only part of the frame, so the
+/// frame fitted to the content box is too large), and the map is compliant.
+#[test]
+fn conic_china_map_zoomed_in_with_neighbours_and_an_inset_registers() {
+    for p in [Projection::ALBERS_CHINA, Projection::LAMBERT_CHINA] {
+        for style in [Style::highlight(), Style::dark()] {
+            let mut s = RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style);
+            s.inset = true;
+            let r = check_spec(&s);
+            assert_eq!(r.verdict, Verdict::Compliant, "{p:?}: {r:#?}");
+            let proj = r.map.projection.clone().unwrap_or_default();
+            assert!(
+                proj.starts_with("albers") || proj.starts_with("lambert"),
+                "{p:?}: {proj}"
+            );
+        }
+    }
+}
+
+/// A conic China map reaching the South China Sea without the dash line: the Philippines and
+/// Borneo in the lower right hold long runs of land, which are no frame of an inset box.
+#[test]
+fn landmasses_in_the_lower_right_are_not_read_as_an_inset_frame() {
+    for style in [Style::highlight(), Style::choropleth(), Style::dark()] {
+        let mut s = RenderSpec::new(
+            Projection::LAMBERT_CHINA,
+            [73.0, 3.0, 136.0, 54.0],
+            900,
+            700,
+            style,
+        );
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+    }
+}
+
+/// A flat China map drawn edge to edge with its neighbours: the image border is the
+/// neighbours' grey, not a page colour. Taiwan in that grey is a separate country (flagged),
+/// Taiwan in China's red is not.
+#[test]
+fn taiwan_on_a_china_map_drawn_edge_to_edge_is_read_against_the_sea_not_the_border() {
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        for style in [Style::highlight(), Style::choropleth()] {
+            let mut s = RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style);
+            s.inset = true;
+            s.taiwan_separate = true;
+            let r = check_spec(&s);
+            assert_eq!(status(&r, "taiwan"), Status::Violation, "{p:?}: {r:#?}");
+            s.taiwan_separate = false;
+            let r = check_spec(&s);
+            assert_eq!(status(&r, "taiwan"), Status::Ok, "{p:?}: {r:#?}");
+        }
     }
 }
 

@@ -352,6 +352,23 @@ impl Checker {
                         });
                     }
                 }
+                // A China map drawn with its neighbours (a view zoomed in on China, not fitted
+                // to China's outline) shows China smaller than the content box: the same
+                // projection at true aspect, shrunk about the box's centre.
+                if china_only && proj.is_conic() {
+                    let s0 = ((c[2] - c[0]) / (pb[2] - pb[0])).min((c[3] - c[1]) / (pb[3] - pb[1]));
+                    let (cx, cy) = ((c[0] + c[2]) / 2.0, (c[1] + c[3]) / 2.0);
+                    for frac in [0.9, 0.8, 0.7] {
+                        let s = s0 * frac;
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: s,
+                            sy: s,
+                            tx: cx - s * (pb[0] + pb[2]) / 2.0,
+                            ty: cy + s * (pb[1] + pb[3]) / 2.0,
+                        });
+                    }
+                }
                 for f in cands {
                     let t = if china_only { &self.china } else { &self.world };
                     let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
@@ -430,6 +447,15 @@ impl Checker {
             conic = best_conic.as_ref().map(|b| b.fit),
             "best flat and conic fits"
         );
+        // When no flat frame fits, the conic hypothesis may be a China map in a neighbouring
+        // variant (other standard parallels or central meridian) that refinement cannot reach:
+        // try the variants before the crop search, which costs ten times more.
+        let varied = best.as_ref().is_none_or(|b| b.fit < MIN_FIT);
+        let best_conic = if varied {
+            best_conic.map(|c| self.conic_variants(p, c))
+        } else {
+            best_conic
+        };
         if let Some(c) = best_conic
             && best.as_ref().is_none_or(|b| c.fit >= b.fit + CONIC_MARGIN)
         {
@@ -441,7 +467,11 @@ impl Checker {
         {
             best = Some(crop);
         }
-        let best = best.map(|b| self.conic_variants(p, b));
+        let best = if varied {
+            best
+        } else {
+            best.map(|b| self.conic_variants(p, b))
+        };
         let best = best.filter(|b| b.fit >= MIN_FIT)?;
         // Specificity: the outline must fit here and not about as well when moved by an
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an

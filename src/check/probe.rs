@@ -17,6 +17,11 @@ use crate::reference::{Reference, Ring};
 /// Least share of the sampled mainland pixels in one colour bin for a China map to count as
 /// filled in one colour (provinces not coloured apart), so that Taiwan must share that fill.
 const CHINA_UNIFORM_SHARE: f64 = 0.85;
+/// Widest band of neighbouring columns (rows) read as one frame line of a 南海诸岛 inset box.
+const INSET_LINE_MAX: usize = 4;
+/// Farthest a faint inset frame's colour lies from the background (a near-white stroke on
+/// white); a steady colour farther off is a fill, such as land, not a faint line.
+const FAINT_MAX: i32 = 16;
 
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
@@ -721,23 +726,35 @@ fn probe_island(
         &[[119.0, 21.5, 125.5, 26.5]],
     );
     let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
-    let sea = dominant(
-        p,
-        &pixels_in(
-            p,
-            &f,
-            &Mask {
-                w: p.w,
-                h: p.h,
-                data: vec![1; p.w * p.h],
-            },
-            [113.0, 12.0, 118.0, 17.0],
-            0.0,
-            None,
-        ),
-    )
-    .map(|d| d.0)
-    .unwrap_or(p.bg);
+    let everywhere = Mask {
+        w: p.w,
+        h: p.h,
+        data: vec![1; p.w * p.h],
+    };
+    // the sea: open water in the South China Sea, or in the East China Sea when a China map
+    // stops short of the south
+    let sea_in =
+        |win: [f64; 4]| dominant(p, &pixels_in(p, &f, &everywhere, win, 0.0, None)).map(|d| d.0);
+    let sea = sea_in([113.0, 12.0, 118.0, 17.0])
+        .or_else(|| sea_in([122.5, 28.0, 126.0, 35.0]))
+        .unwrap_or(p.bg);
+    // the neighbours' clear pixels: whether they are drawn as land, and their fill (needed
+    // for Taiwan, and for the page colour below only when the sea differs from the border)
+    let npx = if rule == "taiwan" || cdist(sea, p.bg) > 24 {
+        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+        pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None)
+    } else {
+        Vec::new()
+    };
+    let nfill = dominant(p, &npx).map(|d| d.0);
+    // The page colour is the commonest colour on the image border, unless a map drawn edge to
+    // edge puts the neighbours' land there (that colour is then the neighbours' fill, and the
+    // sea differs from it): the page then shows nowhere, and the sea stands in for it.
+    let bg = if nfill.is_some_and(|n| cdist(n, p.bg) <= 24) && cdist(sea, p.bg) > 24 {
+        sea
+    } else {
+        p.bg
+    };
     let cpx = pixels_in(p, &f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
     let cc = dominant(p, &cpx).map(|d| d.0);
     // boundary stroke colour: colours on China's projected outline, away from the fill
@@ -752,17 +769,17 @@ fn probe_island(
             }
         }
     }
-    let (sc, sc_share) = dominant(p, &on_line).unwrap_or((p.bg, 0.0));
+    let (sc, sc_share) = dominant(p, &on_line).unwrap_or((bg, 0.0));
     let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
     // When the sea has its own colour (ocean style), the page background cannot show inside
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
-    let bg_t = if cdist(sea, p.bg) > 24 { 6 } else { 24 };
+    let bg_t = if cdist(sea, bg) > 24 { 6 } else { 24 };
     // the dash line passes close to Taiwan: its strokes are no island's fill
     let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
     let land: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > bg_t)
+        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], bg) > bg_t)
         .filter(|&i| on_dash.data[i] == 0)
         .filter(|&i| {
             // never the mainland coast across the strait (registration slack)
@@ -805,11 +822,6 @@ fn probe_island(
     if rule != "taiwan" {
         return finding(rule, Status::Ok, 0.7, format!("{name} drawn"));
     }
-    // the neighbours' clear pixels: whether they are drawn as land, and their fill
-    let npx = {
-        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
-        pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None)
-    };
     // On a China map the provinces often each have their own colour, one of them may be
     // highlighted, and China is often drawn alone: Taiwan's own colour then says nothing.
     // Taiwan must share the mainland's fill only when the mainland is filled in one colour
@@ -820,7 +832,7 @@ fn probe_island(
         let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
             let land_n = npx
                 .iter()
-                .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], p.bg) > 24)
+                .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], bg) > 24)
                 .count();
             tracing::debug!(cn_share, n = npx.len(), land_n, "taiwan on a China map");
             land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64
@@ -839,7 +851,7 @@ fn probe_island(
     if land.len() < 2 {
         // edges but no land: on a map whose mainland has a fill, the strokes have covered the
         // island and its fill cannot be told; on an outline map the outline is all there is
-        let filled = cc.is_some_and(|cc| cdist(cc, sea) > 24 && cdist(cc, p.bg) > 24);
+        let filled = cc.is_some_and(|cc| cdist(cc, sea) > 24 && cdist(cc, bg) > 24);
         return if filled {
             finding(
                 rule,
@@ -861,7 +873,7 @@ fn probe_island(
             format!("{name}: mainland fill not measurable"),
         );
     };
-    if cdist(cc, sea) <= 24 || cdist(cc, p.bg) <= 24 {
+    if cdist(cc, sea) <= 24 || cdist(cc, bg) <= 24 {
         return finding(
             rule,
             Status::Ok,
@@ -872,12 +884,11 @@ fn probe_island(
     // The boundary stroke is a colour of its own when the neighbours' fill differs from it.
     // At small scales a stroke covers an island whole and its middle is then as far from an
     // edge as a fill would be: such pixels show the stroke, not the island's fill.
-    let nfill = dominant(p, &npx).map(|d| d.0);
     // a stroke is one colour along most of the outline (JPEG blends scatter over many)
     let own_stroke = sc_share >= 0.4
         && cdist(sc, cc) > 28
         && cdist(sc, sea) > 24
-        && cdist(sc, p.bg) > 24
+        && cdist(sc, bg) > 24
         && nfill.is_some_and(|n| cdist(sc, n) > 24);
     tracing::debug!(
         ?sc,
@@ -1292,6 +1303,22 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
         return Inset::None;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
+    // A frame line is a few pixels thick. Neighbouring columns (rows) that all hold a long run
+    // form a band; a band wider than that is a filled shape, such as the Philippines or
+    // Borneo in a map whose main frame reaches the South China Sea.
+    let thin = |lines: Vec<usize>| -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for k in 1..=lines.len() {
+            if k == lines.len() || lines[k] != lines[k - 1] + 1 {
+                if k - start <= INSET_LINE_MAX {
+                    out.extend_from_slice(&lines[start..k]);
+                }
+                start = k;
+            }
+        }
+        out
+    };
     // a frame line is a run of pixels off the background; a faint frame (a near-white stroke
     // on white, as some libraries draw it) is a run of one steady colour just off the
     // background, which JPEG noise and anti-aliased coastlines do not make over this length
@@ -1301,7 +1328,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
             if !faint {
                 return d > 4;
             }
-            d >= 2 && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
+            (2..=FAINT_MAX).contains(&d) && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
         };
         let mut vcols = Vec::new();
         for x in x0..p.w {
@@ -1335,7 +1362,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
                 hrows.push(y);
             }
         }
-        (vcols, hrows)
+        (thin(vcols), thin(hrows))
     };
     let (vcols, hrows) = lines(false);
     let found =
