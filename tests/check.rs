@@ -894,6 +894,56 @@ fn landmasses_in_the_lower_right_are_not_read_as_an_inset_frame() {
     }
 }
 
+/// The same maps downscaled to 480 px (smoothed, as a browser scales them): Luzon is then a
+/// few pixels wide, and runs down and across it cross in the middle of the island. Only runs
+/// that end where they meet (a box's corner) make an inset frame.
+#[test]
+fn islands_in_a_downscaled_china_map_are_not_read_as_an_inset_frame() {
+    for p in [Projection::ALBERS_CHINA, Projection::PlateCarree] {
+        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, Style::highlight());
+        s.dashes = false;
+        let png = render_png(reference(), &s);
+        let img = image::load_from_memory(&png).expect("render decodes");
+        let small = img.resize(480, 480, image::imageops::FilterType::Triangle);
+        let mut out = std::io::Cursor::new(Vec::new());
+        small
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("PNG encodes");
+        let r = checker()
+            .check_bytes(out.get_ref(), "fixture.png")
+            .expect("PNG decodes");
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Violation,
+            "{p:?}: {r:#?}"
+        );
+    }
+}
+
+/// A conic China map drawn alone with a 南海诸岛 inset at the lower right: the inset widens
+/// and deepens the content box past China's outline, which sits flush with the box's top left.
+#[test]
+fn conic_china_map_drawn_alone_with_an_inset_registers() {
+    for style in [Style::dark(), Style::outline(), Style::choropleth()] {
+        let mut s = RenderSpec::new(
+            Projection::LAMBERT_CHINA,
+            [73.0, 17.5, 136.0, 54.0],
+            900,
+            700,
+            style,
+        );
+        s.china_alone = true;
+        s.inset = true;
+        let r = check_spec(&s);
+        assert_eq!(r.verdict, Verdict::Compliant, "{r:#?}");
+        let proj = r.map.projection.clone().unwrap_or_default();
+        assert!(
+            proj.starts_with("lambert") || proj.starts_with("albers"),
+            "{proj}"
+        );
+    }
+}
+
 /// A flat China map drawn edge to edge with its neighbours: the image border is the
 /// neighbours' grey, not a page colour. Taiwan in that grey is a separate country (flagged),
 /// Taiwan in China's red is not.

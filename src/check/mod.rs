@@ -352,9 +352,10 @@ impl Checker {
                         });
                     }
                 }
-                // A China map drawn with its neighbours (a view zoomed in on China, not fitted
-                // to China's outline) shows China smaller than the content box: the same
-                // projection at true aspect, shrunk about the box's centre.
+                // China smaller than the content box, at the projection's true aspect: shrunk
+                // about the box's centre (a view zoomed in on China with its neighbours), or
+                // flush with the box's top left (a 南海诸岛 inset at the lower right widens
+                // and deepens the box beyond China's outline).
                 if china_only && proj.is_conic() {
                     let s0 = ((c[2] - c[0]) / (pb[2] - pb[0])).min((c[3] - c[1]) / (pb[3] - pb[1]));
                     let (cx, cy) = ((c[0] + c[2]) / 2.0, (c[1] + c[3]) / 2.0);
@@ -366,6 +367,13 @@ impl Checker {
                             sy: s,
                             tx: cx - s * (pb[0] + pb[2]) / 2.0,
                             ty: cy + s * (pb[1] + pb[3]) / 2.0,
+                        });
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: s,
+                            sy: s,
+                            tx: c[0] - s * pb[0],
+                            ty: c[1] + s * pb[3],
                         });
                     }
                 }

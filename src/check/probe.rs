@@ -1306,11 +1306,11 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // A frame line is a few pixels thick. Neighbouring columns (rows) that all hold a long run
     // form a band; a band wider than that is a filled shape, such as the Philippines or
     // Borneo in a map whose main frame reaches the South China Sea.
-    let thin = |lines: Vec<usize>| -> Vec<usize> {
+    let thin = |lines: Vec<Run>| -> Vec<Run> {
         let mut out = Vec::new();
         let mut start = 0;
         for k in 1..=lines.len() {
-            if k == lines.len() || lines[k] != lines[k - 1] + 1 {
+            if k == lines.len() || lines[k].0 != lines[k - 1].0 + 1 {
                 if k - start <= INSET_LINE_MAX {
                     out.extend_from_slice(&lines[start..k]);
                 }
@@ -1322,7 +1322,9 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // a frame line is a run of pixels off the background; a faint frame (a near-white stroke
     // on white, as some libraries draw it) is a run of one steady colour just off the
     // background, which JPEG noise and anti-aliased coastlines do not make over this length
-    let lines = |faint: bool| -> (Vec<usize>, Vec<usize>) {
+    // a column (row) holding a long run: its index, and where its longest run starts and ends
+    type Run = (usize, usize, usize);
+    let lines = |faint: bool| -> (Vec<Run>, Vec<Run>) {
         let on = |i: usize, prev: Option<usize>| -> bool {
             let d = cdist(p.rgb[i], p.bg);
             if !faint {
@@ -1332,43 +1334,61 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
         };
         let mut vcols = Vec::new();
         for x in x0..p.w {
-            let (mut run, mut best) = (0usize, 0usize);
+            let (mut run, mut best) = (0usize, (0usize, 0usize));
             for y in y0..p.h {
                 let i = y * p.w + x;
                 if on(i, (run > 0).then(|| i - p.w)) {
                     run += 1;
-                    best = best.max(run);
+                    if run > best.0 {
+                        best = (run, y);
+                    }
                 } else {
                     run = 0;
                 }
             }
-            if best >= minlen {
-                vcols.push(x);
+            if best.0 >= minlen {
+                vcols.push((x, best.1 + 1 - best.0, best.1));
             }
         }
         let mut hrows = Vec::new();
         for y in y0..p.h {
-            let (mut run, mut best) = (0usize, 0usize);
+            let (mut run, mut best) = (0usize, (0usize, 0usize));
             for x in x0..p.w {
                 let i = y * p.w + x;
                 if on(i, (run > 0).then(|| i - 1)) {
                     run += 1;
-                    best = best.max(run);
+                    if run > best.0 {
+                        best = (run, x);
+                    }
                 } else {
                     run = 0;
                 }
             }
-            if best >= minlen {
-                hrows.push(y);
+            if best.0 >= minlen {
+                hrows.push((y, best.1 + 1 - best.0, best.1));
             }
         }
         (thin(vcols), thin(hrows))
     };
     let (vcols, hrows) = lines(false);
-    let found =
-        |v: &[usize], h: &[usize]| v.len() < 20 && h.len() < 20 && !v.is_empty() && !h.is_empty();
+    // A box's sides meet at its corners: a vertical line's run and a horizontal line's run
+    // both end where they meet (within 2 px). Landmasses in the corner of the map make long
+    // runs too, but they cross each other in the middle of the land (Luzon at 480 px) or do
+    // not meet at all (Luzon upright, Borneo across).
+    let found = |v: &[Run], h: &[Run]| {
+        let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+        v.len() < 20
+            && h.len() < 20
+            && v.iter().any(|&(x, ys, ye)| {
+                h.iter().any(|&(y, xs, xe)| {
+                    (near(y, ys) || near(y, ye)) && (near(x, xs) || near(x, xe))
+                })
+            })
+    };
     // cut off: one side of the frame only, and the lines across it reach the image edge
-    let judge = |v: &[usize], h: &[usize], t: i32| -> Inset {
+    let judge = |v: &[Run], h: &[Run], t: i32| -> Inset {
+        let v: Vec<usize> = v.iter().map(|r| r.0).collect();
+        let h: Vec<usize> = h.iter().map(|r| r.0).collect();
         let off = |i: usize| cdist(p.rgb[i], p.bg) >= t;
         let one = |v: &[usize]| v.last().zip(v.first()).is_some_and(|(b, a)| b - a <= 4);
         let to_right = h
@@ -1377,12 +1397,13 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
         let to_bottom = v
             .iter()
             .all(|&x| off((p.h - 1) * p.w + x) || off((p.h - 2) * p.w + x));
-        if (one(v) && to_right) || (one(h) && to_bottom) {
+        if (one(&v) && to_right) || (one(&h) && to_bottom) {
             Inset::CutOff
         } else {
             Inset::Whole
         }
     };
+    tracing::debug!(?vcols, ?hrows, "inset frame lines");
     if found(&vcols, &hrows) {
         return judge(&vcols, &hrows, 5);
     }
