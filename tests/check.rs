@@ -896,11 +896,17 @@ fn landmasses_in_the_lower_right_are_not_read_as_an_inset_frame() {
 
 /// The same maps downscaled to 480 px (smoothed, as a browser scales them): Luzon is then a
 /// few pixels wide, and runs down and across it cross in the middle of the island. Only runs
-/// that end where they meet (a box's corner) make an inset frame.
+/// that end where they meet (a box's corner), with the background on both sides of each line,
+/// make an inset frame (the jagged corner of an island on a dark sea has land on one side).
 #[test]
 fn islands_in_a_downscaled_china_map_are_not_read_as_an_inset_frame() {
-    for p in [Projection::ALBERS_CHINA, Projection::PlateCarree] {
-        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, Style::highlight());
+    for (p, style) in [
+        (Projection::ALBERS_CHINA, Style::highlight()),
+        (Projection::PlateCarree, Style::highlight()),
+        (Projection::ALBERS_CHINA, Style::dark()),
+        (Projection::LAMBERT_CHINA, Style::dark()),
+    ] {
+        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, style);
         s.dashes = false;
         let png = render_png(reference(), &s);
         let img = image::load_from_memory(&png).expect("render decodes");

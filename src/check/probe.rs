@@ -1306,13 +1306,31 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // A frame line is a few pixels thick. Neighbouring columns (rows) that all hold a long run
     // form a band; a band wider than that is a filled shape, such as the Philippines or
     // Borneo in a map whose main frame reaches the South China Sea.
-    let thin = |lines: Vec<Run>| -> Vec<Run> {
+    // A line also stands clear: beside the band, on both sides, the background shows along
+    // most of the run (the edge of a landmass has land on one side).
+    let off = |x: i64, y: i64| p.px(x, y).is_none_or(|c| cdist(c, p.bg) <= 4);
+    let thin = |lines: Vec<Run>, vertical: bool| -> Vec<Run> {
         let mut out = Vec::new();
         let mut start = 0;
         for k in 1..=lines.len() {
             if k == lines.len() || lines[k].0 != lines[k - 1].0 + 1 {
-                if k - start <= INSET_LINE_MAX {
-                    out.extend_from_slice(&lines[start..k]);
+                let band = &lines[start..k];
+                let (b0, b1) = (band[0].0 as i64 - 2, band[band.len() - 1].0 as i64 + 2);
+                let clear = band.iter().all(|&(_, a, b)| {
+                    let n = (a..=b)
+                        .filter(|&t| {
+                            let t = t as i64;
+                            if vertical {
+                                off(b0, t) && off(b1, t)
+                            } else {
+                                off(t, b0) && off(t, b1)
+                            }
+                        })
+                        .count();
+                    n as f64 >= 0.6 * (b + 1 - a) as f64
+                });
+                if band.len() <= INSET_LINE_MAX && clear {
+                    out.extend_from_slice(band);
                 }
                 start = k;
             }
@@ -1368,7 +1386,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
                 hrows.push((y, best.1 + 1 - best.0, best.1));
             }
         }
-        (thin(vcols), thin(hrows))
+        (thin(vcols, true), thin(hrows, false))
     };
     let (vcols, hrows) = lines(false);
     // A box's sides meet at its corners: a vertical line's run and a horizontal line's run
