@@ -950,6 +950,27 @@ fn conic_china_map_drawn_alone_with_an_inset_registers() {
     }
 }
 
+/// A Miller China map reaching the South China Sea: the four best flat candidates were plate
+/// carree, two of them the same frame twice, and plate carree then fitted at 0.63 with the dash
+/// line off its place ("missing"). A China-only candidate is now refined once, and Miller wins.
+#[test]
+fn miller_china_map_registers_in_miller_with_its_dash_line_in_place() {
+    for style in [Style::highlight(), Style::uniform()] {
+        let mut s = RenderSpec::new(
+            Projection::Miller,
+            [73.0, 3.0, 136.0, 54.0],
+            900,
+            700,
+            style,
+        );
+        s.zangnan_as_india = true;
+        s.aksai_chin_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(r.map.projection.as_deref(), Some("miller"), "{r:#?}");
+        assert_ne!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+    }
+}
+
 /// A flat China map drawn edge to edge with its neighbours: the image border is the
 /// neighbours' grey, not a page colour. Taiwan in that grey is a separate country (flagged),
 /// Taiwan in China's red is not.

@@ -410,7 +410,15 @@ impl Checker {
                     conic += 1;
                     picked.push(h);
                 }
-            } else if flat < MAX_FLAT_HYPS {
+            } else if flat < MAX_FLAT_HYPS
+                // a China-only candidate once (fits by width and by height coincide when the
+                // content box has China's aspect): the slot goes to the next one, often a close
+                // second projection (Miller beside plate carree)
+                && !(h.china_only
+                    && picked
+                        .iter()
+                        .any(|q| q.china_only && same_frame(&q.frame, &h.frame)))
+            {
                 flat += 1;
                 picked.push(h);
             }
@@ -740,4 +748,13 @@ fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
     } else {
         bb
     }
+}
+
+/// Two frames of one projection placing the outline within a pixel of each other.
+fn same_frame(a: &Frame, b: &Frame) -> bool {
+    a.projection == b.projection
+        && (a.sx - b.sx).abs() <= 1e-3 * a.sx.abs()
+        && (a.sy - b.sy).abs() <= 1e-3 * a.sy.abs()
+        && (a.tx - b.tx).abs() <= 1.0
+        && (a.ty - b.ty).abs() <= 1.0
 }
