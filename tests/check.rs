@@ -292,6 +292,26 @@ fn south_asia_crop_flags_mcmahon_line_boundary() {
     assert_eq!(status(&r, "zangnan"), Status::Ok, "{r:#?}");
 }
 
+/// A South Asia map drawing India's claim around Aksai Chin in lines only: the claim line
+/// east of the zone (80.5E on our zone's edge, 80.3E on the maps we have seen) is a boundary
+/// cutting the zone off from China. At this scale 0.2 degrees is 5 px, so the line is looked
+/// for on parallels from 80.2E to 80.55E. China's view of the same map is not flagged.
+#[test]
+fn south_asia_crop_flags_aksai_chin_cut_off_by_a_claim_line_a_few_tenths_east() {
+    for (p, style) in [
+        (Projection::PlateCarree, Style::outline()),
+        (Projection::WebMercator, Style::dark()),
+    ] {
+        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, style);
+        s.aksai_chin_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
+        s.aksai_chin_as_india = false;
+        let r = check_spec(&s);
+        assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
 #[test]
 fn svg_render_is_well_formed() {
     let s = world(Projection::EqualEarth, Style::uniform());

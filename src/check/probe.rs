@@ -566,8 +566,25 @@ fn probe_aksai(
     // both lines fall within a pixel or two of each other, or lines crowd the whole area;
     // support on both sides then says nothing. At larger scales a line there is real (on a
     // China map, a provincial boundary) and the line-of-control evidence stands.
-    let east: Vec<(f64, f64)> = (0..22).map(|j| (80.3, 34.4 + 0.05 * j as f64)).collect();
-    let east_sup = support(p, &f, &east, 1.0, (0.0, 0.0));
+    // Where that line runs differs between sources by a few tenths of a degree (80.3E on the
+    // maps we have seen; 80.5E on our zone's edge), a few pixels at South Asia scale: the
+    // best-supported of the parallels from 80.2E to 80.55E stands for it. At world scale
+    // (under 8 px per degree) that range is a pixel or so and would reach China's own stroke
+    // (our 960 px China-view renders then read lines on both sides): 80.3E alone there.
+    let lons: &[f64] = if f.px_per_deg() >= 8.0 {
+        &[80.2, 80.25, 80.3, 80.35, 80.4, 80.45, 80.5, 80.55]
+    } else {
+        &[80.3]
+    };
+    let (east, east_sup) = lons
+        .iter()
+        .map(|&lon| {
+            let e: Vec<(f64, f64)> = (0..22).map(|j| (lon, 34.4 + 0.05 * j as f64)).collect();
+            let sup = support(p, &f, &e, 1.0, (0.0, 0.0));
+            (e, sup)
+        })
+        .max_by(|a, b| a.1.unwrap_or(-1.0).total_cmp(&b.1.unwrap_or(-1.0)))
+        .expect("at least one parallel");
     // On a map of countries (no provinces: a world or South Asia map) a line along India's
     // claim east of the zone is a boundary cutting Aksai Chin off from China, whatever is also
     // drawn west of it. The control: the same line moved 2 and 3 degrees further inside China,
