@@ -26,6 +26,41 @@ fn check_spec(spec: &RenderSpec) -> CheckReport {
         .expect("rendered PNG decodes")
 }
 
+/// The rendered map saved as JPEG at `quality`, then checked (as a page's JPEG would be).
+fn check_as_jpeg(spec: &RenderSpec, quality: u8) -> CheckReport {
+    let img = image::load_from_memory(&render_png(reference(), spec)).expect("render decodes");
+    let mut jpg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, quality)
+        .encode_image(&img.to_rgb8())
+        .expect("JPEG encodes");
+    checker()
+        .check_bytes(&jpg, "fixture.jpg")
+        .expect("JPEG decodes")
+}
+
+/// The rendered map scaled down (smoothed, as a browser scales it) to `width` px, then checked.
+fn check_downscaled(spec: &RenderSpec, width: u32) -> CheckReport {
+    let img = image::load_from_memory(&render_png(reference(), spec)).expect("render decodes");
+    let small = img.resize(width, width, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    small
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    checker()
+        .check_bytes(out.get_ref(), "fixture.png")
+        .expect("PNG decodes")
+}
+
+/// A China map registered in a conic projection and found compliant.
+fn assert_conic_compliant(r: &CheckReport, what: &str) {
+    assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+    let proj = r.map.projection.clone().unwrap_or_default();
+    assert!(
+        proj.starts_with("albers") || proj.starts_with("lambert"),
+        "{what}: registered as {proj}"
+    );
+}
+
 fn status(r: &CheckReport, rule: &str) -> Status {
     r.findings
         .iter()
@@ -175,16 +210,7 @@ fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
     // China's view at 960 px saved as JPEG (quality 70): ringing widens China's own line onto
     // India's claim line a few pixels east; that is no boundary cutting Aksai Chin off.
     for p in [Projection::PlateCarree, Projection::WebMercator] {
-        let s = RenderSpec::at_aspect(p, WORLD, 960, Style::dark());
-        let png = render_png(reference(), &s);
-        let img = image::load_from_memory(&png).expect("render decodes");
-        let mut jpg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
-            .encode_image(&img.to_rgb8())
-            .expect("JPEG encodes");
-        let r = checker()
-            .check_bytes(&jpg, "fixture.jpg")
-            .expect("JPEG decodes");
+        let r = check_as_jpeg(&RenderSpec::at_aspect(p, WORLD, 960, Style::dark()), 70);
         assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
     }
 }
@@ -195,16 +221,10 @@ fn aksai_chin_claim_line_is_not_read_through_jpeg_ringing() {
 #[test]
 fn zangnan_in_a_jpeg_world_map_is_not_matched_to_india_read_from_its_strokes() {
     for p in [Projection::PlateCarree, Projection::WebMercator] {
-        let s = RenderSpec::at_aspect(p, WORLD, 960, Style::choropleth());
-        let png = render_png(reference(), &s);
-        let img = image::load_from_memory(&png).expect("render decodes");
-        let mut jpg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
-            .encode_image(&img.to_rgb8())
-            .expect("JPEG encodes");
-        let r = checker()
-            .check_bytes(&jpg, "fixture.jpg")
-            .expect("JPEG decodes");
+        let r = check_as_jpeg(
+            &RenderSpec::at_aspect(p, WORLD, 960, Style::choropleth()),
+            70,
+        );
         assert_ne!(status(&r, "zangnan"), Status::Violation, "{p:?}: {r:#?}");
     }
 }
@@ -885,13 +905,7 @@ fn conic_china_map_zoomed_in_with_neighbours_and_an_inset_registers() {
         for style in [Style::highlight(), Style::dark()] {
             let mut s = RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style);
             s.inset = true;
-            let r = check_spec(&s);
-            assert_eq!(r.verdict, Verdict::Compliant, "{p:?}: {r:#?}");
-            let proj = r.map.projection.clone().unwrap_or_default();
-            assert!(
-                proj.starts_with("albers") || proj.starts_with("lambert"),
-                "{p:?}: {proj}"
-            );
+            assert_conic_compliant(&check_spec(&s), &format!("{p:?}"));
         }
     }
 }
@@ -928,16 +942,7 @@ fn islands_in_a_downscaled_china_map_are_not_read_as_an_inset_frame() {
     ] {
         let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, style);
         s.dashes = false;
-        let png = render_png(reference(), &s);
-        let img = image::load_from_memory(&png).expect("render decodes");
-        let small = img.resize(480, 480, image::imageops::FilterType::Triangle);
-        let mut out = std::io::Cursor::new(Vec::new());
-        small
-            .write_to(&mut out, image::ImageFormat::Png)
-            .expect("PNG encodes");
-        let r = checker()
-            .check_bytes(out.get_ref(), "fixture.png")
-            .expect("PNG decodes");
+        let r = check_downscaled(&s, 480);
         assert_eq!(
             status(&r, "south_china_sea"),
             Status::Violation,
@@ -960,13 +965,7 @@ fn conic_china_map_drawn_alone_with_an_inset_registers() {
         );
         s.china_alone = true;
         s.inset = true;
-        let r = check_spec(&s);
-        assert_eq!(r.verdict, Verdict::Compliant, "{r:#?}");
-        let proj = r.map.projection.clone().unwrap_or_default();
-        assert!(
-            proj.starts_with("lambert") || proj.starts_with("albers"),
-            "{proj}"
-        );
+        assert_conic_compliant(&check_spec(&s), "Lambert, China alone with an inset");
     }
 }
 

@@ -1320,6 +1320,8 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
         return Inset::None;
     }
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
+    // a column (row) holding a long run: its index, and where its longest run starts and ends
+    type Run = (usize, usize, usize);
     // A frame line is a few pixels thick. Neighbouring columns (rows) that all hold a long run
     // form a band; a band wider than that is a filled shape, such as the Philippines or
     // Borneo in a map whose main frame reaches the South China Sea.
@@ -1357,8 +1359,6 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // a frame line is a run of pixels off the background; a faint frame (a near-white stroke
     // on white, as some libraries draw it) is a run of one steady colour just off the
     // background, which JPEG noise and anti-aliased coastlines do not make over this length
-    // a column (row) holding a long run: its index, and where its longest run starts and ends
-    type Run = (usize, usize, usize);
     let lines = |faint: bool| -> (Vec<Run>, Vec<Run>) {
         let on = |i: usize, prev: Option<usize>| -> bool {
             let d = cdist(p.rgb[i], p.bg);
