@@ -332,25 +332,29 @@ fn south_asia_crop_flags_aksai_chin_cut_off_by_a_claim_line_a_few_tenths_east() 
     }
 }
 
-/// A South Asia map in Albers (as some libraries draw it): the crop search's coarse score ranks
-/// conic frames low, so the best conic ones are refined besides the overall best. Zangnan
-/// drawn as India is flagged; China's view of the same map is not.
+/// South Asia maps in the China conics (as some libraries draw the region): the crop search's
+/// coarse score ranks conic frames low, so the best conic ones are refined besides the overall
+/// best, and conic views are centred as far west as South Asia. Zangnan (or Aksai Chin) drawn
+/// as India is flagged; China's view of the same map is not.
 #[test]
 fn south_asia_crop_in_a_conic_projection_registers_and_flags_zangnan() {
-    let mut s = RenderSpec::new(
-        Projection::ALBERS_CHINA,
-        [66.0, 6.0, 100.0, 37.0],
-        900,
-        820,
-        Style::choropleth(),
-    );
-    s.zangnan_as_india = true;
-    let r = check_spec(&s);
-    assert_eq!(r.map.region.as_deref(), Some("asia"), "{r:#?}");
-    assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
-    s.zangnan_as_india = false;
-    let r = check_spec(&s);
-    assert_ne!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+    for (p, style, aksai) in [
+        (Projection::ALBERS_CHINA, Style::choropleth(), false),
+        (Projection::LAMBERT_CHINA, Style::highlight(), false),
+        (Projection::LAMBERT_CHINA, Style::choropleth(), true),
+    ] {
+        let rule = if aksai { "aksai_chin" } else { "zangnan" };
+        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, style);
+        s.zangnan_as_india = !aksai;
+        s.aksai_chin_as_india = aksai;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("asia"), "{p:?}: {r:#?}");
+        assert_eq!(status(&r, rule), Status::Violation, "{p:?}: {r:#?}");
+        s.zangnan_as_india = false;
+        s.aksai_chin_as_india = false;
+        let r = check_spec(&s);
+        assert_ne!(status(&r, rule), Status::Violation, "{p:?}: {r:#?}");
+    }
 }
 
 #[test]

@@ -608,10 +608,11 @@ impl Checker {
                     &[1.0]
                 };
                 for (ki, &k) in ks.iter().enumerate() {
-                    // centre lon/lat on a grid of 1/8 of the view
+                    // centre lon/lat on a grid of 1/8 of the view (conic views from South
+                    // Asia, centred near 83E 21N, to eastern China)
                     let step = span / 8.0;
                     let (lon_r, lat_r) = if conic {
-                        ((88.0, 122.0), (25.0, 45.0))
+                        ((72.0, 122.0), (15.0, 45.0))
                     } else {
                         ((55.0, 140.0), (-5.0, 50.0))
                     };
