@@ -357,6 +357,23 @@ fn south_asia_crop_in_a_conic_projection_registers_and_flags_zangnan() {
     }
 }
 
+/// South Asia cut out of a world map drawn in Natural Earth or Equal Earth (a world map zoomed
+/// on the region): the crop search tries those projections too. Zangnan drawn as India is
+/// flagged; China's view of the same map is not.
+#[test]
+fn south_asia_crop_of_a_natural_earth_or_equal_earth_map_registers() {
+    for p in [Projection::NaturalEarth1, Projection::EqualEarth] {
+        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, Style::highlight());
+        s.zangnan_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("asia"), "{p:?}: {r:#?}");
+        assert_eq!(status(&r, "zangnan"), Status::Violation, "{p:?}: {r:#?}");
+        s.zangnan_as_india = false;
+        let r = check_spec(&s);
+        assert_ne!(status(&r, "zangnan"), Status::Violation, "{p:?}: {r:#?}");
+    }
+}
+
 #[test]
 fn svg_render_is_well_formed() {
     let s = world(Projection::EqualEarth, Style::uniform());

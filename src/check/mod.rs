@@ -585,6 +585,8 @@ impl Checker {
         let projs = [
             Projection::PlateCarree,
             Projection::WebMercator,
+            Projection::NaturalEarth1,
+            Projection::EqualEarth,
             Projection::ALBERS_CHINA,
             Projection::LAMBERT_CHINA,
         ];
