@@ -151,11 +151,12 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     Some((median_colour(&sel)?, n as f64 / idx.len() as f64))
 }
 
-/// Pixels of `mask` within a lon/lat box, away from image edges by at least `clear` px.
+/// Pixels of `mask` (every pixel when `None`) within a lon/lat box, away from image edges by at
+/// least `clear` px, and outside `exclude`.
 fn pixels_in(
     p: &Prepared,
     frame: &Frame,
-    mask: &Mask,
+    mask: Option<&Mask>,
     lonlat: [f64; 4],
     clear: f32,
     exclude: Option<&Mask>,
@@ -196,7 +197,10 @@ fn pixels_in(
     for y in y0..y1 {
         for x in x0..x1 {
             let i = y * p.w + x;
-            if mask.data[i] != 0 && p.dt[i] >= clear && exclude.is_none_or(|e| e.data[i] == 0) {
+            if mask.is_none_or(|m| m.data[i] != 0)
+                && p.dt[i] >= clear
+                && exclude.is_none_or(|e| e.data[i] == 0)
+            {
                 out.push(i);
             }
         }
@@ -457,12 +461,19 @@ fn probe_zangnan(
     // has almost none, so when they decide nothing every pixel of the zone is read, counting
     // only the pixels that match one of the two fills (the boundary strokes and their blends
     // in it match neither).
-    let zpix = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 1.0, None);
-    let cpx = pixels_in(p, &f, china_m, [84.0, 28.5, 99.0, 33.5], 1.5, Some(zm));
+    let zpix = pixels_in(p, &f, Some(zm), [90.0, 26.0, 98.5, 30.0], 1.0, None);
+    let cpx = pixels_in(
+        p,
+        &f,
+        Some(china_m),
+        [84.0, 28.5, 99.0, 33.5],
+        1.5,
+        Some(zm),
+    );
     // India has one fill: read it over the whole country, not only the thin north-eastern
     // strip beside the zone, where at world scale the boundary strokes (and in a JPEG their
     // ringing) outnumber the fill's clear pixels
-    let ipx = pixels_in(p, &f, india_m, [68.0, 8.0, 97.0, 27.5], 1.5, Some(zm));
+    let ipx = pixels_in(p, &f, Some(india_m), [68.0, 8.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
         (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 => {
@@ -470,7 +481,7 @@ fn probe_zangnan(
                 .then(|| (share_near(p, &zpix, c), share_near(p, &zpix, i), ""))
                 .filter(|&(sc, si, _)| fill_finding("zangnan", "", sc, si, "").is_some());
             interior.or_else(|| {
-                let all = pixels_in(p, &f, zm, [90.0, 26.0, 98.5, 30.0], 0.0, None);
+                let all = pixels_in(p, &f, Some(zm), [90.0, 26.0, 98.5, 30.0], 0.0, None);
                 let nc = all.iter().filter(|&&k| cdist(p.rgb[k], c) <= 28).count();
                 let ni = all.iter().filter(|&&k| cdist(p.rgb[k], i) <= 28).count();
                 let n = nc + ni;
@@ -543,9 +554,23 @@ fn probe_aksai(
         [70.0, 28.0, 90.0, 40.0],
         &[[77.0, 32.0, 81.0, 37.0]],
     );
-    let zpix = pixels_in(p, &f, zm, [78.3, 34.2, 80.3, 35.8], 1.0, None);
-    let cpx = pixels_in(p, &f, china_m, [81.0, 31.0, 90.0, 37.0], 1.5, Some(zm));
-    let ipx = pixels_in(p, &f, india_m, [74.0, 28.5, 78.5, 33.5], 1.5, Some(zm));
+    let zpix = pixels_in(p, &f, Some(zm), [78.3, 34.2, 80.3, 35.8], 1.0, None);
+    let cpx = pixels_in(
+        p,
+        &f,
+        Some(china_m),
+        [81.0, 31.0, 90.0, 37.0],
+        1.5,
+        Some(zm),
+    );
+    let ipx = pixels_in(
+        p,
+        &f,
+        Some(india_m),
+        [74.0, 28.5, 78.5, 33.5],
+        1.5,
+        Some(zm),
+    );
     if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
         && cdist(c, i) > 30
         && zpix.len() >= 3
@@ -743,15 +768,9 @@ fn probe_island(
         &[[119.0, 21.5, 125.5, 26.5]],
     );
     let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
-    let everywhere = Mask {
-        w: p.w,
-        h: p.h,
-        data: vec![1; p.w * p.h],
-    };
     // the sea: open water in the South China Sea, or in the East China Sea when a China map
     // stops short of the south
-    let sea_in =
-        |win: [f64; 4]| dominant(p, &pixels_in(p, &f, &everywhere, win, 0.0, None)).map(|d| d.0);
+    let sea_in = |win: [f64; 4]| dominant(p, &pixels_in(p, &f, None, win, 0.0, None)).map(|d| d.0);
     let sea = sea_in([113.0, 12.0, 118.0, 17.0])
         .or_else(|| sea_in([122.5, 28.0, 126.0, 35.0]))
         .unwrap_or(p.bg);
@@ -759,7 +778,7 @@ fn probe_island(
     // for Taiwan, and for the page colour below only when the sea differs from the border)
     let npx = if rule == "taiwan" || cdist(sea, p.bg) > 24 {
         let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
-        pixels_in(p, &f, &nm, [60.0, 0.0, 150.0, 56.0], 1.5, None)
+        pixels_in(p, &f, Some(&nm), [60.0, 0.0, 150.0, 56.0], 1.5, None)
     } else {
         Vec::new()
     };
@@ -772,7 +791,7 @@ fn probe_island(
     } else {
         p.bg
     };
-    let cpx = pixels_in(p, &f, china_m, [104.0, 22.5, 120.0, 30.0], 1.5, None);
+    let cpx = pixels_in(p, &f, Some(china_m), [104.0, 22.5, 120.0, 30.0], 1.5, None);
     let cc = dominant(p, &cpx).map(|d| d.0);
     // boundary stroke colour: colours on China's projected outline, away from the fill
     let mut on_line = Vec::new();
@@ -787,7 +806,7 @@ fn probe_island(
         }
     }
     let (sc, sc_share) = dominant(p, &on_line).unwrap_or((bg, 0.0));
-    let all = pixels_in(p, &f, &zm, [108.0, 17.5, 125.5, 26.5], 0.0, None);
+    let all = pixels_in(p, &f, Some(&zm), [108.0, 17.5, 125.5, 26.5], 0.0, None);
     // When the sea has its own colour (ocean style), the page background cannot show inside
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
     let bg_t = if cdist(sea, bg) > 24 { 6 } else { 24 };
@@ -1180,7 +1199,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         let on_dash = dash_mask(ck, &f, p.w, p.h, 5.0);
         let fill_of = |rings: &[Ring]| {
             let m = mask_of(&f, rings, p.w, p.h);
-            let px: Vec<usize> = pixels_in(p, &f, &m, window, 1.0, Some(&on_dash))
+            let px: Vec<usize> = pixels_in(p, &f, Some(&m), window, 1.0, Some(&on_dash))
                 .into_iter()
                 .filter(|&i| cdist(p.rgb[i], sea) > 24)
                 .collect();
@@ -1198,12 +1217,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         fills.extend(fill_of(&ck.probes.china_main));
         // the coast stroke, read where no dash is: the Gulf of Thailand and the Malay coasts
         let stroke = {
-            let all = Mask {
-                w: p.w,
-                h: p.h,
-                data: vec![1; p.w * p.h],
-            };
-            let px: Vec<usize> = pixels_in(p, &f, &all, [98.0, -2.0, 106.0, 14.0], 0.0, None)
+            let px: Vec<usize> = pixels_in(p, &f, None, [98.0, -2.0, 106.0, 14.0], 0.0, None)
                 .into_iter()
                 .filter(|&i| {
                     explained.data[i] != 0

@@ -293,35 +293,31 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         let pts: Vec<(f64, f64)> = edge.iter().map(|p| frame.to_px(p.0, p.1)).collect();
         stroke_px(canvas, &pts, false, spec.boundary_px, LINE);
     }
-    // Zangnan drawn as India: China's claim line there is no boundary on such a map
+    // Inside Zangnan one of the two lines through it is no boundary: drawn as India, China's
+    // claim line (China's ring where it runs inside India); in China's view, India's
+    // default-view ring along the McMahon line (where it runs inside China)
     let india: &[Ring] = r
         .country("India")
         .map(|c| c.rings.as_slice())
         .unwrap_or(&[]);
-    let hidden = |p: &[f64; 2]| {
-        spec.zangnan_as_india
-            && p[0] > 91.5
+    let no_boundary = |p: &[f64; 2], is_china: bool| {
+        let other: &[Ring] = match (spec.zangnan_as_india, is_china) {
+            (true, true) => india,
+            (false, false) => &r.china,
+            _ => return false,
+        };
+        p[0] > 91.5
             && p[0] < 97.5
             && p[1] > 26.5
             && p[1] < 29.5
-            && super::build::point_in(india, p[0], p[1])
-    };
-    // Zangnan in China's view: a neighbour's default-view ring (India's) runs along the McMahon
-    // line through China there; that line is no boundary on such a map
-    let inside_china = |p: &[f64; 2]| {
-        !spec.zangnan_as_india
-            && p[0] > 91.5
-            && p[0] < 97.5
-            && p[1] > 26.5
-            && p[1] < 29.5
-            && super::build::point_in(&r.china, p[0], p[1])
+            && super::build::point_in(other, p[0], p[1])
     };
     for &(ring, is_china) in &l.strokes {
         // split at antimeridian jumps so no line crosses the whole map
         let mut part: Vec<(f64, f64)> = Vec::new();
         let mut cut = false;
         for (i, p) in ring.iter().enumerate() {
-            if (is_china && hidden(p)) || (!is_china && inside_china(p)) {
+            if no_boundary(p, is_china) {
                 stroke_px(canvas, &part, false, spec.boundary_px, LINE);
                 part.clear();
                 cut = true;
