@@ -141,6 +141,10 @@ const CONIC_MARGIN: f64 = 0.05;
 /// least number of conic ones among them.
 const CROP_REFINED: usize = 24;
 const CROP_CONIC: usize = 4;
+/// Crop hypotheses taken through the fine stages of `CROP_SCHEDULE` after its first
+/// `CROP_COARSE_STAGES` stages (ranked by edge hits then).
+const CROP_COARSE_STAGES: usize = 1;
+const CROP_FINISHED: usize = 10;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -680,16 +684,22 @@ impl Checker {
             })
             .map(|(_, c)| c)
             .collect();
+        // Coarse stages for every candidate, the fine ones for the best few of them (by the
+        // share of outline points already on an edge): the fine stages cost most, and after
+        // the coarse ones a frame is within a few pixels of where it ends.
+        let (coarse, fine) = CROP_SCHEDULE.split_at(CROP_COARSE_STAGES);
+        let mut coarse_fits: Vec<(f64, Frame)> = cands
+            .into_iter()
+            .map(|(_, f, _)| {
+                let (g, s) = refine(p, &self.world_points(f.projection), f, 150, true, coarse);
+                (s, g)
+            })
+            .collect();
+        coarse_fits.sort_by(|a, b| b.0.total_cmp(&a.0));
+        coarse_fits.truncate(CROP_FINISHED);
         let mut best: Option<Registered> = None;
-        for (_, f, _) in cands {
-            let (g, s) = refine(
-                p,
-                &self.world_points(f.projection),
-                f,
-                150,
-                true,
-                CROP_SCHEDULE,
-            );
+        for (_, f) in coarse_fits {
+            let (g, s) = refine(p, &self.world_points(f.projection), f, 150, true, fine);
             tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered {
