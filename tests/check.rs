@@ -1100,3 +1100,81 @@ fn small_world_map_flags_zangnan_drawn_as_india() {
         assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
     }
 }
+
+/// The rendered map placed on a larger chart canvas the way chart libraries lay one out: a
+/// title above it (glyph-sized marks), a colour bar at the right, a credit line at the lower
+/// right, and optionally a thin frame around the whole chart.
+fn on_chart_canvas(spec: &RenderSpec, framed: bool) -> Vec<u8> {
+    let map = image::load_from_memory(&render_png(reference(), spec))
+        .expect("render decodes")
+        .to_rgb8();
+    let (w, h) = (map.width() + 160, map.height() + 150);
+    let bg = image::Rgb(spec.style.background);
+    let ink = image::Rgb(spec.style.boundary);
+    let mut c = image::RgbImage::from_pixel(w, h, bg);
+    image::imageops::overlay(&mut c, &map, 40, 70);
+    let mut block = |x0: u32, y0: u32, bw: u32, bh: u32, col: image::Rgb<u8>| {
+        for y in y0..y0 + bh {
+            for x in x0..x0 + bw {
+                c.put_pixel(x, y, col);
+            }
+        }
+    };
+    // title: a line of glyphs
+    for i in 0..14 {
+        block(w / 2 - 120 + i * 17, 18, 12, 16, ink);
+    }
+    // colour bar: a solid gradient bar with a few tick marks
+    for y in 0..300 {
+        let v = (60 + y * 180 / 300) as u8;
+        block(w - 70, 90 + y, 18, 1, image::Rgb([v, 40, 255 - v]));
+    }
+    // credit line and legend: small glyphs
+    for i in 0..20 {
+        block(w - 200 + i * 9, h - 20, 6, 8, ink);
+    }
+    for i in 0..6 {
+        block(w / 2 - 40 + i * 12, h - 52, 9, 11, ink);
+    }
+    if framed {
+        for x in 0..w {
+            c.put_pixel(x, 0, ink);
+            c.put_pixel(x, h - 1, ink);
+        }
+        for y in 0..h {
+            c.put_pixel(0, y, ink);
+            c.put_pixel(w - 1, y, ink);
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    c.write_to(&mut out, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    out.into_inner()
+}
+
+#[test]
+fn map_beside_a_title_colour_bar_and_credits_registers_in_the_box_of_its_large_marks() {
+    for (p, name, style, framed) in [
+        (
+            Projection::PlateCarree,
+            "plate_carree",
+            Style::highlight(),
+            false,
+        ),
+        (Projection::Miller, "miller", Style::choropleth(), false),
+        // a frame around a dark chart: the background is the chart's, not the frame's
+        (Projection::EqualEarth, "equal_earth", Style::dark(), true),
+    ] {
+        let mut s = RenderSpec::at_aspect(p, WORLD, 900, style);
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let what = format!("{p:?} framed={framed}");
+        let png = on_chart_canvas(&s, framed);
+        let r = checker()
+            .check_bytes(&png, "chart.png")
+            .expect("PNG decodes");
+        assert_eq!(r.map.region.as_deref(), Some("world"), "{what}: {r:#?}");
+        assert_eq!(r.map.projection.as_deref(), Some(name), "{what}: {r:#?}");
+        assert_rules(&r, &[("zangnan", Status::Violation)], &what);
+    }
+}

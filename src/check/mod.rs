@@ -145,6 +145,10 @@ const CROP_CONIC: usize = 4;
 /// `CROP_COARSE_STAGES` stages (ranked by edge hits then).
 const CROP_COARSE_STAGES: usize = 1;
 const CROP_FINISHED: usize = 10;
+/// A frame fitted in the content box below this fit is tried again in the box of the large
+/// marks (see `Prepared::mass`), and replaced when that fits better by `MASS_MARGIN`.
+const MASS_RETRY_BELOW: f64 = 0.8;
+const MASS_MARGIN: f64 = 0.05;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -274,8 +278,27 @@ impl Checker {
 
     /// Finds the best frame, or None when nothing map-like fits.
     pub fn register(&self, p: &Prepared) -> Option<Registered> {
-        let c = p.content;
-        tracing::debug!(?c, w = p.w, h = p.h, bg = ?p.bg, "content box");
+        let whole = [0.0, 0.0, p.w as f64, p.h as f64];
+        let first = self.register_in(p, p.content, whole);
+        // A title, legend, colour bar or credit line beside the map stretches the content box
+        // beyond it, so nothing fits it, or only loosely: try again in the box of the large
+        // marks alone, and keep that frame when it fits clearly better.
+        let Some(m) = p.mass else {
+            return first;
+        };
+        if first.as_ref().is_some_and(|f| f.fit >= MASS_RETRY_BELOW) {
+            return first;
+        }
+        tracing::debug!(?m, "registering in the box of the large marks");
+        match (first, self.register_in(p, m, m)) {
+            (Some(f), Some(g)) if g.fit < f.fit + MASS_MARGIN => Some(f),
+            (f, g) => g.or(f),
+        }
+    }
+
+    /// Registration with the map taken to fill `c` (whole-map hypotheses) or `cb` (crops).
+    fn register_in(&self, p: &Prepared, c: [f64; 4], cb: [f64; 4]) -> Option<Registered> {
+        tracing::debug!(?c, ?cb, w = p.w, h = p.h, bg = ?p.bg, "content box");
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
@@ -292,7 +315,7 @@ impl Checker {
             [-180.0, -90.0, 180.0, 90.0],
         ];
         let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
-        for proj in self.china.projections() {
+        for (proj, c) in self.china.projections().map(|proj| (proj, c)) {
             let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
                 china_exts.iter().map(|e| (*e, true)).collect()
             } else {
@@ -486,7 +509,7 @@ impl Checker {
             best = Some(c);
         }
         if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
-            && let Some(crop) = self.crop_search(p)
+            && let Some(crop) = self.crop_search(p, cb)
             && best.as_ref().is_none_or(|b| crop.fit > b.fit)
         {
             best = Some(crop);
@@ -582,8 +605,9 @@ impl Checker {
 
     /// Grid search for crops of Asia (the map fills the frame; extent unknown), and of China
     /// maps in a conic projection that draw the neighbours to the image edges.
-    fn crop_search(&self, p: &Prepared) -> Option<Registered> {
-        let (w, h) = (p.w as f64, p.h as f64);
+    fn crop_search(&self, p: &Prepared, cb: [f64; 4]) -> Option<Registered> {
+        let (w, h) = (cb[2] - cb[0], cb[3] - cb[1]);
+        let (ox, oy) = (cb[0], cb[1]);
         // (score, frame, key of projection/scale/aspect for picking one per scale)
         let mut cands: Vec<(f64, Frame, (Projection, usize, usize))> = Vec::new();
         let projs = [
@@ -635,8 +659,8 @@ impl Checker {
                                 projection: proj,
                                 sx,
                                 sy,
-                                tx: w / 2.0 - sx * cx,
-                                ty: h / 2.0 + sy * cy,
+                                tx: ox + w / 2.0 - sx * cx,
+                                ty: oy + h / 2.0 + sy * cy,
                             };
                             let (s, n) = score(p, &pts, &f, 60.0, 6);
                             if n >= 150 {

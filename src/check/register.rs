@@ -30,6 +30,9 @@ pub struct Prepared {
     pub dt: Vec<f32>,
     /// Bounding box of non-background content: x0, y0, x1, y1 (inclusive-exclusive).
     pub content: [f64; 4],
+    /// Bounding box of the large connected marks only (text, legend dots and colour bars
+    /// left out), when it differs from `content`.
+    pub mass: Option<[f64; 4]>,
     /// Whether flat areas are exactly flat (lossless source, no JPEG noise).
     pub clean: bool,
     /// The image came in a lossy encoding (JPEG): lines are widened by ringing.
@@ -45,17 +48,24 @@ pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
 
 impl Prepared {
     pub fn new(w: usize, h: usize, rgb: Vec<[u8; 3]>) -> Prepared {
-        // background: most common quantised colour on the border
+        // background: most common quantised colour over the border ring and two rings a few
+        // pixels in, so that a thin frame drawn around a chart does not pass for it
         let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
         let q = |c: [u8; 3]| [c[0] & 0xF0, c[1] & 0xF0, c[2] & 0xF0];
         let mut border = Vec::new();
-        for x in 0..w {
-            border.push(rgb[x]);
-            border.push(rgb[(h - 1) * w + x]);
-        }
-        for y in 0..h {
-            border.push(rgb[y * w]);
-            border.push(rgb[y * w + w - 1]);
+        for inset in [0, 3, 6] {
+            if 2 * inset + 2 > w.min(h) {
+                break;
+            }
+            let (x1, y1) = (w - 1 - inset, h - 1 - inset);
+            for x in inset..=x1 {
+                border.push(rgb[inset * w + x]);
+                border.push(rgb[y1 * w + x]);
+            }
+            for y in inset..=y1 {
+                border.push(rgb[y * w + inset]);
+                border.push(rgb[y * w + x1]);
+            }
         }
         for &c in &border {
             *hist.entry(q(c)).or_default() += 1;
@@ -91,12 +101,18 @@ impl Prepared {
             }
         }
         let dt = distance_transform(&edges, w, h);
-        // content bbox: rows/cols holding at least 2 non-background pixels
+        // content bbox: rows/cols holding at least 2 non-background pixels, leaving out the
+        // lines of a frame drawn around the whole chart
+        let ink: Vec<bool> = rgb.iter().map(|&c| cdist(c, bg) > 24).collect();
+        let frame = frame_lines(&ink, w, h);
+        let in_frame = |x: usize, y: usize| {
+            x < frame[0] || y < frame[1] || x >= w - frame[2] || y >= h - frame[3]
+        };
         let mut colc = vec![0u32; w];
         let mut rowc = vec![0u32; h];
         for y in 0..h {
             for x in 0..w {
-                if cdist(rgb[y * w + x], bg) > 24 {
+                if ink[y * w + x] && !in_frame(x, y) {
                     colc[x] += 1;
                     rowc[y] += 1;
                 }
@@ -115,6 +131,7 @@ impl Prepared {
             last(&colc) as f64,
             last(&rowc) as f64,
         ];
+        let mass = mass_box(&ink, w, h, &in_frame).filter(|m| differs(m, &content, w, h));
         Prepared {
             w,
             h,
@@ -123,6 +140,7 @@ impl Prepared {
             edges,
             dt,
             content,
+            mass,
             clean,
             lossy: false,
         }
@@ -147,6 +165,103 @@ impl Prepared {
             Some(self.rgb[y as usize * self.w + x as usize])
         }
     }
+}
+
+/// How many lines at each edge (left, top, right, bottom) belong to a frame drawn around the
+/// chart: an edge line (within 4 px of the edge) that is nearly all ink with mostly
+/// background just inside it. A map drawn out to the edges has ink inside too, so it keeps
+/// its edge lines.
+fn frame_lines(ink: &[bool], w: usize, h: usize) -> [usize; 4] {
+    let row = |y: usize| ink[y * w..(y + 1) * w].iter().filter(|&&b| b).count() as f64 / w as f64;
+    let col = |x: usize| (0..h).filter(|&y| ink[y * w + x]).count() as f64 / h as f64;
+    let edge = |n: usize, share: &dyn Fn(usize) -> f64| -> usize {
+        if n < 40 {
+            return 0;
+        }
+        for k in 0..4 {
+            if share(k) >= 0.9 && share(k + 2) <= 0.5 {
+                return k + 1;
+            }
+        }
+        0
+    };
+    [
+        edge(w, &|k| col(k)),
+        edge(h, &|k| row(k)),
+        edge(w, &|k| col(w - 1 - k)),
+        edge(h, &|k| row(h - 1 - k)),
+    ]
+}
+
+/// Bounding box of the connected ink marks (8-connected) that span at least 6% of the image
+/// width or height, leaving out solid thin bars (colour scales). Text, legend symbols and
+/// credit lines are made of small marks and drop out.
+fn mass_box(
+    ink: &[bool],
+    w: usize,
+    h: usize,
+    in_frame: &dyn Fn(usize, usize) -> bool,
+) -> Option<[f64; 4]> {
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut bb: Option<[usize; 4]> = None;
+    let (minw, minh) = (w as f64 * 0.06, h as f64 * 0.06);
+    for start in 0..w * h {
+        if seen[start] || !ink[start] || in_frame(start % w, start / w) {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (usize::MAX, usize::MAX, 0, 0, 0usize);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            n += 1;
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if !seen[j] && ink[j] && !in_frame(nx as usize, ny as usize) {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        let (bw, bh) = ((x1 - x0 + 1) as f64, (y1 - y0 + 1) as f64);
+        if bw < minw && bh < minh {
+            continue;
+        }
+        // a solid thin bar: a colour scale or a rule line
+        if n as f64 >= 0.9 * bw * bh && (bw <= 0.1 * w as f64 || bh <= 0.1 * h as f64) {
+            continue;
+        }
+        bb = Some(match bb {
+            None => [x0, y0, x1 + 1, y1 + 1],
+            Some(b) => [
+                b[0].min(x0),
+                b[1].min(y0),
+                b[2].max(x1 + 1),
+                b[3].max(y1 + 1),
+            ],
+        });
+    }
+    bb.map(|b| [b[0] as f64, b[1] as f64, b[2] as f64, b[3] as f64])
+}
+
+/// Whether two boxes differ by more than 2% of the image on some side.
+fn differs(a: &[f64; 4], b: &[f64; 4], w: usize, h: usize) -> bool {
+    let (tw, th) = (0.02 * w as f64, 0.02 * h as f64);
+    (a[0] - b[0]).abs() > tw
+        || (a[2] - b[2]).abs() > tw
+        || (a[1] - b[1]).abs() > th
+        || (a[3] - b[3]).abs() > th
 }
 
 pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
