@@ -283,12 +283,12 @@ impl Checker {
         // A title, legend, colour bar or credit line beside the map stretches the content box
         // beyond it, so nothing fits it, or only loosely: try again in the box of the large
         // marks alone, and keep that frame when it fits clearly better.
-        let Some(m) = p.mass else {
-            return first;
-        };
         if first.as_ref().is_some_and(|f| f.fit >= MASS_RETRY_BELOW) {
             return first;
         }
+        let Some(m) = p.mass() else {
+            return first;
+        };
         tracing::debug!(?m, "registering in the box of the large marks");
         match (first, self.register_in(p, m, m)) {
             (Some(f), Some(g)) if g.fit < f.fit + MASS_MARGIN => Some(f),
@@ -315,7 +315,7 @@ impl Checker {
             [-180.0, -90.0, 180.0, 90.0],
         ];
         let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
-        for (proj, c) in self.china.projections().map(|proj| (proj, c)) {
+        for proj in self.china.projections() {
             let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
                 china_exts.iter().map(|e| (*e, true)).collect()
             } else {

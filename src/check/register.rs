@@ -30,9 +30,8 @@ pub struct Prepared {
     pub dt: Vec<f32>,
     /// Bounding box of non-background content: x0, y0, x1, y1 (inclusive-exclusive).
     pub content: [f64; 4],
-    /// Bounding box of the large connected marks only (text, legend dots and colour bars
-    /// left out), when it differs from `content`.
-    pub mass: Option<[f64; 4]>,
+    /// Lines at each edge (left, top, right, bottom) that belong to a frame around the chart.
+    frame: [usize; 4],
     /// Whether flat areas are exactly flat (lossless source, no JPEG noise).
     pub clean: bool,
     /// The image came in a lossy encoding (JPEG): lines are widened by ringing.
@@ -103,11 +102,9 @@ impl Prepared {
         let dt = distance_transform(&edges, w, h);
         // content bbox: rows/cols holding at least 2 non-background pixels, leaving out the
         // lines of a frame drawn around the whole chart
-        let ink: Vec<bool> = rgb.iter().map(|&c| cdist(c, bg) > 24).collect();
+        let ink = ink_mask(&rgb, bg);
         let frame = frame_lines(&ink, w, h);
-        let in_frame = |x: usize, y: usize| {
-            x < frame[0] || y < frame[1] || x >= w - frame[2] || y >= h - frame[3]
-        };
+        let in_frame = |x: usize, y: usize| in_frame(frame, w, h, x, y);
         let mut colc = vec![0u32; w];
         let mut rowc = vec![0u32; h];
         for y in 0..h {
@@ -131,7 +128,6 @@ impl Prepared {
             last(&colc) as f64,
             last(&rowc) as f64,
         ];
-        let mass = mass_box(&ink, w, h, &in_frame).filter(|m| differs(m, &content, w, h));
         Prepared {
             w,
             h,
@@ -140,7 +136,7 @@ impl Prepared {
             edges,
             dt,
             content,
-            mass,
+            frame,
             clean,
             lossy: false,
         }
@@ -158,6 +154,16 @@ impl Prepared {
         Some(self.dt[yi * self.w + xi])
     }
 
+    /// Bounding box of the large connected marks only (text, legend dots and colour bars
+    /// left out), when it differs from `content`. Computed on demand: only registration's
+    /// second try needs it.
+    pub fn mass(&self) -> Option<[f64; 4]> {
+        let (w, h, frame) = (self.w, self.h, self.frame);
+        let ink = ink_mask(&self.rgb, self.bg);
+        mass_box(&ink, w, h, &|x, y| in_frame(frame, w, h, x, y))
+            .filter(|m| differs(m, &self.content, w, h))
+    }
+
     pub fn px(&self, x: i64, y: i64) -> Option<[u8; 3]> {
         if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
             None
@@ -165,6 +171,16 @@ impl Prepared {
             Some(self.rgb[y as usize * self.w + x as usize])
         }
     }
+}
+
+/// Pixels that differ from the background.
+fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3]) -> Vec<bool> {
+    rgb.iter().map(|&c| cdist(c, bg) > 24).collect()
+}
+
+/// Whether (x, y) lies on one of the `frame` lines of a w x h image.
+fn in_frame(frame: [usize; 4], w: usize, h: usize, x: usize, y: usize) -> bool {
+    x < frame[0] || y < frame[1] || x >= w - frame[2] || y >= h - frame[3]
 }
 
 /// How many lines at each edge (left, top, right, bottom) belong to a frame drawn around the
