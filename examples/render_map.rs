@@ -1,7 +1,8 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|china|china_scs|south_asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|china|china_scs|south_asia|asia] [projection] [style] [violations...]
 //! world_aspect_W: the world W px wide at the projection's own aspect (as chart libraries draw it)
+//! asia: 45E-150E, 11S-70N (Asia as Highcharts draws it), 900 px wide at the projection's own aspect
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
@@ -39,11 +40,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "south_asia" => ([66.0, 6.0, 100.0, 37.0], 900, 820),
         "world_small" => ([-180.0, -58.0, 180.0, 83.7], 640, 330),
         "world_900" => ([-180.0, -58.0, 180.0, 83.7], 900, 360),
+        "asia" => ([45.0, -11.0, 150.0, 70.0], 900, 0),
         _ => ([-180.0, -58.0, 180.0, 83.7], 1200, 620),
     };
     // "world_aspect_W": a world map W px wide at the projection's own aspect
     let mut spec = match view.strip_prefix("world_aspect_") {
         Some(wpx) => RenderSpec::at_aspect(proj, bbox, wpx.parse()?, style),
+        None if h == 0 => RenderSpec::at_aspect(proj, bbox, w, style),
         None => RenderSpec::new(proj, bbox, w, h, style),
     };
     for s in args.iter().skip(4) {

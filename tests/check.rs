@@ -374,6 +374,36 @@ fn south_asia_crop_of_a_natural_earth_or_equal_earth_map_registers() {
     }
 }
 
+/// All of Asia as Highcharts Maps draws it with no projection set: Lambert conformal conic
+/// with standard parallels at the map's bounds (11S, 82N), centred on 103E. Neither a
+/// whole-map hypothesis nor the 12-80 degree crops fit it; the crop search's wide spans in
+/// that conic do. Zangnan drawn as India and the missing dash line are flagged; China's view
+/// of the same map is compliant.
+#[test]
+fn asia_map_in_highcharts_default_conic_registers_and_is_checked() {
+    let view = [45.0, -11.0, 150.0, 70.0];
+    for style in [Style::highlight(), Style::uniform()] {
+        let what = format!("{:?}", style.land);
+        let mut s = RenderSpec::at_aspect(Projection::HIGHCHARTS_ASIA, view, 900, style);
+        let r = check_spec(&s);
+        assert!(r.map.fit > 0.6, "{what}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("taiwan", Status::Ok),
+                ("aksai_chin", Status::Ok),
+            ],
+            &what,
+        );
+    }
+}
+
 #[test]
 fn svg_render_is_well_formed() {
     let s = world(Projection::EqualEarth, Style::uniform());

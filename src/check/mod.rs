@@ -137,6 +137,19 @@ const MAX_FLAT_HYPS: usize = 4;
 const MAX_CONIC_HYPS: usize = 2;
 /// How much better a conic frame must fit than the best flat one to be preferred.
 const CONIC_MARGIN: f64 = 0.05;
+/// The crop search's projections, each with the span of longitude (degrees across the image
+/// width) it is tried at, from-to in steps of 15%: Asia cut out of a world map in the flat
+/// projections; China maps in a conic that draw the neighbours to the image edges; and all of
+/// Asia in Highcharts' conic for it (`Projection::HIGHCHARTS_ASIA`).
+const CROP_PROJECTIONS: [(Projection, f64, f64); 7] = [
+    (Projection::PlateCarree, 12.0, 80.0),
+    (Projection::WebMercator, 12.0, 80.0),
+    (Projection::NaturalEarth1, 12.0, 80.0),
+    (Projection::EqualEarth, 12.0, 80.0),
+    (Projection::ALBERS_CHINA, 35.0, 80.0),
+    (Projection::LAMBERT_CHINA, 35.0, 80.0),
+    (Projection::HIGHCHARTS_ASIA, 80.0, 170.0),
+];
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
 const CROP_REFINED: usize = 24;
@@ -603,35 +616,34 @@ impl Checker {
         )
     }
 
-    /// Grid search for crops of Asia (the map fills the frame; extent unknown), and of China
-    /// maps in a conic projection that draw the neighbours to the image edges.
+    /// Grid search for crops of Asia (the map fills the frame; extent unknown), of China
+    /// maps in a conic projection that draw the neighbours to the image edges, and of all Asia
+    /// (see `CROP_PROJECTIONS`).
     fn crop_search(&self, p: &Prepared, cb: [f64; 4]) -> Option<Registered> {
         let (w, h) = (cb[2] - cb[0], cb[3] - cb[1]);
         let (ox, oy) = (cb[0], cb[1]);
         // (score, frame, key of projection/scale/aspect for picking one per scale)
         let mut cands: Vec<(f64, Frame, (Projection, usize, usize))> = Vec::new();
-        let projs = [
-            Projection::PlateCarree,
-            Projection::WebMercator,
-            Projection::NaturalEarth1,
-            Projection::EqualEarth,
-            Projection::ALBERS_CHINA,
-            Projection::LAMBERT_CHINA,
-        ];
-        for proj in projs {
+        for &(proj, min_span, max_span) in &CROP_PROJECTIONS {
             let conic = proj.is_conic();
+            // a view of all Asia takes the outlines out to the Arctic and the Pacific
+            let window = if max_span > 80.0 {
+                [20.0, -12.0, 180.0, 80.0]
+            } else {
+                [40.0, -12.0, 150.0, 60.0]
+            };
             let pts: Vec<(f64, f64)> = self
                 .world
                 .lonlat
                 .iter()
-                .filter(|(lo, la)| *lo > 40.0 && *lo < 150.0 && *la > -12.0 && *la < 60.0)
+                .filter(|(lo, la)| {
+                    *lo > window[0] && *lo < window[2] && *la > window[1] && *la < window[3]
+                })
                 .map(|&(lo, la)| proj.forward(lo, la))
                 .collect();
-            // span of longitude shown across the image width: 12 to 80 degrees (a conic
-            // China map: 35 to 80)
-            let mut span = if conic { 35.0f64 } else { 12.0 };
+            let mut span = min_span;
             let mut si = 0;
-            while span <= 80.0 {
+            while span <= max_span {
                 let ks: &[f64] = if proj == Projection::PlateCarree {
                     &[1.0, 1.15]
                 } else {

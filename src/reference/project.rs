@@ -43,6 +43,16 @@ impl Projection {
         lon0: 105,
     };
 
+    /// Highcharts' projection for its Asia map (`custom/asia`, 26E-180E, 11S-82N). With no
+    /// projection set, Highcharts Maps draws a map narrower than 180 degrees in Lambert
+    /// conformal conic with standard parallels at the map's southern and northern bounds,
+    /// centred on its middle meridian.
+    pub const HIGHCHARTS_ASIA: Projection = Projection::Lambert {
+        p1: -11,
+        p2: 82,
+        lon0: 103,
+    };
+
     /// The conic variants registration tries: both kinds over the standard-parallel pairs and
     /// central meridians seen on China maps (China's own 25N/47N at 105E or 110E; d3's
     /// defaults rotated onto China; a wider and a narrower pair). Anything between is close

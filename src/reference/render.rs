@@ -351,10 +351,17 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
 }
 
 /// Projects rings for filling; a ring that jumps across the antimeridian (Russia, Fiji) is
-/// unwrapped to continuous longitudes and drawn twice, shifted by one turn.
+/// unwrapped to continuous longitudes and drawn twice, shifted by one turn (once in a conic,
+/// which wraps longitudes itself: two copies would cancel out under the even-odd fill; and
+/// Antarctica left out there, its ring round the pole would cover the sea).
 fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
+    let conic = frame.projection.is_conic();
+    let shifts: &[f64] = if conic { &[0.0] } else { &[0.0, -360.0] };
     let mut out = Vec::new();
     for r in rings {
+        if conic && r.iter().any(|p| p[1] < -60.0) {
+            continue;
+        }
         let jumps = r.windows(2).any(|w| (w[1][0] - w[0][0]).abs() > 180.0);
         if !jumps {
             out.push(r.iter().map(|p| frame.to_px(p[0], p[1])).collect());
@@ -364,7 +371,7 @@ fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
             .iter()
             .map(|p| if p[0] < 0.0 { [p[0] + 360.0, p[1]] } else { *p })
             .collect();
-        for shift in [0.0, -360.0] {
+        for shift in shifts {
             out.push(
                 east.iter()
                     .map(|p| frame.to_px(p[0] + shift, p[1]))
