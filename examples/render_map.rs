@@ -1,9 +1,10 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|china|china_scs|south_asia|asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|globe_aspect_W|china|china_scs|south_asia|asia] [projection] [style] [violations...]
 //! world_aspect_W: the world W px wide at the projection's own aspect (as chart libraries draw it)
+//! globe_aspect_W: the same with the whole sphere, Antarctica included (d3's fitSize of the sphere)
 //! asia: 45E-150E, 11S-70N (Asia as Highcharts draws it), 900 px wide at the projection's own aspect
-//! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson albers lambert
+//! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson winkel_tripel albers lambert
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
 //! switches: zangnan aksai_chin taiwan no_dashes inset alone (China without its neighbours)
@@ -23,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "natural_earth1" => Projection::NaturalEarth1,
         "equal_earth" => Projection::EqualEarth,
         "robinson" => Projection::Robinson,
+        "winkel_tripel" => Projection::WinkelTripel,
         "albers" => Projection::ALBERS_CHINA,
         "lambert" => Projection::LAMBERT_CHINA,
         other => conic(other).unwrap_or(Projection::PlateCarree),
@@ -46,6 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // "world_aspect_W": a world map W px wide at the projection's own aspect
     let mut spec = match view.strip_prefix("world_aspect_") {
         Some(wpx) => RenderSpec::at_aspect(proj, bbox, wpx.parse()?, style),
+        None if view.starts_with("globe_aspect_") => {
+            let wpx = view.trim_start_matches("globe_aspect_").parse()?;
+            RenderSpec::at_aspect(proj, [-180.0, -90.0, 180.0, 90.0], wpx, style)
+        }
         None if h == 0 => RenderSpec::at_aspect(proj, bbox, w, style),
         None => RenderSpec::new(proj, bbox, w, h, style),
     };

@@ -374,6 +374,41 @@ fn south_asia_crop_of_a_natural_earth_or_equal_earth_map_registers() {
     }
 }
 
+/// A world map in Winkel tripel (d3.geoWinkel3 fitted to the whole sphere): no common
+/// projection fits it well, so registration tries Winkel tripel and keeps it. Default-view
+/// boundaries are flagged; China's view of the same map is compliant.
+#[test]
+fn world_map_in_winkel_tripel_registers_in_it() {
+    let globe = [-180.0, -90.0, 180.0, 90.0];
+    for style in [Style::highlight(), Style::choropleth()] {
+        let what = format!("{:?}", style.land);
+        let mut s = RenderSpec::at_aspect(Projection::WinkelTripel, globe, 960, style);
+        let r = check_spec(&s);
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some("winkel_tripel"),
+            "{what}: {r:#?}"
+        );
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some("winkel_tripel"),
+            "{what}: {r:#?}"
+        );
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+            ],
+            &what,
+        );
+    }
+}
+
 /// All of Asia as Highcharts Maps draws it with no projection set: Lambert conformal conic
 /// with standard parallels at the map's bounds (11S, 82N), centred on 103E. Neither a
 /// whole-map hypothesis nor the 12-80 degree crops fit it; the crop search's wide spans in

@@ -162,6 +162,10 @@ const CROP_FINISHED: usize = 10;
 /// marks (see `Prepared::mass`), and replaced when that fits better by `MASS_MARGIN`.
 const MASS_RETRY_BELOW: f64 = 0.8;
 const MASS_MARGIN: f64 = 0.05;
+/// Below this fit the `Projection::SECOND_CHANCE` projections are tried; one replaces the
+/// frame when it fits (`MIN_FIT`), and better by `SECOND_CHANCE_MARGIN`.
+const SECOND_CHANCE_BELOW: f64 = 0.8;
+const SECOND_CHANCE_MARGIN: f64 = 0.1;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -172,6 +176,13 @@ const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
     (6.0, 2, 2.0),
     (3.0, 1, 1.0),
 ];
+
+/// A whole-map hypothesis: a frame and its coarse score.
+struct Hyp {
+    frame: Frame,
+    china_only: bool,
+    s: f64,
+}
 
 impl Checker {
     pub fn new() -> Result<Checker, CheckError> {
@@ -315,126 +326,12 @@ impl Checker {
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
-        struct Hyp {
-            frame: Frame,
-            china_only: bool,
-            s: f64,
-        }
-        let mut hyps: Vec<Hyp> = Vec::new();
-        // extents in lon/lat of what a map fitted to its container usually shows
-        let world_exts: [[f64; 4]; 3] = [
-            [-180.0, -90.0, 180.0, 83.7],
-            [-180.0, -58.0, 180.0, 83.7],
-            [-180.0, -90.0, 180.0, 90.0],
-        ];
-        let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
-        for proj in self.china.projections() {
-            let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
-                china_exts.iter().map(|e| (*e, true)).collect()
-            } else {
-                world_exts
-                    .iter()
-                    .map(|e| (*e, false))
-                    .chain(china_exts.iter().map(|e| (*e, true)))
-                    .collect()
-            };
-            for (ext, china_only) in exts {
-                let pb = if ext[3] >= 90.0 || ext[1] <= -90.0 && ext[3] > 84.0 {
-                    projected_bbox(proj, ext)
-                } else {
-                    let t = if china_only { &self.china } else { &self.world };
-                    let mut bb = bbox_of(t, proj, ext);
-                    if china_only && ext[1] < 10.0 && proj.is_conic() {
-                        // China with the South China Sea: out to the dash line (conics only:
-                        // in the flat projections the extent without it registers the China
-                        // maps we render, and the extra candidates crowd out good ones)
-                        for &(lo, la) in &self.dash_ends {
-                            let (x, y) = proj.forward(lo, la);
-                            bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
-                        }
-                    }
-                    bb
-                };
-                let full = Frame::fit(proj, pb, c);
-                let mut cands = vec![full];
-                // left/right/top only, with aspect candidates
-                let ks: &[f64] = if proj == Projection::PlateCarree {
-                    &[1.0, 1.15, 1.33]
-                } else {
-                    &[1.0]
-                };
-                for &k in ks {
-                    let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
-                    let sy = sx * k;
-                    cands.push(Frame {
-                        projection: proj,
-                        sx,
-                        sy,
-                        tx: c[0] - sx * pb[0],
-                        ty: c[1] + sy * pb[3],
-                    });
-                    // or fitted by height, centred horizontally
-                    let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
-                    let sx2 = sy2 / k;
-                    let cx = (c[0] + c[2]) / 2.0 - sx2 * (pb[0] + pb[2]) / 2.0;
-                    cands.push(Frame {
-                        projection: proj,
-                        sx: sx2,
-                        sy: sy2,
-                        tx: cx,
-                        ty: c[1] + sy2 * pb[3],
-                    });
-                    // fitted by height and flush with one side: an inset, legend or label
-                    // beside the map widens the content box on the other side
-                    for tx in [c[0] - sx2 * pb[0], c[2] - sx2 * pb[2]] {
-                        cands.push(Frame {
-                            projection: proj,
-                            sx: sx2,
-                            sy: sy2,
-                            tx,
-                            ty: c[1] + sy2 * pb[3],
-                        });
-                    }
-                }
-                // China smaller than the content box, at the projection's true aspect: shrunk
-                // about the box's centre (a view zoomed in on China with its neighbours), or
-                // flush with the box's top left (a 南海诸岛 inset at the lower right widens
-                // and deepens the box beyond China's outline).
-                if china_only && proj.is_conic() {
-                    let s0 = ((c[2] - c[0]) / (pb[2] - pb[0])).min((c[3] - c[1]) / (pb[3] - pb[1]));
-                    let (cx, cy) = ((c[0] + c[2]) / 2.0, (c[1] + c[3]) / 2.0);
-                    for frac in [0.9, 0.8, 0.7] {
-                        let s = s0 * frac;
-                        cands.push(Frame {
-                            projection: proj,
-                            sx: s,
-                            sy: s,
-                            tx: cx - s * (pb[0] + pb[2]) / 2.0,
-                            ty: cy + s * (pb[1] + pb[3]) / 2.0,
-                        });
-                        cands.push(Frame {
-                            projection: proj,
-                            sx: s,
-                            sy: s,
-                            tx: c[0] - s * pb[0],
-                            ty: c[1] + s * pb[3],
-                        });
-                    }
-                }
-                for f in cands {
-                    let t = if china_only { &self.china } else { &self.world };
-                    let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
-                    if n < 100 {
-                        continue;
-                    }
-                    hyps.push(Hyp {
-                        frame: f,
-                        china_only,
-                        s,
-                    });
-                }
-            }
-        }
+        let common: Vec<Projection> = self
+            .china
+            .projections()
+            .filter(|q| !Projection::SECOND_CHANCE.contains(q))
+            .collect();
+        let mut hyps = self.hypotheses(p, c, &common, None);
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
         // Refine the best few flat-projection hypotheses (as many as before conics were added,
         // so no conic candidate ever pushes a flat one out), plus the best two conic ones of
@@ -521,6 +418,37 @@ impl Checker {
         {
             best = Some(c);
         }
+        // Projections seldom used for world maps (Winkel tripel) are tried only when nothing
+        // fits well, and kept only when they fit clearly better: beside the others they would
+        // take refinement slots from the right projection of maps that fit loosely anyway.
+        if best.as_ref().is_none_or(|b| b.fit < SECOND_CHANCE_BELOW) {
+            let mut rare = self.hypotheses(p, c, &Projection::SECOND_CHANCE, Some(cb));
+            rare.retain(|h| !h.china_only);
+            rare.sort_by(|a, b| b.s.total_cmp(&a.s));
+            if let Some(h) = rare.first() {
+                // the coarse stages first: the fine one only for a frame close to fitting
+                let pts = self.world.points(h.frame.projection);
+                let (coarse, fine) = FIT_SCHEDULE.split_at(2);
+                let (f, s) = refine(p, pts, h.frame, 150, true, coarse);
+                let (f, s) = if s >= SECOND_CHANCE_BELOW - 0.2 {
+                    refine(p, pts, f, 150, true, fine)
+                } else {
+                    (f, s)
+                };
+                tracing::debug!(proj = ?f.projection, init = h.s, fit = s, "second-chance projection");
+                if s >= MIN_FIT
+                    && best
+                        .as_ref()
+                        .is_none_or(|b| s >= b.fit + SECOND_CHANCE_MARGIN)
+                {
+                    best = Some(Registered {
+                        frame: f,
+                        fit: s,
+                        china_only: false,
+                    });
+                }
+            }
+        }
         if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
             && let Some(crop) = self.crop_search(p, cb)
             && best.as_ref().is_none_or(|b| crop.fit > b.fit)
@@ -567,6 +495,140 @@ impl Checker {
         tracing::debug!(fit = best.fit, chance, "registration specificity");
         // on dev maps the margin is 0.40 or more; on text pages about 0.12
         (best.fit - chance >= MIN_SPECIFICITY).then_some(best)
+    }
+
+    /// Whole-map hypotheses in `projs` for the content box `c`, scored coarsely; with
+    /// `sphere_in`, also the whole sphere fitted to that box (d3's `fitSize` of the sphere:
+    /// in Winkel tripel the land stops well short of the sides, where only sea lies).
+    fn hypotheses(
+        &self,
+        p: &Prepared,
+        c: [f64; 4],
+        projs: &[Projection],
+        sphere_in: Option<[f64; 4]>,
+    ) -> Vec<Hyp> {
+        // extents in lon/lat of what a map fitted to its container usually shows
+        let world_exts: [[f64; 4]; 3] = [
+            [-180.0, -90.0, 180.0, 83.7],
+            [-180.0, -58.0, 180.0, 83.7],
+            [-180.0, -90.0, 180.0, 90.0],
+        ];
+        let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
+        let mut hyps: Vec<Hyp> = Vec::new();
+        for proj in projs.iter().copied() {
+            let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
+                china_exts.iter().map(|e| (*e, true)).collect()
+            } else {
+                world_exts
+                    .iter()
+                    .map(|e| (*e, false))
+                    .chain(china_exts.iter().map(|e| (*e, true)))
+                    .collect()
+            };
+            for (ext, china_only) in exts {
+                let pb = if ext[3] >= 90.0 || ext[1] <= -90.0 && ext[3] > 84.0 {
+                    projected_bbox(proj, ext)
+                } else {
+                    let t = if china_only { &self.china } else { &self.world };
+                    let mut bb = bbox_of(t, proj, ext);
+                    if china_only && ext[1] < 10.0 && proj.is_conic() {
+                        // China with the South China Sea: out to the dash line (conics only:
+                        // in the flat projections the extent without it registers the China
+                        // maps we render, and the extra candidates crowd out good ones)
+                        for &(lo, la) in &self.dash_ends {
+                            let (x, y) = proj.forward(lo, la);
+                            bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
+                        }
+                    }
+                    bb
+                };
+                let full = Frame::fit(proj, pb, c);
+                let mut cands = vec![full];
+                if let Some(b) = sphere_in
+                    && ext[1] <= -90.0
+                    && ext[3] >= 90.0
+                {
+                    cands.push(Frame::fit(proj, pb, b));
+                }
+                // left/right/top only, with aspect candidates
+                let ks: &[f64] = if proj == Projection::PlateCarree {
+                    &[1.0, 1.15, 1.33]
+                } else {
+                    &[1.0]
+                };
+                for &k in ks {
+                    let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
+                    let sy = sx * k;
+                    cands.push(Frame {
+                        projection: proj,
+                        sx,
+                        sy,
+                        tx: c[0] - sx * pb[0],
+                        ty: c[1] + sy * pb[3],
+                    });
+                    // or fitted by height, centred horizontally
+                    let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
+                    let sx2 = sy2 / k;
+                    let cx = (c[0] + c[2]) / 2.0 - sx2 * (pb[0] + pb[2]) / 2.0;
+                    cands.push(Frame {
+                        projection: proj,
+                        sx: sx2,
+                        sy: sy2,
+                        tx: cx,
+                        ty: c[1] + sy2 * pb[3],
+                    });
+                    // fitted by height and flush with one side: an inset, legend or label
+                    // beside the map widens the content box on the other side
+                    for tx in [c[0] - sx2 * pb[0], c[2] - sx2 * pb[2]] {
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: sx2,
+                            sy: sy2,
+                            tx,
+                            ty: c[1] + sy2 * pb[3],
+                        });
+                    }
+                }
+                // China smaller than the content box, at the projection's true aspect: shrunk
+                // about the box's centre (a view zoomed in on China with its neighbours), or
+                // flush with the box's top left (a 南海诸岛 inset at the lower right widens
+                // and deepens the box beyond China's outline).
+                if china_only && proj.is_conic() {
+                    let s0 = ((c[2] - c[0]) / (pb[2] - pb[0])).min((c[3] - c[1]) / (pb[3] - pb[1]));
+                    let (cx, cy) = ((c[0] + c[2]) / 2.0, (c[1] + c[3]) / 2.0);
+                    for frac in [0.9, 0.8, 0.7] {
+                        let s = s0 * frac;
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: s,
+                            sy: s,
+                            tx: cx - s * (pb[0] + pb[2]) / 2.0,
+                            ty: cy + s * (pb[1] + pb[3]) / 2.0,
+                        });
+                        cands.push(Frame {
+                            projection: proj,
+                            sx: s,
+                            sy: s,
+                            tx: c[0] - s * pb[0],
+                            ty: c[1] + s * pb[3],
+                        });
+                    }
+                }
+                for f in cands {
+                    let t = if china_only { &self.china } else { &self.world };
+                    let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
+                    if n < 100 {
+                        continue;
+                    }
+                    hyps.push(Hyp {
+                        frame: f,
+                        china_only,
+                        s,
+                    });
+                }
+            }
+        }
+        hyps
     }
 
     /// A map registered in a conic projection: tries the other conic variants (standard

@@ -13,6 +13,9 @@ pub enum Projection {
     NaturalEarth1,
     EqualEarth,
     Robinson,
+    /// Winkel tripel (d3.geoWinkel3, Plotly's "winkel tripel"): the mean of the Aitoff and
+    /// the equirectangular projection with standard parallel acos(2/pi).
+    WinkelTripel,
     /// Albers equal-area conic with standard parallels `p1`, `p2` (degrees north) and central
     /// meridian `lon0` (degrees east), as China maps use it (d3.geoConicEqualArea).
     Albers {
@@ -53,6 +56,9 @@ impl Projection {
         lon0: 103,
     };
 
+    /// World projections registration tries only when the others fit loosely.
+    pub const SECOND_CHANCE: [Projection; 1] = [Projection::WinkelTripel];
+
     /// The conic variants registration tries: both kinds over the standard-parallel pairs and
     /// central meridians seen on China maps (China's own 25N/47N at 105E or 110E; d3's
     /// defaults rotated onto China; a wider and a narrower pair). Anything between is close
@@ -79,13 +85,14 @@ impl Projection {
         out
     };
 
-    pub const ALL: [Projection; 8] = [
+    pub const ALL: [Projection; 9] = [
         Projection::PlateCarree,
         Projection::WebMercator,
         Projection::Miller,
         Projection::NaturalEarth1,
         Projection::EqualEarth,
         Projection::Robinson,
+        Projection::WinkelTripel,
         Projection::ALBERS_CHINA,
         Projection::LAMBERT_CHINA,
     ];
@@ -107,6 +114,7 @@ impl Projection {
             Projection::NaturalEarth1 => "natural_earth1".into(),
             Projection::EqualEarth => "equal_earth".into(),
             Projection::Robinson => "robinson".into(),
+            Projection::WinkelTripel => "winkel_tripel".into(),
             Projection::Albers { p1, p2, lon0 } => conic("albers", p1, p2, lon0),
             Projection::Lambert { p1, p2, lon0 } => conic("lambert", p1, p2, lon0),
         }
@@ -179,6 +187,17 @@ impl Projection {
                 let xx = T[i][0] + (T[i + 1][0] - T[i][0]) * t;
                 let yy = T[i][1] + (T[i + 1][1] - T[i][1]) * t;
                 (0.8487 * xx * lam, 1.3523 * yy * lat.signum())
+            }
+            Projection::WinkelTripel => {
+                // Aitoff: alpha = acos(cos(phi) cos(lam / 2)), scaled by 1 / sinc(alpha)
+                let alpha = (phi.cos() * (lam / 2.0).cos()).clamp(-1.0, 1.0).acos();
+                let sinc = if alpha < 1e-9 {
+                    1.0
+                } else {
+                    alpha.sin() / alpha
+                };
+                let (ax, ay) = (2.0 * phi.cos() * (lam / 2.0).sin() / sinc, phi.sin() / sinc);
+                ((ax + lam * 2.0 / PI) / 2.0, (ay + phi) / 2.0)
             }
             Projection::Albers { p1, p2, lon0 } => {
                 let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());

@@ -351,12 +351,11 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
 }
 
 /// Projects rings for filling; a ring that jumps across the antimeridian (Russia, Fiji) is
-/// unwrapped to continuous longitudes and drawn twice, shifted by one turn (once in a conic,
-/// which wraps longitudes itself: two copies would cancel out under the even-odd fill; and
-/// Antarctica left out there, its ring round the pole would cover the sea).
+/// unwrapped to continuous longitudes and cut there, its eastern part drawn one turn west
+/// (whole in a conic, which wraps longitudes itself; Antarctica is left out there, its ring
+/// round the pole would cover the sea).
 fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
     let conic = frame.projection.is_conic();
-    let shifts: &[f64] = if conic { &[0.0] } else { &[0.0, -360.0] };
     let mut out = Vec::new();
     for r in rings {
         if conic && r.iter().any(|p| p[1] < -60.0) {
@@ -371,12 +370,38 @@ fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
             .iter()
             .map(|p| if p[0] < 0.0 { [p[0] + 360.0, p[1]] } else { *p })
             .collect();
-        for shift in shifts {
-            out.push(
-                east.iter()
-                    .map(|p| frame.to_px(p[0] + shift, p[1]))
-                    .collect(),
-            );
+        if conic {
+            out.push(east.iter().map(|p| frame.to_px(p[0], p[1])).collect());
+            continue;
+        }
+        // the part west of the antimeridian, and the part east of it moved one turn west
+        for (keep_west, shift) in [(true, 0.0), (false, -360.0)] {
+            let part = clip_at_antimeridian(&east, keep_west);
+            if part.len() >= 3 {
+                out.push(
+                    part.iter()
+                        .map(|p| frame.to_px(p[0] + shift, p[1]))
+                        .collect(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The part of a ring (longitudes unwrapped to 0..360) west (`keep_west`) or east of 180
+/// degrees: Sutherland-Hodgman against the meridian.
+fn clip_at_antimeridian(ring: &[[f64; 2]], keep_west: bool) -> Vec<[f64; 2]> {
+    let inside = |p: &[f64; 2]| (p[0] <= 180.0) == keep_west;
+    let mut out = Vec::new();
+    for (i, b) in ring.iter().enumerate() {
+        let a = &ring[(i + ring.len() - 1) % ring.len()];
+        if inside(b) != inside(a) && (b[0] - a[0]).abs() > 1e-12 {
+            let t = (180.0 - a[0]) / (b[0] - a[0]);
+            out.push([180.0, a[1] + (b[1] - a[1]) * t]);
+        }
+        if inside(b) {
+            out.push(*b);
         }
     }
     out
