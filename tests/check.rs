@@ -256,6 +256,45 @@ fn taiwan_in_its_own_fill_inside_a_white_stroke_is_flagged() {
     }
 }
 
+/// A world map whose western China-India boundary is not drawn at all (a coarse boundary
+/// that strays from the line of actual control at small scale): China's line is missing, but
+/// no line runs along India's claim either. That is no evidence of Aksai Chin drawn as India:
+/// never a violation.
+#[test]
+fn aksai_chin_line_missing_without_a_claim_line_is_not_flagged() {
+    let spec = world(Projection::PlateCarree, Style::uniform());
+    let mut img = image::load_from_memory(&render_png(reference(), &spec))
+        .expect("render decodes")
+        .to_rgb8();
+    // paint China's boundary west of Aksai Chin over with the land fill
+    let land = image::Rgb(spec.style.land);
+    let frame = spec.frame();
+    for ring in &reference().china {
+        for q in ring {
+            if !(77.0..=79.8).contains(&q[0]) || !(32.4..=36.2).contains(&q[1]) {
+                continue;
+            }
+            let (x, y) = frame.to_px(q[0], q[1]);
+            for dy in -3i64..=3 {
+                for dx in -3i64..=3 {
+                    let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                    if xx >= 0 && yy >= 0 && xx < img.width() as i64 && yy < img.height() as i64 {
+                        img.put_pixel(xx as u32, yy as u32, land);
+                    }
+                }
+            }
+        }
+    }
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    let r = checker()
+        .check_bytes(png.get_ref(), "fixture.png")
+        .expect("PNG decodes");
+    assert_eq!(r.map.region.as_deref(), Some("world"), "{r:#?}");
+    assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
+}
+
 #[test]
 fn world_aksai_chin_as_india_is_flagged() {
     let mut s = world(Projection::PlateCarree, Style::choropleth());

@@ -441,6 +441,9 @@ const LINE_DRAWN: f64 = 0.8;
 /// Least share of the boundaries around a zone within a pixel of an image edge, in the locally
 /// refined frame, for lines a few pixels apart to be told apart (see `probe_aksai`).
 const LOCAL_FIT_FINE: f64 = 0.95;
+/// Least support along India's claim line east of Aksai Chin for a missing line of actual
+/// control to count as Aksai Chin drawn as India (on the maps that draw it so, 0.45 or more).
+const CLAIM_LINE_SEEN: f64 = 0.3;
 
 fn probe_zangnan(
     ck: &Checker,
@@ -698,7 +701,23 @@ fn probe_aksai(
             ),
         );
     }
+    tracing::debug!(?lac, ?ctl, ?east_sup, "aksai chin: boundary evidence");
+    // A map that leaves China's line out draws the boundary along India's claim instead; with
+    // neither line there (a coarse or shifted boundary at small scale), the missing line
+    // alone proves nothing.
+    let claim_drawn = east_sup.is_none_or(|e| e >= CLAIM_LINE_SEEN);
     match (lac, ctl) {
+        (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 && !claim_drawn => finding(
+            "aksai_chin",
+            Status::Uncertain,
+            0.3,
+            format!(
+                "Aksai Chin: no boundary along China's line ({:.0}% support, {:.0}% on the Nepal boundary) nor along India's claim east of the zone ({:.0}%); cannot tell",
+                l * 100.0,
+                c * 100.0,
+                east_sup.unwrap_or(0.0) * 100.0
+            ),
+        ),
         (Some(l), Some(c)) if c >= 0.6 && l <= 0.35 => finding(
             "aksai_chin",
             Status::Violation,
