@@ -199,7 +199,13 @@ impl Checker {
             ),
             &flat,
         );
-        let china_projs: Vec<Projection> = flat.iter().copied().chain(Projection::CONICS).collect();
+        // China alone in every projection but the second-chance ones (tried as world maps only)
+        let china_projs: Vec<Projection> = flat
+            .iter()
+            .copied()
+            .filter(|q| !Projection::SECOND_CHANCE.contains(q))
+            .chain(Projection::CONICS)
+            .collect();
         let china = Template::new(
             densify(
                 reference
@@ -326,11 +332,8 @@ impl Checker {
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
-        let common: Vec<Projection> = self
-            .china
-            .projections()
-            .filter(|q| !Projection::SECOND_CHANCE.contains(q))
-            .collect();
+        // every projection of the China template: all but the second-chance ones
+        let common: Vec<Projection> = self.china.projections().collect();
         let mut hyps = self.hypotheses(p, c, &common, None);
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
         // Refine the best few flat-projection hypotheses (as many as before conics were added,
@@ -423,7 +426,6 @@ impl Checker {
         // take refinement slots from the right projection of maps that fit loosely anyway.
         if best.as_ref().is_none_or(|b| b.fit < SECOND_CHANCE_BELOW) {
             let mut rare = self.hypotheses(p, c, &Projection::SECOND_CHANCE, Some(cb));
-            rare.retain(|h| !h.china_only);
             rare.sort_by(|a, b| b.s.total_cmp(&a.s));
             if let Some(h) = rare.first() {
                 // the coarse stages first: the fine one only for a frame close to fitting
@@ -516,13 +518,15 @@ impl Checker {
         let china_exts: [[f64; 4]; 2] = [[73.5, 18.1, 135.1, 53.6], [73.5, 3.4, 135.1, 53.6]];
         let mut hyps: Vec<Hyp> = Vec::new();
         for proj in projs.iter().copied() {
+            // China-alone extents in the projections the China template holds
+            let china_too = !self.china.points(proj).is_empty();
             let exts: Vec<([f64; 4], bool)> = if proj.is_conic() {
                 china_exts.iter().map(|e| (*e, true)).collect()
             } else {
                 world_exts
                     .iter()
                     .map(|e| (*e, false))
-                    .chain(china_exts.iter().map(|e| (*e, true)))
+                    .chain(china_exts.iter().filter(|_| china_too).map(|e| (*e, true)))
                     .collect()
             };
             for (ext, china_only) in exts {
