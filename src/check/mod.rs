@@ -13,7 +13,7 @@ pub mod register;
 use crate::reference::project::{Frame, Projection, projected_bbox};
 use crate::reference::{RefError, Reference};
 use image::DynamicImage;
-use register::{Prepared, Registered, Template, densify, refine, score};
+use register::{Outline, Prepared, Registered, Template, densify, refine, score};
 use serde::{Deserialize, Serialize};
 
 /// Errors of the checker (input that cannot be checked).
@@ -667,19 +667,19 @@ impl Checker {
 
     /// Outline points of the world template in `proj`: precomputed for the world projections,
     /// projected on the fly (Asia and around it only) for the conics.
-    fn world_points(&self, proj: Projection) -> std::borrow::Cow<'_, [(f64, f64)]> {
+    fn world_points(&self, proj: Projection) -> std::borrow::Cow<'_, Outline> {
         let pts = self.world.points(proj);
         if !pts.is_empty() {
             return std::borrow::Cow::Borrowed(pts);
         }
-        std::borrow::Cow::Owned(
+        std::borrow::Cow::Owned(Outline::new(
             self.world
                 .lonlat
                 .iter()
                 .filter(|(lo, la)| *lo > 30.0 && *lo < 180.0 && *la > -15.0 && *la < 80.0)
                 .map(|&(lo, la)| proj.forward(lo, la))
                 .collect(),
-        )
+        ))
     }
 
     /// Grid search for crops of Asia (the map fills the frame; extent unknown), of China
@@ -698,15 +698,16 @@ impl Checker {
             } else {
                 [40.0, -12.0, 150.0, 60.0]
             };
-            let pts: Vec<(f64, f64)> = self
-                .world
-                .lonlat
-                .iter()
-                .filter(|(lo, la)| {
-                    *lo > window[0] && *lo < window[2] && *la > window[1] && *la < window[3]
-                })
-                .map(|&(lo, la)| proj.forward(lo, la))
-                .collect();
+            let pts = Outline::new(
+                self.world
+                    .lonlat
+                    .iter()
+                    .filter(|(lo, la)| {
+                        *lo > window[0] && *lo < window[2] && *la > window[1] && *la < window[3]
+                    })
+                    .map(|&(lo, la)| proj.forward(lo, la))
+                    .collect(),
+            );
             let mut span = min_span;
             let mut si = 0;
             while span <= max_span {
@@ -869,7 +870,7 @@ fn carry_frame(f: &Frame, to: Projection) -> Frame {
 
 fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
     let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for (&(lo, la), &(x, y)) in t.lonlat.iter().zip(t.points(proj)) {
+    for (&(lo, la), &(x, y)) in t.lonlat.iter().zip(t.points(proj).iter()) {
         if lo < ext[0] || lo > ext[2] || la < ext[1] || la > ext[3] {
             continue;
         }

@@ -7,7 +7,7 @@
 //! nothing is drawn); a line is "drawn" only when met along most of its length; strokes, dashes
 //! and antialiased blends are never read as a fill; and evidence that the image cannot separate
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
-use super::register::{Prepared, Registered, cdist, densify, median_colour, score};
+use super::register::{Outline, Prepared, Registered, cdist, densify, median_colour, score};
 use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
 use crate::reference::project::Frame;
@@ -263,6 +263,7 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
     if pts.len() < 20 {
         return *f;
     }
+    let pts = Outline::new(pts);
     let mut best = (score(p, &pts, f, 3.0, 1).0, *f);
     let mut dy = -3.0;
     while dy <= 3.0 {

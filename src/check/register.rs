@@ -346,8 +346,64 @@ pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
 pub struct Template {
     /// (lon, lat) of each point.
     pub lonlat: Vec<(f64, f64)>,
-    /// projected unit coordinates, one list per projection.
-    pub proj: Vec<(Projection, Vec<(f64, f64)>)>,
+    /// projected unit coordinates, one outline per projection.
+    pub proj: Vec<(Projection, Outline)>,
+}
+
+/// Points in a row of `Outline::boxes`: the outline is read in runs of consecutive points
+/// (neighbours along a ring), each with its bounding box.
+const RUN: usize = 32;
+
+/// Projected outline points (unit coordinates), in runs of `RUN` with their bounding boxes, so
+/// that scoring a frame skips the runs that fall wholly outside the image: a crop of Asia sees
+/// a tenth of the world's outline. Skipping changes no score: a point outside the image is
+/// never counted, and the points read are the same, in the same order.
+#[derive(Debug, Clone, Default)]
+pub struct Outline {
+    pts: Vec<(f64, f64)>,
+    /// min x, min y, max x, max y of each run.
+    boxes: Vec<[f64; 4]>,
+}
+
+impl Outline {
+    pub fn new(pts: Vec<(f64, f64)>) -> Outline {
+        let boxes = pts
+            .chunks(RUN)
+            .map(|c| {
+                c.iter()
+                    .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, &(x, y)| {
+                        [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
+                    })
+            })
+            .collect();
+        Outline { pts, boxes }
+    }
+
+    /// The runs (index ranges) that may put a point inside a `w` x `h` image under `f`.
+    fn runs_in<'a>(
+        &'a self,
+        f: &'a Frame,
+        w: usize,
+        h: usize,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+        let (w, h) = (w as f64, h as f64);
+        self.boxes.iter().enumerate().filter_map(move |(k, b)| {
+            // the same arithmetic as for each point: rounding is monotonic, so the corners
+            // bound every point of the run
+            let (x0, x1) = (f.sx * b[0] + f.tx, f.sx * b[2] + f.tx);
+            let (y0, y1) = (f.ty - f.sy * b[1], f.ty - f.sy * b[3]);
+            let outside =
+                x0.max(x1) < 0.0 || y0.max(y1) < 0.0 || x0.min(x1) >= w || y0.min(y1) >= h;
+            (!outside).then(|| k * RUN..((k + 1) * RUN).min(self.pts.len()))
+        })
+    }
+}
+
+impl std::ops::Deref for Outline {
+    type Target = [(f64, f64)];
+    fn deref(&self) -> &[(f64, f64)] {
+        &self.pts
+    }
 }
 
 impl Template {
@@ -357,19 +413,23 @@ impl Template {
             .map(|&p| {
                 (
                     p,
-                    lonlat.iter().map(|&(lo, la)| p.forward(lo, la)).collect(),
+                    Outline::new(lonlat.iter().map(|&(lo, la)| p.forward(lo, la)).collect()),
                 )
             })
             .collect();
         Template { lonlat, proj }
     }
     /// The projected points (empty for a projection the template was not built for).
-    pub fn points(&self, p: Projection) -> &[(f64, f64)] {
+    pub fn points(&self, p: Projection) -> &Outline {
+        static EMPTY: Outline = Outline {
+            pts: Vec::new(),
+            boxes: Vec::new(),
+        };
         self.proj
             .iter()
             .find(|(q, _)| *q == p)
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or(&[])
+            .map(|(_, v)| v)
+            .unwrap_or(&EMPTY)
     }
     pub fn projections(&self) -> impl Iterator<Item = Projection> + '_ {
         self.proj.iter().map(|(p, _)| *p)
@@ -405,35 +465,34 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 }
 
 /// Score of a frame: mean soft support of in-frame points, and the in-frame count.
-pub fn score(
-    p: &Prepared,
-    pts: &[(f64, f64)],
-    f: &Frame,
-    trunc: f32,
-    stride: usize,
-) -> (f64, usize) {
+pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
+    let stride = stride.max(1);
     let mut sum = 0.0f64;
     let mut n = 0usize;
-    for &(x, y) in pts.iter().step_by(stride.max(1)) {
-        let px = f.sx * x + f.tx;
-        let py = f.ty - f.sy * y;
-        if let Some(d) = p.dt_at(px, py) {
-            n += 1;
-            let s = 1.0 - (d / trunc).min(1.0);
-            sum += s as f64;
+    // every `stride`-th point of the outline, read only in the runs that reach the image
+    for run in pts.runs_in(f, p.w, p.h) {
+        let first = run.start.next_multiple_of(stride);
+        for &(x, y) in pts.pts[first.min(run.end)..run.end].iter().step_by(stride) {
+            let px = f.sx * x + f.tx;
+            let py = f.ty - f.sy * y;
+            if let Some(d) = p.dt_at(px, py) {
+                n += 1;
+                let s = 1.0 - (d / trunc).min(1.0);
+                sum += s as f64;
+            }
         }
     }
     if n == 0 {
         (0.0, 0)
     } else {
-        (sum / n as f64, n * stride.max(1))
+        (sum / n as f64, n * stride)
     }
 }
 
 /// Coordinate-descent refinement of (sx, sy, tx, ty).
 pub fn refine(
     p: &Prepared,
-    pts: &[(f64, f64)],
+    pts: &Outline,
     f0: Frame,
     min_in: usize,
     free_aspect: bool,
