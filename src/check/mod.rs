@@ -299,6 +299,10 @@ impl Checker {
         let mut prep = Prepared::new(w, h, rgb);
         prep.lossy = lossy;
         let reg = self.register(&prep);
+        tracing::debug!(
+            points_read = prep.work.load(std::sync::atomic::Ordering::Relaxed),
+            "registration work"
+        );
         let mut report = probe::probe_all(self, &prep, reg.as_ref());
         if with_overlay {
             report.overlay_png = Some(overlay::render(self, &prep, reg.as_ref(), &report));

@@ -36,6 +36,8 @@ pub struct Prepared {
     pub clean: bool,
     /// The image came in a lossy encoding (JPEG): lines are widened by ringing.
     pub lossy: bool,
+    /// Outline points read by `score` so far: the registration's work, for the debug log.
+    pub work: std::sync::atomic::AtomicU64,
 }
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
@@ -139,6 +141,7 @@ impl Prepared {
             frame,
             clean,
             lossy: false,
+            work: Default::default(),
         }
     }
 
@@ -469,10 +472,12 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
     let stride = stride.max(1);
     let mut sum = 0.0f64;
     let mut n = 0usize;
+    let mut read = 0u64;
     // every `stride`-th point of the outline, read only in the runs that reach the image
     for run in pts.runs_in(f, p.w, p.h) {
         let first = run.start.next_multiple_of(stride);
         for &(x, y) in pts.pts[first.min(run.end)..run.end].iter().step_by(stride) {
+            read += 1;
             let px = f.sx * x + f.tx;
             let py = f.ty - f.sy * y;
             if let Some(d) = p.dt_at(px, py) {
@@ -482,6 +487,8 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
             }
         }
     }
+    p.work
+        .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
     if n == 0 {
         (0.0, 0)
     } else {
