@@ -478,6 +478,38 @@ fn asia_map_in_highcharts_default_conic_registers_and_is_checked() {
     }
 }
 
+/// Chart libraries draw a map of all Asia flat as often as in a conic: amCharts and Leaflet in
+/// Mercator, Vega in Natural Earth. No whole-map template matches such a view, and China
+/// alone fitted it loosely in a stretched plate carrée (wrong zones flagged) or not at all.
+#[test]
+fn asia_map_in_flat_projections_registers_and_is_checked() {
+    let view = [45.0, -11.0, 150.0, 70.0];
+    for proj in [Projection::WebMercator, Projection::NaturalEarth1] {
+        let mut s = RenderSpec::at_aspect(proj, view, 900, Style::choropleth());
+        let what = format!("{proj:?}");
+        let r = check_spec(&s);
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some(proj.name().as_str()),
+            "{what}: {r:#?}"
+        );
+        assert!(r.map.fit > 0.7, "{what}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("aksai_chin", Status::Ok),
+            ],
+            &what,
+        );
+    }
+}
+
 #[test]
 fn svg_render_is_well_formed() {
     let s = world(Projection::EqualEarth, Style::uniform());

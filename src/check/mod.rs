@@ -140,8 +140,10 @@ const CONIC_MARGIN: f64 = 0.05;
 /// The crop search's projections, each with the span of longitude (degrees across the image
 /// width) it is tried at, from-to in steps of 15%: Asia cut out of a world map in the flat
 /// projections; China maps in a conic that draw the neighbours to the image edges; and all of
-/// Asia in Highcharts' conic for it (`Projection::HIGHCHARTS_ASIA`).
-const CROP_PROJECTIONS: [(Projection, f64, f64); 7] = [
+/// Asia, as chart libraries draw a continent: in Highcharts' conic for it
+/// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
+/// scope, Vega in Natural Earth, about 80-130 degrees across).
+const CROP_PROJECTIONS: [(Projection, f64, f64); 12] = [
     (Projection::PlateCarree, 12.0, 80.0),
     (Projection::WebMercator, 12.0, 80.0),
     (Projection::NaturalEarth1, 12.0, 80.0),
@@ -149,6 +151,11 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 7] = [
     (Projection::ALBERS_CHINA, 35.0, 80.0),
     (Projection::LAMBERT_CHINA, 35.0, 80.0),
     (Projection::HIGHCHARTS_ASIA, 80.0, 170.0),
+    (Projection::PlateCarree, 92.0, 170.0),
+    (Projection::WebMercator, 92.0, 170.0),
+    (Projection::Miller, 92.0, 170.0),
+    (Projection::NaturalEarth1, 92.0, 170.0),
+    (Projection::EqualEarth, 92.0, 170.0),
 ];
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
@@ -166,6 +173,9 @@ const MASS_MARGIN: f64 = 0.05;
 /// frame when it fits (`MIN_FIT`), and better by `SECOND_CHANCE_MARGIN`.
 const SECOND_CHANCE_BELOW: f64 = 0.8;
 const SECOND_CHANCE_MARGIN: f64 = 0.1;
+/// A China-alone frame fitting below this may be China inside a map of Asia, which neither
+/// whole-map template matches: the crop search is tried too, and kept when it fits better.
+const CROP_RETRY_BELOW: f64 = 0.7;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -455,7 +465,9 @@ impl Checker {
                 }
             }
         }
-        if best.as_ref().is_none_or(|b| b.fit < MIN_FIT)
+        if best
+            .as_ref()
+            .is_none_or(|b| b.fit < MIN_FIT || (b.china_only && b.fit < CROP_RETRY_BELOW))
             && let Some(crop) = self.crop_search(p, cb)
             && best.as_ref().is_none_or(|b| crop.fit > b.fit)
         {
@@ -693,8 +705,8 @@ impl Checker {
         let (w, h) = (cb[2] - cb[0], cb[3] - cb[1]);
         let (ox, oy) = (cb[0], cb[1]);
         // (score, frame, key of projection/scale/aspect for picking one per scale)
-        let mut cands: Vec<(f64, Frame, (Projection, usize, usize))> = Vec::new();
-        for &(proj, min_span, max_span) in &CROP_PROJECTIONS {
+        let mut cands: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
+        for (ei, &(proj, min_span, max_span)) in CROP_PROJECTIONS.iter().enumerate() {
             let conic = proj.is_conic();
             // a view of all Asia takes the outlines out to the Arctic and the Pacific
             let window = if max_span > 80.0 {
@@ -747,7 +759,7 @@ impl Checker {
                             };
                             let (s, n) = score(p, &pts, &f, 60.0, 6);
                             if n >= 150 {
-                                cands.push((s, f, (proj, si, ki)));
+                                cands.push((s, f, (ei, si, ki)));
                             }
                             clat += step * 0.8;
                         }
@@ -762,7 +774,7 @@ impl Checker {
         // some edge), so a global top few can all be at wrong scales: refine the best
         // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut seen: Vec<(Projection, usize, usize)> = Vec::new();
+        let mut seen: Vec<(usize, usize, usize)> = Vec::new();
         cands.retain(|(_, _, key)| {
             if seen.contains(key) {
                 false
@@ -773,21 +785,26 @@ impl Checker {
         });
         // The best 24, and the best few conic ones besides: the coarse score ranks conic crops
         // low (a South Asia map in Albers, right frame 0.97 after refinement, ranked below the
-        // 24th). 24, not 12: a flat South Asia outline JPEG's right frame ranked 13th.
+        // 24th). 24, not 12: a flat South Asia outline JPEG's right frame ranked 13th. And the
+        // best whole-Asia frame of each projection: the coarse score ranks those low too (a
+        // Natural Earth Asia map's right frame was below four plate carrée and Miller ones).
         let mut conic = 0;
+        let mut wide_seen: Vec<usize> = Vec::new();
         let cands: Vec<_> = cands
             .into_iter()
             .enumerate()
-            .filter(|(k, (_, f, _))| {
-                if *k < CROP_REFINED {
-                    conic += usize::from(f.projection.is_conic());
-                    true
-                } else if f.projection.is_conic() && conic < CROP_CONIC {
-                    conic += 1;
-                    true
-                } else {
-                    false
+            .filter(|(k, (_, f, key))| {
+                let c = f.projection.is_conic();
+                // the best whole-Asia candidate of each projection (spans over 80 degrees)
+                let wide_first = CROP_PROJECTIONS[key.0].1 > 80.0 && !wide_seen.contains(&key.0);
+                let keep = *k < CROP_REFINED || (c && conic < CROP_CONIC) || wide_first;
+                if keep {
+                    conic += usize::from(c);
+                    if wide_first {
+                        wide_seen.push(key.0);
+                    }
                 }
+                keep
             })
             .map(|(_, c)| c)
             .collect();

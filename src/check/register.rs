@@ -487,8 +487,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
             }
         }
     }
-    p.work
-        .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+    p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
     if n == 0 {
         (0.0, 0)
     } else {
