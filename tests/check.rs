@@ -1314,3 +1314,28 @@ fn map_beside_a_title_colour_bar_and_credits_registers_in_the_box_of_its_large_m
         assert_rules(&r, &[("zangnan", Status::Violation)], &what);
     }
 }
+
+/// A JPEG stores colour at half resolution, so a small island's fill mixes with the sea and
+/// its grey boundary stroke around it. On two China-view world maps of our own making (D3 in
+/// Winkel tripel and Vega-Lite in Natural Earth, both drawing @surbowl/world-geo-json-zh,
+/// Taiwan in China's red, JPEG q60-65, about 3 px per degree) Taiwan came out 34 and 43 levels
+/// off the mainland's fill and was read as a separate country.
+#[test]
+fn small_taiwan_smeared_by_jpeg_is_not_read_as_a_separate_country() {
+    for name in ["sb_world_winkel_q65.jpg", "sb_world_ne1_q60.jpg"] {
+        let bytes = std::fs::read(format!("tests/fixtures/check/{name}")).expect("fixture");
+        let r = checker().check_bytes(&bytes, name).expect("decodes");
+        assert!(r.map.fit > 0.9, "{name}: {r:#?}");
+        assert_ne!(r.verdict, Verdict::Violation, "{name}: {r:#?}");
+        assert_rules(
+            &r,
+            &[
+                ("taiwan", Status::Uncertain),
+                ("zangnan", Status::Ok),
+                ("aksai_chin", Status::Ok),
+                ("south_china_sea", Status::Ok),
+            ],
+            name,
+        );
+    }
+}

@@ -23,6 +23,12 @@ const INSET_LINE_MAX: usize = 4;
 /// white); a steady colour farther off is a fill, such as land, not a faint line.
 const FAINT_MAX: i32 = 16;
 
+/// In a JPEG, how far (largest channel difference) an island's fill may lie from the
+/// mainland's and still be the same fill smeared by compression: chroma is stored at half
+/// resolution, so a small island's colour mixes with the sea and its boundary stroke around
+/// it. China-view maps came out 34 and 43 off; separately coloured Taiwans 56 and more.
+const LOSSY_FILL_NEAR: i32 = 48;
+
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
     "India",
@@ -1019,6 +1025,17 @@ fn probe_island(
             .count() as f64
             / fill.len() as f64
     };
+    if ok_share < 0.5 && p.lossy && cdist(zc, cc) <= LOSSY_FILL_NEAR {
+        return finding(
+            rule,
+            Status::Uncertain,
+            0.4,
+            format!(
+                "{name}: fill #{:02x}{:02x}{:02x} close to mainland China's #{:02x}{:02x}{:02x}, within what JPEG compression does to the colours of an island this size",
+                zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]
+            ),
+        );
+    }
     if ok_share >= 0.5 {
         finding(
             rule,
