@@ -455,26 +455,9 @@ fn world_map_in_winkel_tripel_registers_in_it() {
 /// of the same map is compliant.
 #[test]
 fn asia_map_in_highcharts_default_conic_registers_and_is_checked() {
-    let view = [45.0, -11.0, 150.0, 70.0];
     for style in [Style::highlight(), Style::uniform()] {
         let what = format!("{:?}", style.land);
-        let mut s = RenderSpec::at_aspect(Projection::HIGHCHARTS_ASIA, view, 900, style);
-        let r = check_spec(&s);
-        assert!(r.map.fit > 0.6, "{what}: {r:#?}");
-        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
-        s.zangnan_as_india = true;
-        s.dashes = false;
-        let r = check_spec(&s);
-        assert_rules(
-            &r,
-            &[
-                ("zangnan", Status::Violation),
-                ("south_china_sea", Status::Violation),
-                ("taiwan", Status::Ok),
-                ("aksai_chin", Status::Ok),
-            ],
-            &what,
-        );
+        assert_asia_map_checked(Projection::HIGHCHARTS_ASIA, style, 0.6, &what);
     }
 }
 
@@ -483,31 +466,47 @@ fn asia_map_in_highcharts_default_conic_registers_and_is_checked() {
 /// alone fitted it loosely in a stretched plate carrée (wrong zones flagged) or not at all.
 #[test]
 fn asia_map_in_flat_projections_registers_and_is_checked() {
-    let view = [45.0, -11.0, 150.0, 70.0];
     for proj in [Projection::WebMercator, Projection::NaturalEarth1] {
-        let mut s = RenderSpec::at_aspect(proj, view, 900, Style::choropleth());
-        let what = format!("{proj:?}");
-        let r = check_spec(&s);
+        let r = assert_asia_map_checked(proj, Style::choropleth(), 0.7, &format!("{proj:?}"));
         assert_eq!(
             r.map.projection.as_deref(),
             Some(proj.name().as_str()),
-            "{what}: {r:#?}"
-        );
-        assert!(r.map.fit > 0.7, "{what}: {r:#?}");
-        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
-        s.zangnan_as_india = true;
-        s.dashes = false;
-        let r = check_spec(&s);
-        assert_rules(
-            &r,
-            &[
-                ("zangnan", Status::Violation),
-                ("south_china_sea", Status::Violation),
-                ("aksai_chin", Status::Ok),
-            ],
-            &what,
+            "{r:#?}"
         );
     }
+}
+
+/// Asia (45E-150E, 11S-70N, 900 px wide) in `proj`: compliant as drawn, fitting over
+/// `min_fit`; then with Zangnan as India's and no dashes, those two rules flagged and the rest
+/// kept. Returns the compliant map's report.
+fn assert_asia_map_checked(
+    proj: Projection,
+    style: Style,
+    min_fit: f64,
+    what: &str,
+) -> CheckReport {
+    let mut s = RenderSpec::at_aspect(proj, [45.0, -11.0, 150.0, 70.0], 900, style);
+    let compliant = check_spec(&s);
+    assert!(compliant.map.fit > min_fit, "{what}: {compliant:#?}");
+    assert_eq!(
+        compliant.verdict,
+        Verdict::Compliant,
+        "{what}: {compliant:#?}"
+    );
+    s.zangnan_as_india = true;
+    s.dashes = false;
+    let r = check_spec(&s);
+    assert_rules(
+        &r,
+        &[
+            ("zangnan", Status::Violation),
+            ("south_china_sea", Status::Violation),
+            ("taiwan", Status::Ok),
+            ("aksai_chin", Status::Ok),
+        ],
+        what,
+    );
+    compliant
 }
 
 #[test]
