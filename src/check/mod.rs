@@ -117,6 +117,11 @@ pub struct Checker {
     /// Sea reaches them.
     pub(crate) dash_ends: Vec<(f64, f64)>,
     pub(crate) probes: probe::ProbeData,
+    /// The world outline around Asia in the projections `world` does not hold (the conics),
+    /// and the crop search's outline for each `CROP_PROJECTIONS` entry: projected on first
+    /// use (only maps that need them pay), then shared by every later check.
+    asia: std::sync::OnceLock<Template>,
+    crop: std::sync::OnceLock<Vec<Outline>>,
 }
 
 /// Working size limit: larger images are scaled down first.
@@ -239,6 +244,8 @@ impl Checker {
             china,
             dash_ends,
             probes,
+            asia: Default::default(),
+            crop: Default::default(),
         })
     }
 
@@ -483,7 +490,7 @@ impl Checker {
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an
         // edge wherever the outline lands; a real map is not.
         let pts = if best.china_only {
-            std::borrow::Cow::Borrowed(self.china.points(best.frame.projection))
+            self.china.points(best.frame.projection)
         } else {
             self.world_points(best.frame.projection)
         };
@@ -491,7 +498,7 @@ impl Checker {
         // on one long straight edge (a gradient's wrap line fit 1.0 that way). A map's outline
         // keeps its aspect and spans a good part of the content box.
         let aspect = best.frame.sy / best.frame.sx;
-        let span = outline_span(p, &pts, &best.frame);
+        let span = outline_span(p, pts, &best.frame);
         tracing::debug!(aspect, ?span, "registration shape");
         if !(MIN_ASPECT..=MAX_ASPECT).contains(&aspect)
             || span[0] < MIN_SPAN * (c[2] - c[0])
@@ -506,7 +513,7 @@ impl Checker {
                 let mut g = best.frame;
                 g.tx += sx;
                 g.ty += sy;
-                register::hit_rate(p, &pts, &g, 50)
+                register::hit_rate(p, pts, &g, 50)
             })
             .sum::<f64>()
             / 4.0;
@@ -664,11 +671,11 @@ impl Checker {
             }
             let f0 = carry_frame(&reg.frame, q);
             let pts = if reg.china_only {
-                std::borrow::Cow::Borrowed(self.china.points(q))
+                self.china.points(q)
             } else {
                 self.world_points(q)
             };
-            let (f, s) = refine(p, &pts, f0, 150, true, &FIT_SCHEDULE[1..]);
+            let (f, s) = refine(p, pts, f0, 150, true, &FIT_SCHEDULE[1..]);
             tracing::debug!(proj = ?q, fit = s, "conic variant");
             if s > best.fit + 0.005 {
                 best = Registered {
@@ -682,20 +689,60 @@ impl Checker {
     }
 
     /// Outline points of the world template in `proj`: precomputed for the world projections,
-    /// projected on the fly (Asia and around it only) for the conics.
-    fn world_points(&self, proj: Projection) -> std::borrow::Cow<'_, Outline> {
+    /// for the conics projected once on first use (Asia and around it only).
+    fn world_points(&self, proj: Projection) -> &Outline {
         let pts = self.world.points(proj);
         if !pts.is_empty() {
-            return std::borrow::Cow::Borrowed(pts);
+            return pts;
         }
-        std::borrow::Cow::Owned(Outline::new(
-            self.world
-                .lonlat
+        let asia = self.asia.get_or_init(|| {
+            let projs: Vec<Projection> = Projection::CONICS
+                .into_iter()
+                .chain(CROP_PROJECTIONS.iter().map(|e| e.0))
+                .filter(|q| q.is_conic())
+                .collect();
+            Template::new(
+                self.world
+                    .lonlat
+                    .iter()
+                    .copied()
+                    .filter(|(lo, la)| *lo > 30.0 && *lo < 180.0 && *la > -15.0 && *la < 80.0)
+                    .collect(),
+                &projs,
+            )
+        });
+        asia.points(proj)
+    }
+
+    /// The crop search's outline for each `CROP_PROJECTIONS` entry: the world outline in its
+    /// projection, in the window its spans see.
+    fn crop_outlines(&self) -> &[Outline] {
+        self.crop.get_or_init(|| {
+            CROP_PROJECTIONS
                 .iter()
-                .filter(|(lo, la)| *lo > 30.0 && *lo < 180.0 && *la > -15.0 && *la < 80.0)
-                .map(|&(lo, la)| proj.forward(lo, la))
-                .collect(),
-        ))
+                .map(|&(proj, _, max_span)| {
+                    // a view of all Asia takes the outlines out to the Arctic and the Pacific
+                    let window = if max_span > 80.0 {
+                        [20.0, -12.0, 180.0, 80.0]
+                    } else {
+                        [40.0, -12.0, 150.0, 60.0]
+                    };
+                    Outline::new(
+                        self.world
+                            .lonlat
+                            .iter()
+                            .filter(|(lo, la)| {
+                                *lo > window[0]
+                                    && *lo < window[2]
+                                    && *la > window[1]
+                                    && *la < window[3]
+                            })
+                            .map(|&(lo, la)| proj.forward(lo, la))
+                            .collect(),
+                    )
+                })
+                .collect()
+        })
     }
 
     /// Grid search for crops of Asia (the map fills the frame; extent unknown), of China
@@ -708,22 +755,7 @@ impl Checker {
         let mut cands: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
         for (ei, &(proj, min_span, max_span)) in CROP_PROJECTIONS.iter().enumerate() {
             let conic = proj.is_conic();
-            // a view of all Asia takes the outlines out to the Arctic and the Pacific
-            let window = if max_span > 80.0 {
-                [20.0, -12.0, 180.0, 80.0]
-            } else {
-                [40.0, -12.0, 150.0, 60.0]
-            };
-            let pts = Outline::new(
-                self.world
-                    .lonlat
-                    .iter()
-                    .filter(|(lo, la)| {
-                        *lo > window[0] && *lo < window[2] && *la > window[1] && *la < window[3]
-                    })
-                    .map(|&(lo, la)| proj.forward(lo, la))
-                    .collect(),
-            );
+            let pts = &self.crop_outlines()[ei];
             let mut span = min_span;
             let mut si = 0;
             while span <= max_span {
@@ -757,7 +789,7 @@ impl Checker {
                                 tx: ox + w / 2.0 - sx * cx,
                                 ty: oy + h / 2.0 + sy * cy,
                             };
-                            let (s, n) = score(p, &pts, &f, 60.0, 6);
+                            let (s, n) = score(p, pts, &f, 60.0, 6);
                             if n >= 150 {
                                 cands.push((s, f, (ei, si, ki)));
                             }
@@ -815,7 +847,7 @@ impl Checker {
         let mut coarse_fits: Vec<(f64, Frame)> = cands
             .into_iter()
             .map(|(_, f, _)| {
-                let (g, s) = refine(p, &self.world_points(f.projection), f, 150, true, coarse);
+                let (g, s) = refine(p, self.world_points(f.projection), f, 150, true, coarse);
                 (s, g)
             })
             .collect();
@@ -823,7 +855,7 @@ impl Checker {
         coarse_fits.truncate(CROP_FINISHED);
         let mut best: Option<Registered> = None;
         for (_, f) in coarse_fits {
-            let (g, s) = refine(p, &self.world_points(f.projection), f, 150, true, fine);
+            let (g, s) = refine(p, self.world_points(f.projection), f, 150, true, fine);
             tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered {
