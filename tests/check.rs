@@ -149,6 +149,38 @@ fn world_map_with_white_boundaries_on_white_sea_registers_at_900_px() {
     }
 }
 
+/// A light grey world with near-white borders, China highlighted (Highcharts' default look):
+/// once antialiased, the borders between countries differ from the fill by a few levels, under
+/// the edge step, and only the coasts were left to fit; such maps came back not applicable.
+#[test]
+fn world_map_with_faint_borders_between_light_fills_registers() {
+    let style = Style {
+        background: [255, 255, 255],
+        land: [228, 228, 228],
+        china: [194, 57, 42],
+        india: [228, 228, 228],
+        separate: [228, 228, 228],
+        boundary: [244, 244, 244],
+        dash: [60, 60, 60],
+    };
+    for p in [Projection::EqualEarth, Projection::Miller] {
+        let mut s = world(p, style);
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_downscaled(&s, 1000);
+        assert_eq!(r.map.region.as_deref(), Some("world"), "{p:?}: {r:#?}");
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("taiwan", Status::Ok),
+            ],
+            &format!("{p:?}"),
+        );
+    }
+}
+
 #[test]
 fn zangnan_line_met_at_two_thirds_of_its_points_decides_nothing() {
     // 640x330 Natural Earth, China's view: a frame a pixel off puts the McMahon line on 64% of

@@ -133,6 +133,8 @@ const WORK_MAX: u32 = 1200;
 const MIN_FIT: f64 = 0.5;
 /// Least margin of the fit over the fit of the same outline moved aside (see `register`).
 const MIN_SPECIFICITY: f64 = 0.25;
+/// A second look with faint edges is taken when they are at least this many times as many.
+const FAINT_GAIN: f64 = 1.25;
 /// Range of the registered frame's vertical to horizontal scale (ECharts' aspect scaling is
 /// 1.33, Mercator-like frames are 1.0); outside it the outline has been squashed.
 const MIN_ASPECT: f64 = 0.4;
@@ -315,7 +317,20 @@ impl Checker {
         }
         let mut prep = Prepared::new(w, h, rgb);
         prep.lossy = lossy;
-        let reg = self.register(&prep);
+        let mut reg = self.register(&prep);
+        if reg.is_none() {
+            // Light lines between light fills (a grey world with white borders), softened by
+            // antialiasing, downscaling or JPEG, fall under the edge step: nothing fitted.
+            // Look again with faint edges, when they show clearly more than the first look
+            // (otherwise it would register on the same lines again). The zones are still
+            // probed on the first look's edges, which the probes' thresholds are made for.
+            let faint = prep.faint();
+            let (n, nf) = (prep.edge_count(), faint.edge_count());
+            tracing::debug!(normal = n, faint = nf, "faint edges");
+            if nf as f64 >= FAINT_GAIN * n as f64 {
+                reg = self.register(&faint);
+            }
+        }
         tracing::debug!(
             points_read = prep.work.load(std::sync::atomic::Ordering::Relaxed),
             "registration work"
@@ -518,8 +533,15 @@ impl Checker {
             .sum::<f64>()
             / 4.0;
         tracing::debug!(fit = best.fit, chance, "registration specificity");
-        // on dev maps the margin is 0.40 or more; on text pages about 0.12
-        (best.fit - chance >= MIN_SPECIFICITY).then_some(best)
+        // on dev maps the margin is 0.40 or more; on text pages about 0.12. Faint edges put
+        // clutter (shading, JPEG noise) near the outline wherever it lands, so there the fit
+        // must also be twice what it is by chance.
+        let need = if p.faint {
+            MIN_SPECIFICITY.max(chance)
+        } else {
+            MIN_SPECIFICITY
+        };
+        (best.fit - chance >= need).then_some(best)
     }
 
     /// Whole-map hypotheses in `projs` for the content box `c`, scored coarsely; with

@@ -36,9 +36,19 @@ pub struct Prepared {
     pub clean: bool,
     /// The image came in a lossy encoding (JPEG): lines are widened by ringing.
     pub lossy: bool,
+    /// Edges taken at `FAINT_EDGE_STEP`: faint lines count, and so does more clutter.
+    pub faint: bool,
     /// Outline points read by `score` so far: the registration's work, for the debug log.
     pub work: std::sync::atomic::AtomicU64,
 }
+
+/// Colour step (levels in some channel) between neighbouring pixels that makes an edge: above
+/// JPEG noise, below the contrast of drawn boundaries.
+pub const EDGE_STEP: i32 = 14;
+/// The step for a second look at a map whose boundaries are drawn faintly (light lines between
+/// light fills, softened by antialiasing and downscaling), when nothing registered at
+/// `EDGE_STEP`.
+pub const FAINT_EDGE_STEP: i32 = 8;
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
     (0..3)
@@ -49,6 +59,12 @@ pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
 
 impl Prepared {
     pub fn new(w: usize, h: usize, rgb: Vec<[u8; 3]>) -> Prepared {
+        Prepared::with_edge_threshold(w, h, rgb, EDGE_STEP)
+    }
+
+    /// Prepared with edges where neighbouring pixels differ by more than `step` levels in
+    /// some channel.
+    pub fn with_edge_threshold(w: usize, h: usize, rgb: Vec<[u8; 3]>, step: i32) -> Prepared {
         // background: most common quantised colour over the border ring and two rings a few
         // pixels in, so that a thin frame drawn around a chart does not pass for it
         let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
@@ -82,7 +98,6 @@ impl Prepared {
         let clean = exact as f64 >= 0.98 * sel.len() as f64;
 
         let mut edges = vec![0u8; w * h];
-        const T: i32 = 14;
         for y in 0..h {
             for x in 0..w {
                 let c = rgb[y * w + x];
@@ -96,7 +111,7 @@ impl Prepared {
                 } else {
                     0
                 };
-                if r > T || d > T {
+                if r > step || d > step {
                     edges[y * w + x] = 1;
                 }
             }
@@ -141,8 +156,22 @@ impl Prepared {
             frame,
             clean,
             lossy: false,
+            faint: step < EDGE_STEP,
             work: Default::default(),
         }
+    }
+
+    /// The same image with edges taken at `FAINT_EDGE_STEP`.
+    pub fn faint(&self) -> Prepared {
+        let mut f =
+            Prepared::with_edge_threshold(self.w, self.h, self.rgb.clone(), FAINT_EDGE_STEP);
+        f.lossy = self.lossy;
+        f
+    }
+
+    /// Edge pixels in the image.
+    pub fn edge_count(&self) -> usize {
+        self.edges.iter().filter(|&&e| e != 0).count()
     }
 
     #[inline]
