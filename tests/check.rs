@@ -288,6 +288,42 @@ fn taiwan_in_its_own_fill_inside_a_white_stroke_is_flagged() {
     }
 }
 
+/// A map of China among its neighbours drawn edge to edge (Leaflet's look): light grey land on
+/// a light blue sea, 23 levels apart at most in any channel, within JPEG's tolerance. The grey
+/// neighbours were read as sea, the map as China drawn alone, and a grey Taiwan passed.
+#[test]
+fn taiwan_in_the_neighbours_pale_grey_on_a_pale_sea_is_flagged() {
+    let style = Style {
+        background: [206, 232, 247],
+        land: [224, 224, 224],
+        china: [222, 45, 39],
+        india: [224, 224, 224],
+        separate: [224, 224, 224],
+        boundary: [255, 255, 255],
+        dash: [60, 60, 60],
+    };
+    let mut s = RenderSpec::at_aspect(
+        Projection::WebMercator,
+        [68.0, 8.0, 146.0, 55.0],
+        900,
+        style,
+    );
+    s.dashes = false;
+    let r = check_as_jpeg(&s, 60);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Ok,
+        "Taiwan in China's fill: {r:#?}"
+    );
+    s.taiwan_separate = true;
+    let r = check_as_jpeg(&s, 60);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Violation,
+        "Taiwan in grey: {r:#?}"
+    );
+}
+
 /// A world map whose western China-India boundary is not drawn at all (a coarse boundary
 /// that strays from the line of actual control at small scale): China's line is missing, but
 /// no line runs along India's claim either. That is no evidence of Aksai Chin drawn as India:

@@ -773,6 +773,10 @@ fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Fills this far apart (levels in some channel) are told apart even where pixels within 24
+/// levels of the sea would otherwise count as sea.
+const PALE_APART: i32 = 12;
+
 fn probe_island(
     ck: &Checker,
     p: &Prepared,
@@ -836,12 +840,24 @@ fn probe_island(
     // When the sea has its own colour (ocean style), the page background cannot show inside
     // the zone, so a pale "no data" fill close to the page colour still counts as land.
     let bg_t = if cdist(sea, bg) > 24 { 6 } else { 24 };
+    // Pale fills lie closer together than JPEG noise allows for (light grey land on a light
+    // blue sea differ by 23 levels): a pixel near the sea's colour is still land when it is
+    // nearer the neighbours' or the mainland's fill, and that fill is clearly not the sea's.
+    let pale_land: Vec<[u8; 3]> = [nfill, cc]
+        .into_iter()
+        .flatten()
+        .filter(|&l| cdist(l, sea) > PALE_APART && cdist(l, bg) > PALE_APART)
+        .collect();
+    let is_land = |c: [u8; 3], bg_t: i32| {
+        let (ds, db) = (cdist(c, sea), cdist(c, bg));
+        (ds > 24 && db > bg_t) || pale_land.iter().any(|&l| cdist(c, l) < ds.min(db))
+    };
     // the dash line passes close to Taiwan: its strokes are no island's fill
     let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
     let land: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], bg) > bg_t)
+        .filter(|&i| is_land(p.rgb[i], bg_t))
         .filter(|&i| on_dash.data[i] == 0)
         .filter(|&i| {
             // never the mainland coast across the strait (registration slack)
@@ -892,10 +908,7 @@ fn probe_island(
     if region == "china" {
         let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
         let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
-            let land_n = npx
-                .iter()
-                .filter(|&&i| cdist(p.rgb[i], sea) > 24 && cdist(p.rgb[i], bg) > 24)
-                .count();
+            let land_n = npx.iter().filter(|&&i| is_land(p.rgb[i], 24)).count();
             tracing::debug!(cn_share, n = npx.len(), land_n, "taiwan on a China map");
             land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64
         };
