@@ -329,6 +329,9 @@ impl Checker {
             tracing::debug!(normal = n, faint = nf, "faint edges");
             if nf as f64 >= FAINT_GAIN * n as f64 {
                 reg = self.register(&faint);
+                let work = faint.work.load(std::sync::atomic::Ordering::Relaxed);
+                prep.work
+                    .fetch_add(work, std::sync::atomic::Ordering::Relaxed);
             }
         }
         tracing::debug!(
