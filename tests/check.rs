@@ -324,6 +324,43 @@ fn taiwan_in_the_neighbours_pale_grey_on_a_pale_sea_is_flagged() {
     );
 }
 
+/// China drawn alone in a light choropleth, as JPEG: Tibet's pale fill and the white where
+/// India is not drawn are 28 levels apart, within what a pixel may stray from its fill, so
+/// both fills matched every pixel and a Zangnan left out of China was not seen.
+#[test]
+fn zangnan_left_white_beside_a_pale_tibet_is_flagged() {
+    let pale = [252, 235, 227];
+    let style = Style {
+        background: [255, 255, 255],
+        land: [255, 255, 255],
+        china: pale,
+        india: [255, 255, 255],
+        separate: pale,
+        boundary: [255, 255, 255],
+        dash: [60, 60, 60],
+    };
+    let mut s = RenderSpec::at_aspect(
+        Projection::WebMercator,
+        [72.0, 15.0, 136.0, 55.0],
+        800,
+        style,
+    );
+    s.china_alone = true;
+    let r = check_as_jpeg(&s, 65);
+    assert_eq!(
+        status(&r, "zangnan"),
+        Status::Ok,
+        "Zangnan in China: {r:#?}"
+    );
+    s.zangnan_as_india = true;
+    let r = check_as_jpeg(&s, 65);
+    assert_eq!(
+        status(&r, "zangnan"),
+        Status::Violation,
+        "Zangnan left out: {r:#?}"
+    );
+}
+
 /// A world map whose western China-India boundary is not drawn at all (a coarse boundary
 /// that strays from the line of actual control at small scale): China's line is missing, but
 /// no line runs along India's claim either. That is no evidence of Aksai Chin drawn as India:

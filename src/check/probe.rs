@@ -314,11 +314,27 @@ fn support(
     }
 }
 
-fn share_near(p: &Prepared, idx: &[usize], c: [u8; 3]) -> f64 {
+/// Whether China's and India's fills can be told apart: over `PALE_APART` levels in some
+/// channel. Pale fills (a province in a light choropleth beside the white where India is not
+/// drawn) lie within the 28 levels a pixel may stray from its fill: each pixel is then read
+/// as the nearer of the two (`nearer`).
+fn fills_apart(c: [u8; 3], i: [u8; 3]) -> bool {
+    cdist(c, i) > PALE_APART
+}
+
+/// A pixel matches fill `c` (within 28 levels), and, when the two fills lie within 30 levels
+/// of each other, lies nearer `c` than the `other` fill.
+fn nearer(px: [u8; 3], c: [u8; 3], other: [u8; 3]) -> bool {
+    let d = cdist(px, c);
+    d <= 28 && (cdist(c, other) > 30 || d < cdist(px, other))
+}
+
+/// Share of the pixels `idx` that match fill `c` rather than `other` (see `nearer`).
+fn share_nearer(p: &Prepared, idx: &[usize], c: [u8; 3], other: [u8; 3]) -> f64 {
     if idx.is_empty() {
         return 0.0;
     }
-    idx.iter().filter(|&&i| cdist(p.rgb[i], c) <= 28).count() as f64 / idx.len() as f64
+    idx.iter().filter(|&&i| nearer(p.rgb[i], c, other)).count() as f64 / idx.len() as f64
 }
 
 /// The fill decision shared by the land zones: a clear majority of the zone's pixels filled like
@@ -486,14 +502,20 @@ fn probe_zangnan(
     let ipx = pixels_in(p, &f, Some(india_m), [68.0, 8.0, 97.0, 27.5], 1.5, Some(zm));
     tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
     let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
-        (Some((c, _)), Some((i, _))) if cdist(c, i) > 30 => {
+        (Some((c, _)), Some((i, _))) if fills_apart(c, i) => {
             let interior = (zpix.len() >= 3)
-                .then(|| (share_near(p, &zpix, c), share_near(p, &zpix, i), ""))
+                .then(|| {
+                    (
+                        share_nearer(p, &zpix, c, i),
+                        share_nearer(p, &zpix, i, c),
+                        "",
+                    )
+                })
                 .filter(|&(sc, si, _)| fill_finding("zangnan", "", sc, si, "").is_some());
             interior.or_else(|| {
                 let all = pixels_in(p, &f, Some(zm), [90.0, 26.0, 98.5, 30.0], 0.0, None);
-                let nc = all.iter().filter(|&&k| cdist(p.rgb[k], c) <= 28).count();
-                let ni = all.iter().filter(|&&k| cdist(p.rgb[k], i) <= 28).count();
+                let nc = all.iter().filter(|&&k| nearer(p.rgb[k], c, i)).count();
+                let ni = all.iter().filter(|&&k| nearer(p.rgb[k], i, c)).count();
                 let n = nc + ni;
                 tracing::debug!(all = all.len(), nc, ni, "zangnan fill, every zone pixel");
                 (n >= 3 && n as f64 >= 0.3 * all.len() as f64).then(|| {
@@ -582,11 +604,11 @@ fn probe_aksai(
         Some(zm),
     );
     if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
-        && cdist(c, i) > 30
+        && fills_apart(c, i)
         && zpix.len() >= 3
     {
-        let sc = share_near(p, &zpix, c);
-        let si = share_near(p, &zpix, i);
+        let sc = share_nearer(p, &zpix, c, i);
+        let si = share_nearer(p, &zpix, i, c);
         if let Some(f) = fill_finding("aksai_chin", "Aksai Chin", sc, si, "") {
             return f;
         }

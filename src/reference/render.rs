@@ -90,7 +90,8 @@ pub struct RenderSpec {
     pub width: u32,
     pub height: u32,
     pub style: Style,
-    /// Draw Zangnan as India (boundary along the McMahon line).
+    /// Draw Zangnan as India (boundary along the McMahon line); with `china_alone`, leave it
+    /// out of China.
     pub zangnan_as_india: bool,
     /// Draw Aksai Chin as India.
     pub aksai_chin_as_india: bool,
@@ -150,6 +151,7 @@ impl RenderSpec {
     }
 }
 
+const BACKGROUND: u8 = 0;
 const LAND: u8 = 1;
 const CHINA: u8 = 2;
 const INDIA: u8 = 3;
@@ -205,11 +207,13 @@ fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
         .collect();
     strokes.extend(china.iter().map(|r| (*r, true)));
     fills.push((CHINA, china));
+    // Zangnan drawn as India's: painted with India, or on a map of China alone, left out
+    // (India's rings overlap China's only in the disputed zones)
     if spec.zangnan_as_india
-        && !spec.china_alone
         && let Some(india) = r.country("India")
     {
-        fills.push((INDIA, india.rings.iter().collect()));
+        let fill = if spec.china_alone { BACKGROUND } else { INDIA };
+        fills.push((fill, india.rings.iter().collect()));
     }
     if spec.taiwan_separate
         && let Some(t) = r.country("Taiwan")
