@@ -322,12 +322,9 @@ impl Checker {
             // Light lines between light fills (a grey world with white borders), softened by
             // antialiasing, downscaling or JPEG, fall under the edge step: nothing fitted.
             // Look again with faint edges, when they show clearly more than the first look
-            // (otherwise it would register on the same lines again). The zones are still
-            // probed on the first look's edges, which the probes' thresholds are made for.
-            let faint = prep.faint();
-            let (n, nf) = (prep.edge_count(), faint.edge_count());
-            tracing::debug!(normal = n, faint = nf, "faint edges");
-            if nf as f64 >= FAINT_GAIN * n as f64 {
+            // (see `Prepared::faint`). The zones are still probed on the first look's edges,
+            // which the probes' thresholds are made for.
+            if let Some(faint) = prep.faint(FAINT_GAIN) {
                 reg = self.register(&faint);
                 let work = faint.work.load(std::sync::atomic::Ordering::Relaxed);
                 prep.work
@@ -726,17 +723,18 @@ impl Checker {
                 .chain(CROP_PROJECTIONS.iter().map(|e| e.0))
                 .filter(|q| q.is_conic())
                 .collect();
-            Template::new(
-                self.world
-                    .lonlat
-                    .iter()
-                    .copied()
-                    .filter(|(lo, la)| *lo > 30.0 && *lo < 180.0 && *la > -15.0 && *la < 80.0)
-                    .collect(),
-                &projs,
-            )
+            Template::new(self.world_in([30.0, -15.0, 180.0, 80.0]).collect(), &projs)
         });
         asia.points(proj)
+    }
+
+    /// The world outline's lon/lat points strictly inside `[lon0, lat0, lon1, lat1]`.
+    fn world_in(&self, win: [f64; 4]) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.world
+            .lonlat
+            .iter()
+            .copied()
+            .filter(move |&(lo, la)| lo > win[0] && lo < win[2] && la > win[1] && la < win[3])
     }
 
     /// The crop search's outline for each `CROP_PROJECTIONS` entry: the world outline in its
@@ -753,16 +751,8 @@ impl Checker {
                         [40.0, -12.0, 150.0, 60.0]
                     };
                     Outline::new(
-                        self.world
-                            .lonlat
-                            .iter()
-                            .filter(|(lo, la)| {
-                                *lo > window[0]
-                                    && *lo < window[2]
-                                    && *la > window[1]
-                                    && *la < window[3]
-                            })
-                            .map(|&(lo, la)| proj.forward(lo, la))
+                        self.world_in(window)
+                            .map(|(lo, la)| proj.forward(lo, la))
                             .collect(),
                     )
                 })

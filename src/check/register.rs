@@ -59,12 +59,6 @@ pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
 
 impl Prepared {
     pub fn new(w: usize, h: usize, rgb: Vec<[u8; 3]>) -> Prepared {
-        Prepared::with_edge_threshold(w, h, rgb, EDGE_STEP)
-    }
-
-    /// Prepared with edges where neighbouring pixels differ by more than `step` levels in
-    /// some channel.
-    pub fn with_edge_threshold(w: usize, h: usize, rgb: Vec<[u8; 3]>, step: i32) -> Prepared {
         // background: most common quantised colour over the border ring and two rings a few
         // pixels in, so that a thin frame drawn around a chart does not pass for it
         let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
@@ -97,25 +91,7 @@ impl Prepared {
         let exact = sel.iter().filter(|&&c| c == bg).count();
         let clean = exact as f64 >= 0.98 * sel.len() as f64;
 
-        let mut edges = vec![0u8; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let c = rgb[y * w + x];
-                let r = if x + 1 < w {
-                    cdist(c, rgb[y * w + x + 1])
-                } else {
-                    0
-                };
-                let d = if y + 1 < h {
-                    cdist(c, rgb[(y + 1) * w + x])
-                } else {
-                    0
-                };
-                if r > step || d > step {
-                    edges[y * w + x] = 1;
-                }
-            }
-        }
+        let edges = edges_at(&rgb, w, h, EDGE_STEP);
         let dt = distance_transform(&edges, w, h);
         // content bbox: rows/cols holding at least 2 non-background pixels, leaving out the
         // lines of a frame drawn around the whole chart
@@ -156,22 +132,34 @@ impl Prepared {
             frame,
             clean,
             lossy: false,
-            faint: step < EDGE_STEP,
+            faint: false,
             work: Default::default(),
         }
     }
 
-    /// The same image with edges taken at `FAINT_EDGE_STEP`.
-    pub fn faint(&self) -> Prepared {
-        let mut f =
-            Prepared::with_edge_threshold(self.w, self.h, self.rgb.clone(), FAINT_EDGE_STEP);
-        f.lossy = self.lossy;
-        f
-    }
-
-    /// Edge pixels in the image.
-    pub fn edge_count(&self) -> usize {
-        self.edges.iter().filter(|&&e| e != 0).count()
+    /// The same image with edges taken at `FAINT_EDGE_STEP`, when they number at least
+    /// `min_gain` times its own (otherwise a second look would see the same lines again).
+    pub fn faint(&self, min_gain: f64) -> Option<Prepared> {
+        let edges = edges_at(&self.rgb, self.w, self.h, FAINT_EDGE_STEP);
+        let (n, nf) = (count_edges(&self.edges), count_edges(&edges));
+        tracing::debug!(normal = n, faint = nf, "faint edges");
+        if (nf as f64) < min_gain * n as f64 {
+            return None;
+        }
+        Some(Prepared {
+            w: self.w,
+            h: self.h,
+            rgb: self.rgb.clone(),
+            bg: self.bg,
+            dt: distance_transform(&edges, self.w, self.h),
+            edges,
+            content: self.content,
+            frame: self.frame,
+            clean: self.clean,
+            lossy: self.lossy,
+            faint: true,
+            work: Default::default(),
+        })
     }
 
     #[inline]
@@ -206,6 +194,35 @@ impl Prepared {
 }
 
 /// Pixels that differ from the background.
+/// Edge pixels (1): where a pixel differs from its right or lower neighbour by more than
+/// `step` levels in some channel.
+fn edges_at(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
+    let mut edges = vec![0u8; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let c = rgb[y * w + x];
+            let r = if x + 1 < w {
+                cdist(c, rgb[y * w + x + 1])
+            } else {
+                0
+            };
+            let d = if y + 1 < h {
+                cdist(c, rgb[(y + 1) * w + x])
+            } else {
+                0
+            };
+            if r > step || d > step {
+                edges[y * w + x] = 1;
+            }
+        }
+    }
+    edges
+}
+
+fn count_edges(edges: &[u8]) -> usize {
+    edges.iter().filter(|&&e| e != 0).count()
+}
+
 fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3]) -> Vec<bool> {
     rgb.iter().map(|&c| cdist(c, bg) > 24).collect()
 }
