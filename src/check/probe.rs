@@ -314,6 +314,15 @@ fn support(
     }
 }
 
+/// Two fills this far apart (levels in some channel) are told apart, even when a pixel's
+/// tolerance around each (24-28 levels, for JPEG noise) reaches the other: a pixel then counts
+/// for the nearer one.
+const PALE_APART: i32 = 12;
+/// A pixel matches a fill within this many levels in every channel.
+const FILL_MATCH: i32 = 28;
+/// Fills this far apart are each matched on their own, without the `nearer` comparison.
+const CLEARLY_APART: i32 = 30;
+
 /// Whether China's and India's fills can be told apart: over `PALE_APART` levels in some
 /// channel. Pale fills (a province in a light choropleth beside the white where India is not
 /// drawn) lie within the 28 levels a pixel may stray from its fill: each pixel is then read
@@ -322,11 +331,11 @@ fn fills_apart(c: [u8; 3], i: [u8; 3]) -> bool {
     cdist(c, i) > PALE_APART
 }
 
-/// A pixel matches fill `c` (within 28 levels), and, when the two fills lie within 30 levels
-/// of each other, lies nearer `c` than the `other` fill.
+/// A pixel matches fill `c` (within `FILL_MATCH`), and, unless the two fills are
+/// `CLEARLY_APART`, lies nearer `c` than the `other` fill.
 fn nearer(px: [u8; 3], c: [u8; 3], other: [u8; 3]) -> bool {
     let d = cdist(px, c);
-    d <= 28 && (cdist(c, other) > 30 || d < cdist(px, other))
+    d <= FILL_MATCH && (cdist(c, other) > CLEARLY_APART || d < cdist(px, other))
 }
 
 /// Share of the pixels `idx` that match fill `c` rather than `other` (see `nearer`).
@@ -794,10 +803,6 @@ fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
         .map(|i| (c[i] - a[i] - t * ab[i]).abs())
         .fold(0.0, f64::max)
 }
-
-/// Fills this far apart (levels in some channel) are told apart even where pixels within 24
-/// levels of the sea would otherwise count as sea.
-const PALE_APART: i32 = 12;
 
 fn probe_island(
     ck: &Checker,
