@@ -288,6 +288,39 @@ fn taiwan_in_its_own_fill_inside_a_white_stroke_is_flagged() {
     }
 }
 
+/// A world choropleth whose ramp gives Taiwan a pale tint of China's blue, between China's fill
+/// and the light boundary stroke (ECharts and OpenLayers on world-atlas data). At under 3 px
+/// per degree every Taiwan pixel touches an edge, and its flat fill passed for a blend of
+/// China's fill with the stroke: a Taiwan drawn as a separate country was read as China's.
+#[test]
+fn taiwan_in_a_pale_tint_of_china_fill_on_a_small_world_map_is_flagged() {
+    let style = Style {
+        background: [255, 255, 255],
+        land: [32, 98, 166],
+        china: [59, 118, 178],
+        india: [32, 98, 166],
+        separate: [165, 194, 223],
+        boundary: [222, 232, 242],
+        dash: [60, 60, 60],
+    };
+    for p in [Projection::PlateCarree, Projection::WebMercator] {
+        let mut s = RenderSpec::at_aspect(p, WORLD, 1200, style);
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::Ok,
+            "{p:?}, China's fill: {r:#?}"
+        );
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::Violation,
+            "{p:?}, pale tint: {r:#?}"
+        );
+    }
+}
+
 /// A map of China among its neighbours drawn edge to edge (Leaflet's look): light grey land on
 /// a light blue sea, 23 levels apart at most in any channel, within JPEG's tolerance. The grey
 /// neighbours were read as sea, the map as China drawn alone, and a grey Taiwan passed.

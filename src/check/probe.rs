@@ -28,6 +28,12 @@ const FAINT_MAX: i32 = 16;
 /// resolution, so a small island's colour mixes with the sea and its boundary stroke around
 /// it. China-view maps came out 34 and 43 off; separately coloured Taiwans 56 and more.
 const LOSSY_FILL_NEAR: i32 = 48;
+/// Share of a small island's pixels that must have one exact colour for it to count as a fill
+/// of its own rather than blends of the mainland's fill with the boundary stroke.
+const OWN_FILL_SHARE: f64 = 0.3;
+/// Distance (levels) within which a pixel counts as a blend of such a fill with the stroke or
+/// the sea.
+const OWN_BLEND: f64 = 6.0;
 
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
@@ -785,6 +791,20 @@ fn probe_aksai(
     }
 }
 
+/// In a lossless image, the one exact colour shared by at least `OWN_FILL_SHARE` of the pixels
+/// `idx` (and by at least 4 of them): a flat fill, where blends would vary pixel by pixel.
+fn own_fill(p: &Prepared, idx: &[usize]) -> Option<[u8; 3]> {
+    if !p.clean || p.lossy {
+        return None;
+    }
+    let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
+    for &i in idx {
+        *hist.entry(p.rgb[i]).or_default() += 1;
+    }
+    let (c, n) = hist.into_iter().max_by_key(|&(c, n)| (n, c))?;
+    (n >= 4 && n as f64 >= OWN_FILL_SHARE * idx.len() as f64).then_some(c)
+}
+
 fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
     let (c, a, b) = (
         [c[0] as f64, c[1] as f64, c[2] as f64],
@@ -1059,9 +1079,20 @@ fn probe_island(
             .count() as f64
             / interior.len() as f64
     } else {
-        // only boundary pixels: accept blends of China's fill with the boundary stroke
+        // Only boundary pixels: accept blends of China's fill with the boundary stroke. In a
+        // lossless image, though, a colour that many of the island's pixels share exactly is
+        // a fill of its own, not a blend (antialiasing blends each pixel by its own coverage),
+        // and the blends of that fill with the stroke or the sea are its edge pixels.
+        let own = own_fill(p, &fill).filter(|&c| cdist(c, cc) > 32);
         fill.iter()
-            .filter(|&&i| cdist(p.rgb[i], cc) <= 32 || seg_dist(p.rgb[i], cc, sc) <= 24.0)
+            .filter(|&&i| {
+                let c = p.rgb[i];
+                cdist(c, cc) <= 32
+                    || (seg_dist(c, cc, sc) <= 24.0
+                        && own.is_none_or(|o| {
+                            seg_dist(c, o, sc) > OWN_BLEND && seg_dist(c, o, sea) > OWN_BLEND
+                        }))
+            })
             .count() as f64
             / fill.len() as f64
     };
