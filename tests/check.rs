@@ -441,6 +441,31 @@ fn world_aksai_chin_as_india_is_flagged() {
     assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
 }
 
+/// ECharts' dark theme as JPEG: the noise on a dark background strays 6-7 levels from it, more
+/// than the 4 an inset frame line's surroundings were allowed, so the 南海诸岛 box went unseen
+/// and a compliant China map was flagged for a missing dash line.
+#[test]
+fn inset_box_on_a_dark_jpeg_china_map_is_seen() {
+    let bbox = [73.0, 17.5, 136.0, 54.0];
+    let mut s = RenderSpec::at_aspect(Projection::PlateCarree, bbox, 900, Style::dark());
+    s.china_alone = true;
+    s.dashes = false;
+    s.inset = true;
+    let r = check_as_jpeg(&s, 65);
+    assert_eq!(
+        status(&r, "south_china_sea"),
+        Status::Ok,
+        "with inset: {r:#?}"
+    );
+    s.inset = false;
+    let r = check_as_jpeg(&s, 65);
+    assert_eq!(
+        status(&r, "south_china_sea"),
+        Status::Violation,
+        "without inset: {r:#?}"
+    );
+}
+
 #[test]
 fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     for p in [

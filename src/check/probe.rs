@@ -19,6 +19,8 @@ use crate::reference::{Reference, Ring};
 const CHINA_UNIFORM_SHARE: f64 = 0.85;
 /// Widest band of neighbouring columns (rows) read as one frame line of a 南海诸岛 inset box.
 const INSET_LINE_MAX: usize = 4;
+/// Tolerance (levels) of the background beside an inset frame line in a lossy image.
+const INSET_LOSSY_TOL: i32 = 10;
 /// Farthest a faint inset frame's colour lies from the background (a near-white stroke on
 /// white); a steady colour farther off is a fill, such as land, not a faint line.
 const FAINT_MAX: i32 = 16;
@@ -1449,7 +1451,9 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // Borneo in a map whose main frame reaches the South China Sea.
     // A line also stands clear: beside the band, on both sides, the background shows along
     // most of the run (the edge of a landmass has land on one side).
-    let off = |x: i64, y: i64| p.px(x, y).is_none_or(|c| cdist(c, p.bg) <= 4);
+    // JPEG noise strays several levels from a flat background (7 on a dark one at q65)
+    let tol = if p.lossy { INSET_LOSSY_TOL } else { 4 };
+    let off = |x: i64, y: i64| p.px(x, y).is_none_or(|c| cdist(c, p.bg) <= tol);
     let thin = |lines: Vec<Run>, vertical: bool| -> Vec<Run> {
         let mut out = Vec::new();
         let mut start = 0;
@@ -1485,7 +1489,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
         let on = |i: usize, prev: Option<usize>| -> bool {
             let d = cdist(p.rgb[i], p.bg);
             if !faint {
-                return d > 4;
+                return d > tol;
             }
             (2..=FAINT_MAX).contains(&d) && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
         };
@@ -1562,7 +1566,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     };
     tracing::debug!(?vcols, ?hrows, "inset frame lines");
     if found(&vcols, &hrows) {
-        return judge(&vcols, &hrows, 5);
+        return judge(&vcols, &hrows, tol + 1);
     }
     if vcols.is_empty() || hrows.is_empty() {
         let (fv, fh) = lines(true);
