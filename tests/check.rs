@@ -441,6 +441,64 @@ fn world_aksai_chin_as_india_is_flagged() {
     assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
 }
 
+/// The map drawn inside a plot frame as matplotlib draws its axes: a 1 px black box with tick
+/// marks pointing out of it every 90 px, on a margin wide enough for tick labels.
+fn check_in_axes_frame(spec: &RenderSpec) -> CheckReport {
+    let map = image::load_from_memory(&render_png(reference(), spec))
+        .expect("render decodes")
+        .to_rgb8();
+    let (mw, mh) = map.dimensions();
+    let (left, top) = (60u32, 20u32);
+    let mut fig = image::RgbImage::from_pixel(mw + left + 30, mh + top + 50, image::Rgb([255; 3]));
+    image::imageops::overlay(&mut fig, &map, left as i64, top as i64);
+    let black = image::Rgb([0u8, 0, 0]);
+    let (x0, y0, x1, y1) = (left - 1, top - 1, left + mw, top + mh);
+    for x in x0..=x1 {
+        fig.put_pixel(x, y0, black);
+        fig.put_pixel(x, y1, black);
+    }
+    for y in y0..=y1 {
+        fig.put_pixel(x0, y, black);
+        fig.put_pixel(x1, y, black);
+    }
+    for k in (x0 + 45..x1).step_by(90) {
+        for d in 1..=5 {
+            fig.put_pixel(k, y1 + d, black);
+        }
+    }
+    for k in (y0 + 45..y1).step_by(90) {
+        for d in 1..=5 {
+            fig.put_pixel(x0 - d, k, black);
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    fig.write_to(&mut out, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    checker()
+        .check_bytes(out.get_ref(), "fixture.png")
+        .expect("PNG decodes")
+}
+
+/// A China map without dash line or inset, drawn in matplotlib's axes frame: the frame's right
+/// side and its bottom line (cut by tick marks) meet at a corner in the lower right, where a
+/// 南海诸岛 inset box would be, and passed for one.
+#[test]
+fn plot_frame_corner_is_not_taken_for_an_inset_box() {
+    let bbox = [73.0, 15.0, 136.0, 54.0];
+    let mut s = RenderSpec::at_aspect(Projection::PlateCarree, bbox, 900, Style::highlight());
+    s.china_alone = true;
+    s.dashes = false;
+    let r = check_in_axes_frame(&s);
+    assert_eq!(
+        status(&r, "south_china_sea"),
+        Status::Violation,
+        "no inset: {r:#?}"
+    );
+    s.inset = true;
+    let r = check_in_axes_frame(&s);
+    assert_eq!(status(&r, "south_china_sea"), Status::Ok, "inset: {r:#?}");
+}
+
 /// ECharts' dark theme as JPEG: the noise on a dark background strays 6-7 levels from it, more
 /// than the 4 an inset frame line's surroundings were allowed, so the 南海诸岛 box went unseen
 /// and a compliant China map was flagged for a missing dash line.

@@ -1493,6 +1493,25 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
             }
             (2..=FAINT_MAX).contains(&d) && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
         };
+        // A run that starts where the search starts and goes on beyond it, farther than its own
+        // length, is part of a longer line: a frame around the whole plot (matplotlib's axes)
+        // or a graticule line, whose corner with the bottom line passes for an inset box.
+        let continues = |at: usize, start: usize, len: usize, vertical: bool| -> bool {
+            if start != if vertical { y0 } else { x0 } {
+                return false;
+            }
+            let mut ext = 0usize;
+            let mut prev: Option<usize> = None;
+            for t in (0..start).rev() {
+                let i = if vertical { t * p.w + at } else { at * p.w + t };
+                if !on(i, prev) {
+                    break;
+                }
+                ext += 1;
+                prev = Some(i);
+            }
+            ext > len
+        };
         let mut vcols = Vec::new();
         for x in x0..p.w {
             let (mut run, mut best) = (0usize, (0usize, 0usize));
@@ -1507,7 +1526,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
                     run = 0;
                 }
             }
-            if best.0 >= minlen {
+            if best.0 >= minlen && !continues(x, best.1 + 1 - best.0, best.0, true) {
                 vcols.push((x, best.1 + 1 - best.0, best.1));
             }
         }
@@ -1525,7 +1544,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
                     run = 0;
                 }
             }
-            if best.0 >= minlen {
+            if best.0 >= minlen && !continues(y, best.1 + 1 - best.0, best.0, false) {
                 hrows.push((y, best.1 + 1 - best.0, best.1));
             }
         }
@@ -1595,6 +1614,38 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
         let c = p.rgb[i];
         cdist(c, p.rgb[a]) > 20 && cdist(c, p.rgb[b]) > 20
     };
+    // How far a thin line goes on before a run of it starts, across gaps of up to 3 px (tick
+    // marks cut an axis line): a run that is the end of a longer line reaching back beyond
+    // the search's start belongs to a frame around the whole plot (matplotlib's axes), not
+    // to an inset box (see `inset_present`).
+    let part_of_longer = |at: usize, start: usize, len: usize, vertical: bool| -> bool {
+        let (mut last_on, mut gap) = (start, 0);
+        let colour = if vertical {
+            p.rgb[start * p.w + at]
+        } else {
+            p.rgb[at * p.w + start]
+        };
+        for t in (2..start).rev() {
+            let i = if vertical { t * p.w + at } else { at * p.w + t };
+            // a line's pixels differ from those two to either side of it
+            let (a, b) = if vertical {
+                (i - 2, i + 2)
+            } else {
+                (i - 2 * p.w, i + 2 * p.w)
+            };
+            if thin(i, a, b) && cdist(p.rgb[i], colour) <= 8 {
+                last_on = t;
+                gap = 0;
+            } else {
+                gap += 1;
+                if gap > 3 {
+                    break;
+                }
+            }
+        }
+        let region_start = if vertical { y0 } else { x0 };
+        start - last_on > len && last_on < region_start
+    };
     let mut vruns: Vec<(usize, usize, usize)> = Vec::new();
     for x in x0.max(2)..p.w.saturating_sub(2) {
         let mut start: Option<usize> = None;
@@ -1607,7 +1658,7 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
             match (on, start) {
                 (true, None) => start = Some(y),
                 (false, Some(s)) => {
-                    if y - s >= minlen && y - s <= p.h / 2 {
+                    if y - s >= minlen && y - s <= p.h / 2 && !part_of_longer(x, s, y - s, true) {
                         vruns.push((x, s, y - 1));
                     }
                     start = None;
@@ -1631,7 +1682,7 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
             match (on, start) {
                 (true, None) => start = Some(x),
                 (false, Some(s)) => {
-                    if x - s >= minlen && x - s <= p.w / 2 {
+                    if x - s >= minlen && x - s <= p.w / 2 && !part_of_longer(y, s, x - s, false) {
                         hruns.push((y, s, x - 1));
                     }
                     start = None;
@@ -1641,6 +1692,7 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
         }
     }
     let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+    tracing::debug!(?vruns, ?hruns, "thin box runs");
     vruns.iter().any(|&(x, ya, yb)| {
         hruns
             .iter()
