@@ -1500,17 +1500,9 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
             if start != if vertical { y0 } else { x0 } {
                 return false;
             }
-            let mut ext = 0usize;
-            let mut prev: Option<usize> = None;
-            for t in (0..start).rev() {
-                let i = if vertical { t * p.w + at } else { at * p.w + t };
-                if !on(i, prev) {
-                    break;
-                }
-                ext += 1;
-                prev = Some(i);
-            }
-            ext > len
+            let idx = |t: usize| if vertical { t * p.w + at } else { at * p.w + t };
+            let last = line_reaches_back(start, 0, 0, |t, last| on(idx(t), last.map(idx)));
+            start - last > len
         };
         let mut vcols = Vec::new();
         for x in x0..p.w {
@@ -1609,6 +1601,30 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
 
 /// Whether a thin vertical and a thin horizontal line, each at least `minlen` long and at most
 /// half the image, meet at a corner in the region right of `x0` and below `y0`.
+/// Walking back along a line from position `start` (exclusive) down to `floor`: the last
+/// position where `shows(t, last)` holds (`last`: the previous such position), across gaps of
+/// at most `max_gap` positions where it does not; `start` when the line does not go on.
+fn line_reaches_back(
+    start: usize,
+    floor: usize,
+    max_gap: usize,
+    shows: impl Fn(usize, Option<usize>) -> bool,
+) -> usize {
+    let (mut last, mut gap) = (None, 0);
+    for t in (floor..start).rev() {
+        if shows(t, last) {
+            last = Some(t);
+            gap = 0;
+        } else {
+            gap += 1;
+            if gap > max_gap {
+                break;
+            }
+        }
+    }
+    last.unwrap_or(start)
+}
+
 fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
     let thin = |i: usize, a: usize, b: usize| -> bool {
         let c = p.rgb[i];
@@ -1619,30 +1635,18 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
     // the search's start belongs to a frame around the whole plot (matplotlib's axes), not
     // to an inset box (see `inset_present`).
     let part_of_longer = |at: usize, start: usize, len: usize, vertical: bool| -> bool {
-        let (mut last_on, mut gap) = (start, 0);
-        let colour = if vertical {
-            p.rgb[start * p.w + at]
-        } else {
-            p.rgb[at * p.w + start]
-        };
-        for t in (2..start).rev() {
-            let i = if vertical { t * p.w + at } else { at * p.w + t };
+        let idx = |t: usize| if vertical { t * p.w + at } else { at * p.w + t };
+        let colour = p.rgb[idx(start)];
+        let last_on = line_reaches_back(start, 2, 3, |t, _| {
+            let i = idx(t);
             // a line's pixels differ from those two to either side of it
             let (a, b) = if vertical {
                 (i - 2, i + 2)
             } else {
                 (i - 2 * p.w, i + 2 * p.w)
             };
-            if thin(i, a, b) && cdist(p.rgb[i], colour) <= 8 {
-                last_on = t;
-                gap = 0;
-            } else {
-                gap += 1;
-                if gap > 3 {
-                    break;
-                }
-            }
-        }
+            thin(i, a, b) && cdist(p.rgb[i], colour) <= 8
+        });
         let region_start = if vertical { y0 } else { x0 };
         start - last_on > len && last_on < region_start
     };
