@@ -1422,8 +1422,6 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     )
 }
 
-/// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
-/// China's mainland: two long vertical and two long horizontal edge runs.
 /// What the inset search found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Inset {
@@ -1435,6 +1433,8 @@ enum Inset {
     CutOff,
 }
 
+/// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
+/// China's mainland: long vertical and horizontal line runs meeting at a corner.
 fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     let (x0, _) = f.to_px(122.6, 20.0);
     let (_, y0) = f.to_px(120.0, 27.0);

@@ -193,7 +193,6 @@ impl Prepared {
     }
 }
 
-/// Pixels that differ from the background.
 /// Edge pixels (1): where a pixel differs from its right or lower neighbour by more than
 /// `step` levels in some channel.
 fn edges_at(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
@@ -223,6 +222,7 @@ fn count_edges(edges: &[u8]) -> usize {
     edges.iter().filter(|&&e| e != 0).count()
 }
 
+/// Pixels that differ from the background.
 fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3]) -> Vec<bool> {
     rgb.iter().map(|&c| cdist(c, bg) > 24).collect()
 }
