@@ -1395,6 +1395,48 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             );
         }
     }
+    // Borders drawn in the sea colour (a white stroke on a white sea) wash small features out
+    // to faint tints. Where such tints lie all about the sea, beside the dash line as much as
+    // on it, a dash line drawn the same way (a line, or a polygon narrower than the stroke)
+    // would be one more tint among them: its absence is no evidence.
+    if p.clean
+        && n_in >= 3
+        && ppd < SEA_STROKE_MAX_PPD
+        && let Some(sea) = sea
+        && let Some(share) = borders_toward(ck, p, f0, sea)
+        && share >= 0.5
+    {
+        // a pixel just off the sea colour with no solid pixel beside it, within 2 px
+        let washed = |x: i64, y: i64| -> bool {
+            let solid = |x: i64, y: i64| p.px(x, y).is_some_and(|q| cdist(q, sea) > 24);
+            (-2..=2i64).any(|oy| {
+                (-2..=2i64).any(|ox| {
+                    let (x, y) = (x + ox, y + oy);
+                    p.px(x, y)
+                        .is_some_and(|c| (1..=24).contains(&cdist(c, sea)))
+                        && !(-1..=1i64).any(|a| (-1..=1i64).any(|b| solid(x + a, y + b)))
+                })
+            })
+        };
+        let (_, whit, wctrl) = read(&washed);
+        tracing::debug!(
+            share,
+            whit,
+            wctrl,
+            "south china sea: borders in the sea colour"
+        );
+        if wctrl >= 0.4 * n_in as f64 {
+            return finding(
+                "south_china_sea",
+                Status::Uncertain,
+                0.4,
+                format!(
+                    "South China Sea: no dash line seen, but this map draws its borders in the sea colour ({:.0}% of China's land border) and small features near the sea show only as faint tints ({wctrl:.1} of {n_in} positions beside the line tinted, {whit} on it): a dash line would not show at {ppd:.1} px per degree",
+                    share * 100.0
+                ),
+            );
+        }
+    }
     // Lines along most dash positions, but nearly as many beside them: the sea there is
     // crowded with coasts and islands at this scale. On our renders at 640-960 px such readings
     // came as often from maps with the dashes as from maps without: no decision either way.
@@ -1420,6 +1462,57 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"
         ),
     )
+}
+
+/// Scale below which a dash polygon is narrower than a border stroke (a dash is about 0.2 degrees
+/// wide): under it, borders in the sea colour hide the dash line.
+const SEA_STROKE_MAX_PPD: f64 = 3.0;
+
+/// Share of the sampled points on China's land border (land on both sides in the image) where
+/// the border line runs at least halfway from the fills on either side toward the sea colour:
+/// borders stroked in the sea colour. `None` when too few points can be read.
+fn borders_toward(ck: &Checker, p: &Prepared, f: &Frame, sea: [u8; 3]) -> Option<f64> {
+    let (mut valid, mut toward) = (0usize, 0usize);
+    for ring in &ck.probes.china_main {
+        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        let mut since = f64::INFINITY;
+        for w in pts.windows(2) {
+            let (dx, dy) = (w[1].0 - w[0].0, w[1].1 - w[0].1);
+            let len = (dx * dx + dy * dy).sqrt();
+            since += len;
+            // one sample every 2 px along the border, on segments long enough to give a normal
+            if since < 2.0 || len < 0.5 {
+                continue;
+            }
+            since = 0.0;
+            let (nx, ny) = (-dy / len, dx / len);
+            let at = |t: f64| {
+                p.px(
+                    (w[0].0 + nx * t).round() as i64,
+                    (w[0].1 + ny * t).round() as i64,
+                )
+            };
+            let (Some(a), Some(b)) = (at(3.0), at(-3.0)) else {
+                continue;
+            };
+            let (da, db) = (cdist(a, sea), cdist(b, sea));
+            if da <= 24 || db <= 24 {
+                continue;
+            }
+            valid += 1;
+            // the pixel nearest the sea colour across the border (registration within 2 px)
+            let c = (-2..=2)
+                .filter_map(|t| at(t as f64))
+                .map(|c| cdist(c, sea))
+                .min()
+                .unwrap_or(i32::MAX);
+            if 2 * c <= da.min(db) {
+                toward += 1;
+            }
+        }
+    }
+    tracing::debug!(valid, toward, "china's land border against the sea colour");
+    (valid >= 20).then(|| toward as f64 / valid as f64)
 }
 
 /// What the inset search found.
