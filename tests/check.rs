@@ -437,6 +437,43 @@ fn taiwan_in_the_neighbours_pale_grey_on_a_pale_sea_is_flagged() {
     );
 }
 
+/// An Asia choropleth whose lowest class is near white: the neighbours' fills lie within the
+/// page colour's tolerance, so the map looked like China drawn alone, where Taiwan's own
+/// colour says nothing. The borders between the other countries show they are drawn.
+#[test]
+fn taiwan_apart_on_an_asia_map_with_near_white_neighbours_is_flagged() {
+    let style = Style {
+        background: [255, 255, 255],
+        land: [244, 244, 250],
+        china: [49, 130, 189],
+        india: [244, 244, 250],
+        separate: [222, 235, 247],
+        boundary: [150, 150, 150],
+        dash: [60, 60, 60],
+    };
+    let mut s = RenderSpec::at_aspect(
+        Projection::WebMercator,
+        [60.0, -8.0, 150.0, 55.0],
+        900,
+        style,
+    );
+    s.dashes = false;
+    s.boundary_px = 1.0;
+    let r = check_spec(&s);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Ok,
+        "Taiwan in China's fill: {r:#?}"
+    );
+    s.taiwan_separate = true;
+    let r = check_spec(&s);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Violation,
+        "Taiwan in its own pale blue: {r:#?}"
+    );
+}
+
 /// China drawn alone in a light choropleth, as JPEG: Tibet's pale fill and the white where
 /// India is not drawn are 28 levels apart, within what a pixel may stray from its fill, so
 /// both fills matched every pixel and a Zangnan left out of China was not seen.

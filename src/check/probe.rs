@@ -66,6 +66,9 @@ pub struct ProbeData {
     /// China's neighbours on land and across the seas east of it: on a China map that draws
     /// them, their fill is what a country other than China looks like.
     neighbours: Vec<Ring>,
+    /// Land borders between two countries other than China, over a degree from China, across
+    /// Asia: edges there mean the map draws countries besides China.
+    others_borders: Vec<(f64, f64)>,
 }
 
 fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
@@ -123,9 +126,43 @@ impl ProbeData {
                 .filter_map(|n| r.country(n))
                 .flat_map(|c| c.rings.iter().cloned())
                 .collect(),
+            others_borders: others_borders(r),
             india,
         }
     }
+}
+
+/// Vertices shared by two countries other than China (world-atlas rings share their border
+/// vertices exactly), in Asia and over a degree from China's outline.
+fn others_borders(r: &Reference) -> Vec<(f64, f64)> {
+    let key = |p: &[f64; 2]| ((p[0] * 100.0).round() as i64, (p[1] * 100.0).round() as i64);
+    let in_asia = |p: &[f64; 2]| p[0] > 60.0 && p[0] < 150.0 && p[1] > 0.0 && p[1] < 56.0;
+    let mut owners = std::collections::HashMap::<(i64, i64), usize>::new();
+    let mut shared = std::collections::HashSet::<(i64, i64)>::new();
+    for (k, c) in r.countries.iter().enumerate() {
+        if c.name == "China" || c.name == "Taiwan" {
+            continue;
+        }
+        for p in c.rings.iter().flatten().filter(|p| in_asia(p)) {
+            match owners.get(&key(p)) {
+                Some(&o) if o != k => {
+                    shared.insert(key(p));
+                }
+                Some(_) => {}
+                None => {
+                    owners.insert(key(p), k);
+                }
+            }
+        }
+    }
+    let china: Vec<(f64, f64)> = densify(r.china.iter(), 0.1);
+    let mut out: Vec<(f64, f64)> = shared
+        .into_iter()
+        .map(|(x, y)| (x as f64 / 100.0, y as f64 / 100.0))
+        .filter(|&q| min_dist(q, &china) > 1.0)
+        .collect();
+    out.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    out
 }
 
 fn mask_of(frame: &Frame, rings: &[Ring], w: usize, h: usize) -> Mask {
@@ -958,8 +995,17 @@ fn probe_island(
         let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
         let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
             let land_n = npx.iter().filter(|&&i| is_land(p.rgb[i], 24)).count();
-            tracing::debug!(cn_share, n = npx.len(), land_n, "taiwan on a China map");
-            land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64
+            // borders between the other countries, drawn however pale their fills
+            let others = support(p, &f, &ck.probes.others_borders, 1.5, (0.0, 0.0));
+            tracing::debug!(
+                cn_share,
+                n = npx.len(),
+                land_n,
+                ?others,
+                "taiwan on a China map"
+            );
+            (land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64)
+                || others.is_some_and(|s| s >= 0.5)
         };
         if !neighbours_drawn {
             return finding(
