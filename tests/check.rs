@@ -474,6 +474,31 @@ fn taiwan_apart_on_an_asia_map_with_near_white_neighbours_is_flagged() {
     );
 }
 
+/// China drawn alone with Taiwan in the lowest class of a light choropleth, a few levels off
+/// the white page (no step sharp enough for an edge): it lay within the page colour's tolerance
+/// and read as missing. In a PNG its flat colour is a fill; a Taiwan left out still reads as
+/// missing.
+#[test]
+fn taiwan_in_a_near_white_flat_fill_on_a_china_map_is_drawn() {
+    let mut style = Style::highlight();
+    style.china = [117, 107, 177];
+    style.separate = [246, 245, 251];
+    let bbox = [73.0, 15.0, 136.0, 54.0];
+    let mut s = RenderSpec::at_aspect(Projection::WebMercator, bbox, 800, style);
+    s.china_alone = true;
+    s.taiwan_separate = true;
+    let r = check_spec(&s);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Ok,
+        "near-white Taiwan: {r:#?}"
+    );
+    s.taiwan_separate = false;
+    s.taiwan_missing = true;
+    let r = check_spec(&s);
+    assert_eq!(status(&r, "taiwan"), Status::Violation, "no Taiwan: {r:#?}");
+}
+
 /// China drawn alone in a light choropleth, as JPEG: Tibet's pale fill and the white where
 /// India is not drawn are 28 levels apart, within what a pixel may stray from its fill, so
 /// both fills matched every pixel and a Zangnan left out of China was not seen.

@@ -830,6 +830,10 @@ fn probe_aksai(
     }
 }
 
+/// Levels (in some channel) by which a flat colour in a lossless image stands apart from the
+/// sea and the page as a fill of its own.
+const FLAT_APART: i32 = 4;
+
 /// In a lossless image, the one exact colour shared by at least `OWN_FILL_SHARE` of the pixels
 /// `idx` (and by at least 4 of them): a flat fill, where blends would vary pixel by pixel.
 fn own_fill(p: &Prepared, idx: &[usize]) -> Option<[u8; 3]> {
@@ -929,11 +933,19 @@ fn probe_island(
     // Pale fills lie closer together than JPEG noise allows for (light grey land on a light
     // blue sea differ by 23 levels): a pixel near the sea's colour is still land when it is
     // nearer the neighbours' or the mainland's fill, and that fill is clearly not the sea's.
-    let pale_land: Vec<[u8; 3]> = [nfill, cc]
+    let mut pale_land: Vec<[u8; 3]> = [nfill, cc]
         .into_iter()
         .flatten()
         .filter(|&l| cdist(l, sea) > PALE_APART && cdist(l, bg) > PALE_APART)
         .collect();
+    // In a lossless image a flat colour of the zone's own, however near the page colour (the
+    // lowest class of a light choropleth), is a fill: the island is drawn.
+    if let Some(of) = own_fill(p, &all)
+        && cdist(of, sea) >= FLAT_APART
+        && cdist(of, bg) >= FLAT_APART
+    {
+        pale_land.push(of);
+    }
     let is_land = |c: [u8; 3], bg_t: i32| {
         let (ds, db) = (cdist(c, sea), cdist(c, bg));
         (ds > 24 && db > bg_t) || pale_land.iter().any(|&l| cdist(c, l) < ds.min(db))
