@@ -1750,8 +1750,6 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     Inset::None
 }
 
-/// Whether a thin vertical and a thin horizontal line, each at least `minlen` long and at most
-/// half the image, meet at a corner in the region right of `x0` and below `y0`.
 /// Walking back along a line from position `start` (exclusive) down to `floor`: the last
 /// position where `shows(t, last)` holds (`last`: the previous such position), across gaps of
 /// at most `max_gap` positions where it does not; `start` when the line does not go on.
@@ -1776,6 +1774,8 @@ fn line_reaches_back(
     last.unwrap_or(start)
 }
 
+/// Whether a thin vertical and a thin horizontal line, each at least `minlen` long and at most
+/// half the image, meet at a corner in the region right of `x0` and below `y0`.
 fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
     let thin = |i: usize, a: usize, b: usize| -> bool {
         let c = p.rgb[i];
