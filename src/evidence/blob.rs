@@ -101,6 +101,10 @@ impl Hasher {
     }
 }
 
+/// Inputs from this size on are written while their SHA-256 is computed on another thread
+/// (below it, a thread costs more than the overlap saves).
+pub const OVERLAP_MIN: usize = 1 << 20;
+
 /// Hashes a byte slice.
 pub fn hash_bytes(bytes: &[u8]) -> BlobInfo {
     let mut h = Hasher::new();
@@ -301,15 +305,47 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Stores bytes (blocking). The digests are known before writing, so a new blob is
+    /// Stores bytes (blocking). BLAKE3 (the name) is computed first; a new blob is then
     /// written straight under its final name (a new file created exclusively: no temp file, no
-    /// rename); a name that exists without the right content is replaced atomically through a
-    /// temp file, so a file another put is still writing is never truncated under it.
+    /// rename) while SHA-256 is computed on a second thread for inputs of
+    /// [`OVERLAP_MIN`] bytes or more, so the slower digest overlaps the write. A name that
+    /// exists without the right content is replaced atomically through a temp file, so a file
+    /// another put is still writing is never truncated under it.
     pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
-        let info = hash_bytes(bytes);
+        let b3 = blake3::hash(bytes).to_hex().to_string();
+        let sha = || hex::encode(Sha256::digest(bytes));
+        let info_with = |sha256| BlobInfo {
+            blake3: b3.clone(),
+            sha256,
+            size: bytes.len() as u64,
+        };
+        if bytes.len() < OVERLAP_MIN {
+            let info = info_with(sha());
+            return self.write_new(bytes, &info).map(|()| info);
+        }
+        let written = std::thread::scope(|s| {
+            let digest = s.spawn(sha);
+            // the name and size are all `write_new` reads; the SHA-256 comes in after
+            let partial = info_with(String::new());
+            let w = self.write_new(bytes, &partial);
+            (w, digest.join())
+        });
+        match written {
+            (Ok(()), Ok(sha256)) => Ok(info_with(sha256)),
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(_)) => Err(BlobError::Write {
+                path: self.path(&b3),
+                cause: io::Error::other("the SHA-256 thread panicked"),
+            }),
+        }
+    }
+
+    /// Writes `bytes` under `info`'s name unless the store already holds them (dedupe rule);
+    /// reads only `info.blake3` and `info.size`.
+    fn write_new(&self, bytes: &[u8], info: &BlobInfo) -> Result<(), BlobError> {
         let dest = self.path(&info.blake3);
-        if self.holds(&info) {
-            return Ok(info);
+        if self.holds(info) {
+            return Ok(());
         }
         let w = |cause| BlobError::Write {
             path: dest.clone(),
@@ -332,7 +368,7 @@ impl BlobStore {
                     let _ = fs::remove_file(&dest);
                     return Err(w(cause));
                 }
-                return Ok(info);
+                return Ok(());
             }
             // a partial file from a crash, or another put of the same content right now
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -348,10 +384,9 @@ impl BlobStore {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        self.install(&tmp, &info).inspect_err(|_| {
+        self.install(&tmp, info).inspect_err(|_| {
             let _ = fs::remove_file(&tmp);
-        })?;
-        Ok(info)
+        })
     }
 
     /// Stores bytes.
@@ -434,5 +469,47 @@ impl BlobStore {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes_of(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8)
+            .collect()
+    }
+
+    /// Guards the overlapped path (SHA-256 on a second thread while the file is written): the
+    /// digests and the file must be those of one-pass hashing, on both sides of the threshold.
+    #[test]
+    fn put_bytes_gives_both_digests_and_the_file_on_either_side_of_the_overlap_threshold() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::new(dir.path());
+        for len in [0, 1000, OVERLAP_MIN - 1, OVERLAP_MIN, 3 * OVERLAP_MIN + 7] {
+            let bytes = bytes_of(len);
+            let info = store.put_bytes_blocking(&bytes).expect("put");
+            assert_eq!(info, hash_bytes(&bytes), "digests of {len} bytes");
+            let on_disk = fs::read(store.path(&info.blake3)).expect("read blob");
+            assert!(on_disk == bytes, "file of {len} bytes differs");
+            // a second put of the same content dedupes to the same blob
+            assert_eq!(store.put_bytes_blocking(&bytes).expect("put again"), info);
+        }
+    }
+
+    /// A name that exists without its content (a crash before the barrier) is replaced.
+    #[test]
+    fn put_bytes_repairs_a_large_blob_file_left_partial() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::new(dir.path());
+        let bytes = bytes_of(2 * OVERLAP_MIN);
+        let info = hash_bytes(&bytes);
+        let dest = store.path(&info.blake3);
+        fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        fs::write(&dest, &bytes[..100]).expect("partial");
+        assert_eq!(store.put_bytes_blocking(&bytes).expect("put"), info);
+        assert!(fs::read(&dest).expect("read") == bytes);
     }
 }

@@ -20,21 +20,23 @@
 //!
 //! Durability (why a crash leaves no half-written evidence, and a sealed record's blobs are on
 //! disk), in the order the steps happen:
-//! 1. `add_artifact` writes a blob to `tmp/` and renames it to its final name in `blobs/`
-//!    ([`blob`]); nothing is synced yet, neither the data nor the name. If a file of that name
-//!    already exists it is not trusted blindly (**dedupe rule**): it is re-checked (size and a
-//!    BLAKE3 re-hash) and replaced via temp file + rename when it does not hold the content
-//!    its name promises.
+//! 1. `add_artifact` writes a new blob straight under its final name in `blobs/` ([`blob`]);
+//!    nothing is synced yet, neither the data nor the name. If a file of that name already
+//!    exists it is not trusted blindly (**dedupe rule**): it is re-checked (size and a BLAKE3
+//!    re-hash) and replaced via temp file + rename when it does not hold the content its name
+//!    promises.
 //! 2. `seal` queues the record. The next writer to take the lock takes *every* queued record
-//!    (group commit), and before touching the database makes all their blobs durable, data
-//!    and names, with one barrier ([`blob::BlobStore::sync`]: `syncfs(2)` of the blob store's
-//!    filesystem on Linux, which writes back dirty file data as well as directory entries and
-//!    reports writeback errors since Linux 5.8; an fsync of each blob file and fan-out
-//!    directory elsewhere). A blob that this record merely reuses (written by another capture,
-//!    maybe not yet synced) is covered too, since the barrier is over the filesystem, not over
-//!    who wrote the blobs.
-//! 3. Only then are the records inserted, in queue order (seq, `prev_record_hash` and the
-//!    Merkle leaves exactly as if sealed one by one), in **one** transaction, committed with
+//!    (group commit), and makes all their blobs durable, data and names, with one barrier
+//!    started before it touches the database ([`blob::BlobStore::sync`]: `syncfs(2)` of the
+//!    blob store's filesystem on Linux, which writes back dirty file data as well as directory
+//!    entries and reports writeback errors since Linux 5.8; an fsync of each blob file and
+//!    fan-out directory elsewhere). A blob that this record merely reuses (written by another
+//!    capture, maybe not yet synced) is covered too, since the barrier is over the filesystem,
+//!    not over who wrote the blobs.
+//! 3. While the barrier runs on a blocking thread, the records are inserted, in queue order
+//!    (seq, `prev_record_hash` and the Merkle leaves exactly as if sealed one by one), in
+//!    **one** transaction; the transaction commits only after the barrier has returned `Ok`
+//!    (if it fails, every seal of the group fails and nothing commits), committed with
 //!    SQLite `synchronous=FULL` (the WAL is fsynced before the commit returns) or PostgreSQL's
 //!    default `fsync`/`synchronous_commit=on`. A record is therefore never durable before its
 //!    blobs, and `seal` returns only after its record is durable.
@@ -326,6 +328,29 @@ struct WriteGuard<'a> {
     _file: std::fs::File,
 }
 
+/// Why a group's transaction did not commit: its blobs' durability barrier failed (every
+/// seal of the group fails with it), or the insert did (the records are retried alone).
+enum GroupFailure {
+    Barrier(EvidenceError),
+    Insert(EvidenceError),
+}
+
+impl From<EvidenceError> for GroupFailure {
+    fn from(e: EvidenceError) -> Self {
+        GroupFailure::Insert(e)
+    }
+}
+
+/// Waits for a group's blob barrier ([`BlobStore::sync`] on a blocking thread).
+async fn wait_barrier(
+    handle: tokio::task::JoinHandle<Result<(), BlobError>>,
+) -> Result<(), EvidenceError> {
+    handle
+        .await
+        .map_err(|e| EvidenceError::Join(e.to_string()))?
+        .map_err(EvidenceError::from)
+}
+
 impl EvidenceStore {
     /// Creates the data dir, the database and the signing key. Idempotent: an existing key is
     /// kept (never overwritten) and reported with `key_created: false`.
@@ -586,52 +611,48 @@ impl EvidenceStore {
                 let _ = r.done.send(Err(e.for_group_member()));
             }
         };
-        let _file = match self.file_lock().await {
-            Ok(f) => f,
-            Err(e) => return fail_all(group, e),
-        };
         // Every blob of the group is in place under its final name but nothing of it is
-        // durable yet; one barrier now makes their data and names durable before any record
-        // that references them commits.
+        // durable yet; one barrier makes their data and names durable. It runs while the
+        // group's rows are written, and the transaction commits only after it has returned
+        // (`insert_group` waits for it), so no record is ever durable before its blobs.
         let names: Vec<String> = group
             .iter()
             .flat_map(|r| r.artifacts.iter().map(|a| a.blake3.clone()))
             .collect();
-        if !names.is_empty() {
+        let mut barrier = (!names.is_empty()).then(|| {
             let blobs = self.inner.blobs.clone();
-            let synced =
-                tokio::task::spawn_blocking(move || blobs.sync(names.iter().map(String::as_str)))
-                    .await
-                    .map_err(|e| EvidenceError::Join(e.to_string()))
-                    .and_then(|r| r.map_err(EvidenceError::from));
-            if let Err(e) = synced {
-                return fail_all(group, e);
-            }
-        }
-        match self.insert_group(&group).await {
+            tokio::task::spawn_blocking(move || blobs.sync(names.iter().map(String::as_str)))
+        });
+        let _file = match self.file_lock().await {
+            Ok(f) => f,
+            Err(e) => return fail_all(group, e),
+        };
+        match self.insert_group(&group, &mut barrier).await {
             Ok(records) => {
                 for (r, rec) in group.into_iter().zip(records) {
                     let _ = r.done.send(rec);
                 }
             }
-            Err(e) if group.len() == 1 => {
+            Err(GroupFailure::Barrier(e)) => fail_all(group, e),
+            Err(GroupFailure::Insert(e)) if group.len() == 1 => {
                 // the failure is this seal's own: report it as it is
                 if let Some(r) = group.into_iter().next() {
                     let _ = r.done.send(Err(e));
                 }
             }
-            Err(e) => {
+            Err(GroupFailure::Insert(e)) => {
                 tracing::warn!(
                     size = group.len(),
                     error = %e,
                     "group commit failed; sealing its records one by one"
                 );
                 for r in group {
-                    let res = match self.insert_group(std::slice::from_ref(&r)).await {
+                    // the barrier has returned: the group's transaction waited for it
+                    let res = match self.insert_group(std::slice::from_ref(&r), &mut None).await {
                         Ok(mut v) => v.pop().unwrap_or_else(|| {
                             Err(EvidenceError::Join("empty group result".into()))
                         }),
-                        Err(e) => Err(e),
+                        Err(GroupFailure::Barrier(e) | GroupFailure::Insert(e)) => Err(e),
                     };
                     let _ = r.done.send(res);
                 }
@@ -639,12 +660,28 @@ impl EvidenceStore {
         }
     }
 
-    /// Appends the group's records to the log in one transaction (chained in queue order).
-    /// `Err` means nothing was committed; after a commit each record is parsed back.
+    /// Appends the group's records to the log in one transaction (chained in queue order),
+    /// committing only once `barrier` (the blobs' durability barrier, if any) has returned
+    /// `Ok`. `Err` means nothing was committed; after a commit each record is parsed back.
     async fn insert_group(
         &self,
         group: &[SealRequest],
-    ) -> Result<Vec<Result<SealedRecord, EvidenceError>>, EvidenceError> {
+        barrier: &mut Option<tokio::task::JoinHandle<Result<(), BlobError>>>,
+    ) -> Result<Vec<Result<SealedRecord, EvidenceError>>, GroupFailure> {
+        let result = self.insert_group_rows(group, barrier).await;
+        // An insert that failed before the barrier was awaited: wait for it here, so the caller
+        // may retry records alone (with no barrier of their own) only once it has held.
+        if let Some(handle) = barrier.take() {
+            wait_barrier(handle).await.map_err(GroupFailure::Barrier)?;
+        }
+        result
+    }
+
+    async fn insert_group_rows(
+        &self,
+        group: &[SealRequest],
+        barrier: &mut Option<tokio::task::JoinHandle<Result<(), BlobError>>>,
+    ) -> Result<Vec<Result<SealedRecord, EvidenceError>>, GroupFailure> {
         let mut tx = crate::store::begin_write(&self.inner.db)
             .await
             .map_err(self.db_err("begin seal transaction"))?;
@@ -677,7 +714,8 @@ impl EvidenceStore {
             fields.insert("seq".into(), Value::from(seq));
             fields.insert("prev_record_hash".into(), Value::from(prev.clone()));
             fields.insert("sealed_at".into(), Value::from(sealed_at.clone()));
-            let canonical = canonical::value_to_vec(&Value::Object(fields))?;
+            let canonical =
+                canonical::value_to_vec(&Value::Object(fields)).map_err(EvidenceError::from)?;
             let record_hash = sha256_hex(&canonical);
             let leaf = hex::encode(merkle::leaf_hash(&canonical));
             let canonical =
@@ -764,6 +802,9 @@ impl EvidenceStore {
             tracing::warn!("test hook: pausing inside seal of seq {last}");
             let _ = std::fs::write(&flag, last.to_string());
             tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if let Some(handle) = barrier.take() {
+            wait_barrier(handle).await.map_err(GroupFailure::Barrier)?;
         }
         tx.commit()
             .await
@@ -1110,7 +1151,18 @@ impl CaptureBuilder {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<ArtifactRef, EvidenceError> {
-        let info = self.store.inner.blobs.put_bytes(bytes.to_vec()).await?;
+        let blobs = &self.store.inner.blobs;
+        // A large body is hashed and written in place rather than copied for a blocking
+        // thread (a 50 MB copy costs as much as its SHA-256); `block_in_place` needs the
+        // multi-thread runtime.
+        let in_place = bytes.len() >= 1 << 20
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
+        let info = if in_place {
+            tokio::task::block_in_place(|| blobs.put_bytes_blocking(bytes))?
+        } else {
+            blobs.put_bytes(bytes.to_vec()).await?
+        };
         Ok(self.push(role, source_url, media_type, info))
     }
 
