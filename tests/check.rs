@@ -1701,3 +1701,26 @@ fn small_taiwan_smeared_by_jpeg_is_not_read_as_a_separate_country() {
         );
     }
 }
+
+/// A China map with the South China Sea drawn in place (73-136E, 3-54N) in Natural Earth, dark
+/// style, registers by the crop search. Ranked by the crop grid's wide-basin score alone, no
+/// candidate near its right frame was refined and it came out `not_applicable`; the second
+/// ranking by a narrower basin (`Checker::mid_basin_score`) brings one in.
+#[test]
+fn crop_whose_right_frame_ranks_low_in_the_wide_basin_registers_by_the_narrow_one() {
+    let s = RenderSpec::new(
+        Projection::NaturalEarth1,
+        [73.0, 3.0, 136.0, 54.0],
+        900,
+        700,
+        Style::dark(),
+    );
+    let r = check_spec(&s);
+    assert_eq!(r.verdict, Verdict::Compliant, "{r:#?}");
+    assert_eq!(
+        r.map.projection.as_deref(),
+        Some("natural_earth1"),
+        "{r:#?}"
+    );
+    assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{r:#?}");
+}

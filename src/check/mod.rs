@@ -167,6 +167,11 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 12] = [
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
 const CROP_REFINED: usize = 24;
+/// Crop hypotheses refined besides, the best by the narrower basin of `mid_basin_score`.
+const CROP_MID: usize = 6;
+/// Positions of each crop key (projection, scale, aspect) ranked by the narrower basin.
+const MID_PER_KEY: usize = 8;
+const MID_TRUNC: f32 = 24.0;
 const CROP_CONIC: usize = 4;
 /// Crop hypotheses taken through the fine stages of `CROP_SCHEDULE` after its first
 /// `CROP_COARSE_STAGES` stages (ranked by edge hits then).
@@ -760,6 +765,27 @@ impl Checker {
         })
     }
 
+    /// The crop grid's second ranking: the best score within `MID_TRUNC` px over a 3 x 3
+    /// block of positions around `f`, a 24th of the box width `w` apart (the grid's own step
+    /// is an 8th of the view across, a tenth down).
+    fn mid_basin_score(&self, p: &Prepared, ei: usize, f: &Frame, w: f64) -> f64 {
+        let pts = &self.crop_outlines()[ei];
+        let d = w / 24.0;
+        let mut best = 0.0f64;
+        for i in -1..=1 {
+            for j in -1..=1 {
+                let mut g = *f;
+                g.tx += f64::from(i) * d;
+                g.ty += f64::from(j) * d;
+                let (s, n) = score(p, pts, &g, MID_TRUNC, 6);
+                if n >= 150 && s > best {
+                    best = s;
+                }
+            }
+        }
+        best
+    }
+
     /// Grid search for crops of Asia (the map fills the frame; extent unknown), of China
     /// maps in a conic projection that draw the neighbours to the image edges, and of all Asia
     /// (see `CROP_PROJECTIONS`).
@@ -821,6 +847,35 @@ impl Checker {
         // some edge), so a global top few can all be at wrong scales: refine the best
         // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // A second ranking by a narrower basin (`mid_basin_score`), over the best few
+        // positions of each key: on a map cluttered with inner borders and lakes every
+        // zoomed-in frame lies near some edge within the wide basin. A South Asia crop's right
+        // frame ranked below the 24th key, and 4th to 8th among its own key's positions; by
+        // the narrower basin it ranked first.
+        let mut per_key: Vec<((usize, usize, usize), usize)> = Vec::new();
+        let mut mid_reps: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
+        for (s, f, key) in &cands {
+            let i = match per_key.iter().position(|(k, _)| k == key) {
+                Some(i) => i,
+                None => {
+                    per_key.push((*key, 0));
+                    mid_reps.push((f64::MIN, *f, *key));
+                    per_key.len() - 1
+                }
+            };
+            if per_key[i].1 < MID_PER_KEY && *s > 0.0 {
+                per_key[i].1 += 1;
+                let m = self.mid_basin_score(p, key.0, f, w);
+                if m > mid_reps[i].0 {
+                    mid_reps[i] = (m, *f, *key);
+                }
+            }
+        }
+        mid_reps.sort_by(|a, b| b.0.total_cmp(&a.0));
+        mid_reps.truncate(CROP_MID);
+        for (m, f, _) in &mid_reps {
+            tracing::debug!(proj = ?f.projection, mid = m, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "narrow-basin crop hypothesis");
+        }
         let mut seen: Vec<(usize, usize, usize)> = Vec::new();
         cands.retain(|(_, _, key)| {
             if seen.contains(key) {
@@ -855,6 +910,13 @@ impl Checker {
             })
             .map(|(_, c)| c)
             .collect();
+        // the narrow-basin picks not already among them
+        let mut cands = cands;
+        for rep in mid_reps {
+            if rep.0 > 0.0 && !cands.iter().any(|(_, f, _)| same_frame(f, &rep.1)) {
+                cands.push(rep);
+            }
+        }
         // Coarse stages for every candidate, the fine ones for the best few of them (by the
         // share of outline points already on an edge): the fine stages cost most, and after
         // the coarse ones a frame is within a few pixels of where it ends.
@@ -863,6 +925,7 @@ impl Checker {
             .into_iter()
             .map(|(_, f, _)| {
                 let (g, s) = refine(p, self.world_points(f.projection), f, 150, true, coarse);
+                tracing::trace!(proj = ?f.projection, fit = s, sx = g.sx, sy = g.sy, tx = g.tx, ty = g.ty, "coarse crop fit");
                 (s, g)
             })
             .collect();
