@@ -258,9 +258,13 @@ fn frame_lines(ink: &[bool], w: usize, h: usize) -> [usize; 4] {
     ]
 }
 
+/// Width (px) of the lines of a hollow frame that `mass_box` leaves out.
+const FRAME_LINE_PX: usize = 3;
+
 /// Bounding box of the connected ink marks (8-connected) that span at least 6% of the image
-/// width or height, leaving out solid thin bars (colour scales). Text, legend symbols and
-/// credit lines are made of small marks and drop out.
+/// width or height, leaving out solid thin bars (colour scales) and hollow frames (an axes
+/// box around a map that does not touch it). Text, legend symbols and credit lines are made
+/// of small marks and drop out.
 fn mass_box(
     ink: &[bool],
     w: usize,
@@ -269,6 +273,7 @@ fn mass_box(
 ) -> Option<[f64; 4]> {
     let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
+    let mut members = Vec::new();
     let mut bb: Option<[usize; 4]> = None;
     let (minw, minh) = (w as f64 * 0.06, h as f64 * 0.06);
     for start in 0..w * h {
@@ -278,9 +283,11 @@ fn mass_box(
         seen[start] = true;
         stack.push(start);
         let (mut x0, mut y0, mut x1, mut y1, mut n) = (usize::MAX, usize::MAX, 0, 0, 0usize);
+        members.clear();
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             n += 1;
+            members.push(i);
             x0 = x0.min(x);
             y0 = y0.min(y);
             x1 = x1.max(x);
@@ -305,6 +312,21 @@ fn mass_box(
         }
         // a solid thin bar: a colour scale or a rule line
         if n as f64 >= 0.9 * bw * bh && (bw <= 0.1 * w as f64 || bh <= 0.1 * h as f64) {
+            continue;
+        }
+        // a hollow frame: the axes box a plotting library draws around a map that does not
+        // reach it (every pixel on the box's own border lines)
+        let near_border = |i: &usize| {
+            let (x, y) = (i % w, i / w);
+            x < x0 + FRAME_LINE_PX
+                || x + FRAME_LINE_PX > x1
+                || y < y0 + FRAME_LINE_PX
+                || y + FRAME_LINE_PX > y1
+        };
+        if bw >= 0.3 * w as f64
+            && bh >= 0.3 * h as f64
+            && members.iter().filter(|i| near_border(i)).count() as f64 >= 0.97 * n as f64
+        {
             continue;
         }
         bb = Some(match bb {
