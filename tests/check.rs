@@ -1726,14 +1726,15 @@ fn crop_whose_right_frame_ranks_low_in_the_wide_basin_registers_by_the_narrow_on
 }
 
 /// A China map drawn alone on white inside a plotting library's axes box (a thin black frame
-/// well away from the map, as matplotlib draws one) with a colour bar beside it. The box of
-/// the large marks, where registration tries again when the first fit is poor, left out the
-/// colour bar but kept the frame, so a China map whose provinces' edges made the first try
-/// fail was fitted to the frame's box (a matplotlib Albers China choropleth came out
-/// `not_applicable`). The hollow frame is now left out of that box too.
+/// well away from the map, as matplotlib draws one) with a colour bar beside it, and with or
+/// without an inset box (white, framed, a few dashes in it) overlapping the frame's corner.
+/// The box of the large marks, where registration tries again when the first fit is poor,
+/// left out the colour bar but kept the frame, so a China map whose provinces' edges made the
+/// first try fail was fitted to the frame's box (matplotlib Albers and Lambert China
+/// choropleths came out `not_applicable`). Long thin lines are now left out of that box.
 #[test]
 fn box_of_the_large_marks_leaves_out_an_axes_frame_around_the_map() {
-    for dashes in [true, false] {
+    for (dashes, inset_box) in [(true, false), (false, false), (true, true)] {
         let mut style = Style::choropleth();
         style.background = [255, 255, 255];
         let mut s = RenderSpec::new(
@@ -1747,7 +1748,12 @@ fn box_of_the_large_marks_leaves_out_an_axes_frame_around_the_map() {
         s.dashes = dashes;
         let map = render_svg(reference(), &s);
         let svg = format!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="440"><rect width="760" height="440" fill="#ffffff"/><g transform="translate(10 10)">{map}</g><rect x="10.5" y="10.5" width="620" height="420" fill="none" stroke="#000000" stroke-width="1"/><defs><linearGradient id="cb" x1="0" y1="1" x2="0" y2="0"><stop offset="0" stop-color="#f7fbff"/><stop offset="1" stop-color="#08306b"/></linearGradient></defs><rect x="670.5" y="40.5" width="20" height="360" fill="url(#cb)" stroke="#000000" stroke-width="1"/></svg>"##
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="440"><rect width="760" height="440" fill="#ffffff"/><g transform="translate(10 10)">{map}</g><rect x="10.5" y="10.5" width="620" height="420" fill="none" stroke="#000000" stroke-width="1"/><defs><linearGradient id="cb" x1="0" y1="1" x2="0" y2="0"><stop offset="0" stop-color="#f7fbff"/><stop offset="1" stop-color="#08306b"/></linearGradient></defs><rect x="670.5" y="40.5" width="20" height="360" fill="url(#cb)" stroke="#000000" stroke-width="1"/>{inset}</svg>"##,
+            inset = if inset_box {
+                r##"<rect x="520.5" y="300.5" width="130" height="135" fill="#ffffff" stroke="#000000" stroke-width="1"/><path d="M540 320l6 10M600 330l4 12M630 380l-3 12M560 410l8 4" stroke="#333333" stroke-width="1.5"/>"##
+            } else {
+                ""
+            }
         );
         let png = rasterise(&svg);
         let img = image::load_from_memory(&png)
@@ -1760,7 +1766,7 @@ fn box_of_the_large_marks_leaves_out_an_axes_frame_around_the_map() {
         // China's own extent inside the frame, not the frame (10-631 x 10-431)
         assert!(
             m[0] > 40.0 && m[1] > 20.0 && m[2] < 600.0 && m[3] < 420.0,
-            "dashes {dashes}: box of the large marks {m:?}"
+            "dashes {dashes}, inset box {inset_box}: box of the large marks {m:?}"
         );
         let r = checker()
             .check_bytes(&png, "axes.png")

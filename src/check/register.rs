@@ -258,22 +258,96 @@ fn frame_lines(ink: &[bool], w: usize, h: usize) -> [usize; 4] {
     ]
 }
 
-/// Width (px) of the lines of a hollow frame that `mass_box` leaves out.
+/// Thickest line (px) that `without_long_thin_lines` takes out.
 const FRAME_LINE_PX: usize = 3;
+/// Shortest such line, as a share of the image width (rows) or height (columns).
+const FRAME_LINE_SPAN: f64 = 0.3;
+
+/// `ink` without the long thin horizontal and vertical lines: axes frames, inset boxes, rules
+/// and graticule lines that a plotting library draws around and across a map. A maximal run
+/// of ink along a row (or column) at least `FRAME_LINE_SPAN` of the image long, and at most
+/// `FRAME_LINE_PX` thick across at 80% of its pixels or more, loses those thin pixels; where
+/// something touches the line it is thicker and stays, and a map's fill keeps its pixels.
+fn without_long_thin_lines(ink: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let thick = |x: usize, y: usize, horizontal: bool| -> usize {
+        // ink across the line at (x, y): up and down for a row, left and right for a column
+        let at = |k: i64| -> bool {
+            let (cx, cy) = if horizontal {
+                (x as i64, y as i64 + k)
+            } else {
+                (x as i64 + k, y as i64)
+            };
+            cx >= 0
+                && cy >= 0
+                && (cx as usize) < w
+                && (cy as usize) < h
+                && ink[cy as usize * w + cx as usize]
+        };
+        let mut n = 1;
+        let mut k = 1;
+        while k <= FRAME_LINE_PX as i64 + 1 && at(k) {
+            n += 1;
+            k += 1;
+        }
+        let mut k = -1;
+        while k >= -(FRAME_LINE_PX as i64) - 1 && at(k) {
+            n += 1;
+            k -= 1;
+        }
+        n
+    };
+    let mut out = ink.to_vec();
+    // each maximal run of ink along a row (then a column), when long and mostly thin: its thin
+    // pixels go (where something else touches the line, it is thicker there and stays)
+    let mut strip =
+        |len: usize, across: usize, at: &dyn Fn(usize, usize) -> usize, horizontal: bool| {
+            let min_run = (FRAME_LINE_SPAN * len as f64) as usize;
+            for j in 0..across {
+                let mut i = 0;
+                while i < len {
+                    if !ink[at(i, j)] {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    while i < len && ink[at(i, j)] {
+                        i += 1;
+                    }
+                    if i - start < min_run {
+                        continue;
+                    }
+                    let thin: Vec<usize> = (start..i)
+                        .filter(|&k| {
+                            let (x, y) = if horizontal { (k, j) } else { (j, k) };
+                            thick(x, y, horizontal) <= FRAME_LINE_PX
+                        })
+                        .collect();
+                    if thin.len() as f64 >= 0.8 * (i - start) as f64 {
+                        for k in thin {
+                            out[at(k, j)] = false;
+                        }
+                    }
+                }
+            }
+        };
+    strip(w, h, &|x, y| y * w + x, true);
+    strip(h, w, &|y, x| y * w + x, false);
+    out
+}
 
 /// Bounding box of the connected ink marks (8-connected) that span at least 6% of the image
-/// width or height, leaving out solid thin bars (colour scales) and hollow frames (an axes
-/// box around a map that does not touch it). Text, legend symbols and credit lines are made
-/// of small marks and drop out.
+/// width or height, leaving out solid thin bars (colour scales) and long thin lines (an axes
+/// frame or inset box; see `without_long_thin_lines`). Text, legend symbols and credit lines
+/// are made of small marks and drop out.
 fn mass_box(
     ink: &[bool],
     w: usize,
     h: usize,
     in_frame: &dyn Fn(usize, usize) -> bool,
 ) -> Option<[f64; 4]> {
+    let ink = &without_long_thin_lines(ink, w, h);
     let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
-    let mut members = Vec::new();
     let mut bb: Option<[usize; 4]> = None;
     let (minw, minh) = (w as f64 * 0.06, h as f64 * 0.06);
     for start in 0..w * h {
@@ -283,11 +357,9 @@ fn mass_box(
         seen[start] = true;
         stack.push(start);
         let (mut x0, mut y0, mut x1, mut y1, mut n) = (usize::MAX, usize::MAX, 0, 0, 0usize);
-        members.clear();
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             n += 1;
-            members.push(i);
             x0 = x0.min(x);
             y0 = y0.min(y);
             x1 = x1.max(x);
@@ -312,21 +384,6 @@ fn mass_box(
         }
         // a solid thin bar: a colour scale or a rule line
         if n as f64 >= 0.9 * bw * bh && (bw <= 0.1 * w as f64 || bh <= 0.1 * h as f64) {
-            continue;
-        }
-        // a hollow frame: the axes box a plotting library draws around a map that does not
-        // reach it (every pixel on the box's own border lines)
-        let near_border = |i: &usize| {
-            let (x, y) = (i % w, i / w);
-            x < x0 + FRAME_LINE_PX
-                || x + FRAME_LINE_PX > x1
-                || y < y0 + FRAME_LINE_PX
-                || y + FRAME_LINE_PX > y1
-        };
-        if bw >= 0.3 * w as f64
-            && bh >= 0.3 * h as f64
-            && members.iter().filter(|i| near_border(i)).count() as f64 >= 0.97 * n as f64
-        {
             continue;
         }
         bb = Some(match bb {
