@@ -169,8 +169,9 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 12] = [
 const CROP_REFINED: usize = 24;
 /// Crop hypotheses refined besides, the best by the narrower basin of `mid_basin_score`.
 const CROP_MID: usize = 6;
-/// Positions of each crop key (projection, scale, aspect) ranked by the narrower basin.
-const MID_PER_KEY: usize = 8;
+/// Positions of each crop key (projection, scale, aspect) ranked by the narrower basin (its
+/// best ones by the wide basin).
+const MID_PER_KEY: usize = 4;
 const MID_TRUNC: f32 = 24.0;
 const CROP_CONIC: usize = 4;
 /// Crop hypotheses taken through the fine stages of `CROP_SCHEDULE` after its first
@@ -849,9 +850,10 @@ impl Checker {
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
         // A second ranking by a narrower basin (`mid_basin_score`), over the best few
         // positions of each key: on a map cluttered with inner borders and lakes every
-        // zoomed-in frame lies near some edge within the wide basin. A South Asia crop's right
-        // frame ranked below the 24th key, and 4th to 8th among its own key's positions; by
-        // the narrower basin it ranked first.
+        // zoomed-in frame lies near some edge within the wide basin. A plotnine South Asia
+        // crop's right frame ranked below the 24th key; by the narrower basin it ranked
+        // first. Four positions per key, not eight: with eight, wrong positions further down
+        // other keys took the six places from a matplotlib South Asia crop's right frame.
         let mut per_key: Vec<((usize, usize, usize), usize)> = Vec::new();
         let mut mid_reps: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
         for (s, f, key) in &cands {
