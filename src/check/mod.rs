@@ -854,19 +854,17 @@ impl Checker {
         // crop's right frame ranked below the 24th key; by the narrower basin it ranked
         // first. Four positions per key, not eight: with eight, wrong positions further down
         // other keys took the six places from a matplotlib South Asia crop's right frame.
-        let mut per_key: Vec<((usize, usize, usize), usize)> = Vec::new();
+        // key -> (its slot in `mid_reps`, positions scored so far)
+        let mut per_key = std::collections::HashMap::<(usize, usize, usize), (usize, usize)>::new();
         let mut mid_reps: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
         for (s, f, key) in &cands {
-            let i = match per_key.iter().position(|(k, _)| k == key) {
-                Some(i) => i,
-                None => {
-                    per_key.push((*key, 0));
-                    mid_reps.push((f64::MIN, *f, *key));
-                    per_key.len() - 1
-                }
-            };
-            if per_key[i].1 < MID_PER_KEY && *s > 0.0 {
-                per_key[i].1 += 1;
+            let (i, scored) = per_key.entry(*key).or_insert_with(|| {
+                mid_reps.push((f64::MIN, *f, *key));
+                (mid_reps.len() - 1, 0)
+            });
+            let i = *i;
+            if *scored < MID_PER_KEY && *s > 0.0 {
+                *scored += 1;
                 let m = self.mid_basin_score(p, key.0, f, w);
                 if m > mid_reps[i].0 {
                     mid_reps[i] = (m, *f, *key);
@@ -878,15 +876,8 @@ impl Checker {
         for (m, f, _) in &mid_reps {
             tracing::debug!(proj = ?f.projection, mid = m, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "narrow-basin crop hypothesis");
         }
-        let mut seen: Vec<(usize, usize, usize)> = Vec::new();
-        cands.retain(|(_, _, key)| {
-            if seen.contains(key) {
-                false
-            } else {
-                seen.push(*key);
-                true
-            }
-        });
+        let mut seen = std::collections::HashSet::<(usize, usize, usize)>::new();
+        cands.retain(|(_, _, key)| seen.insert(*key));
         // The best 24, and the best few conic ones besides: the coarse score ranks conic crops
         // low (a South Asia map in Albers, right frame 0.97 after refinement, ranked below the
         // 24th). 24, not 12: a flat South Asia outline JPEG's right frame ranked 13th. And the

@@ -78,7 +78,7 @@ impl Hasher {
     }
     pub fn update(&mut self, data: &[u8]) {
         // Large inputs: hash the two digests on two threads.
-        if data.len() >= 1 << 20 {
+        if data.len() >= OVERLAP_MIN {
             let (b3, sha) = (&mut self.b3, &mut self.sha);
             std::thread::scope(|s| {
                 s.spawn(|| {
@@ -101,8 +101,10 @@ impl Hasher {
     }
 }
 
-/// Inputs from this size on are written while their SHA-256 is computed on another thread
-/// (below it, a thread costs more than the overlap saves).
+/// Inputs from this size on are worth a second thread (below it, the thread costs more than
+/// it saves): [`Hasher::update`] runs the two digests side by side, a put writes the blob
+/// while its SHA-256 is computed, and `add_artifact` hashes and writes in place rather than
+/// copying the body for a blocking thread.
 pub const OVERLAP_MIN: usize = 1 << 20;
 
 /// Hashes a byte slice.
@@ -312,19 +314,18 @@ impl BlobStore {
     /// exists without the right content is replaced atomically through a temp file, so a file
     /// another put is still writing is never truncated under it.
     pub fn put_bytes_blocking(&self, bytes: &[u8]) -> Result<BlobInfo, BlobError> {
+        if bytes.len() < OVERLAP_MIN {
+            let info = hash_bytes(bytes);
+            return self.write_new(bytes, &info).map(|()| info);
+        }
         let b3 = blake3::hash(bytes).to_hex().to_string();
-        let sha = || hex::encode(Sha256::digest(bytes));
         let info_with = |sha256| BlobInfo {
             blake3: b3.clone(),
             sha256,
             size: bytes.len() as u64,
         };
-        if bytes.len() < OVERLAP_MIN {
-            let info = info_with(sha());
-            return self.write_new(bytes, &info).map(|()| info);
-        }
         let written = std::thread::scope(|s| {
-            let digest = s.spawn(sha);
+            let digest = s.spawn(|| hex::encode(Sha256::digest(bytes)));
             // the name and size are all `write_new` reads; the SHA-256 comes in after
             let partial = info_with(String::new());
             let w = self.write_new(bytes, &partial);

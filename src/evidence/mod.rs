@@ -1155,7 +1155,7 @@ impl CaptureBuilder {
         // A large body is hashed and written in place rather than copied for a blocking
         // thread (a 50 MB copy costs as much as its SHA-256); `block_in_place` needs the
         // multi-thread runtime.
-        let in_place = bytes.len() >= 1 << 20
+        let in_place = bytes.len() >= blob::OVERLAP_MIN
             && tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread;
         let info = if in_place {
