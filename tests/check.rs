@@ -401,6 +401,38 @@ fn taiwan_in_a_pale_tint_of_china_fill_on_a_small_world_map_is_flagged() {
     }
 }
 
+/// A small world choropleth (jVectorMap's and G2's look) whose ramp gives Taiwan its palest
+/// class: on a white sea with white strokes, a Taiwan 2-3 px wide in that tint has no pixel more
+/// than a third China's colour, and every one passed for China's fill blended with the stroke.
+#[test]
+fn thin_taiwan_in_the_palest_class_of_a_choropleth_is_flagged() {
+    let style = Style {
+        background: [255, 255, 255],
+        land: [160, 190, 220],
+        china: [103, 149, 197],
+        india: [160, 190, 220],
+        separate: [208, 225, 242],
+        boundary: [255, 255, 255],
+        dash: [90, 90, 90],
+    };
+    for p in [Projection::Miller, Projection::Robinson] {
+        let mut s = RenderSpec::at_aspect(p, WORLD, 1400, style);
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::Ok,
+            "{p:?}, China's fill: {r:#?}"
+        );
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::Violation,
+            "{p:?}, palest class: {r:#?}"
+        );
+    }
+}
+
 /// A map of China among its neighbours drawn edge to edge (Leaflet's look): light grey land on
 /// a light blue sea, 23 levels apart at most in any channel, within JPEG's tolerance. The grey
 /// neighbours were read as sea, the map as China drawn alone, and a grey Taiwan passed.

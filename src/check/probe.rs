@@ -867,6 +867,28 @@ fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// A thin island's pixels needed before its most solid pixel says anything about its fill.
+const SOLID_MIN_PIXELS: usize = 8;
+/// Below this share of the mainland's colour in its most solid pixel, a thin island is not
+/// filled like the mainland. On the library-rendered maps we labelled, islands filled like the
+/// mainland reached 0.78 or more; islands in a paler class of their own 0.29 to 0.50.
+const SOLID_SHARE: f64 = 0.6;
+
+/// How much of colour `c` is `a` when `c` is read as a blend of `a` with `b` (0 to 1; the
+/// projection of `c` on the segment from `b` to `a`).
+fn blend_share(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
+    let d = |i: usize| a[i] as f64 - b[i] as f64;
+    let l2: f64 = (0..3).map(|i| d(i) * d(i)).sum();
+    if l2 == 0.0 {
+        return 0.0;
+    }
+    ((0..3)
+        .map(|i| (c[i] as f64 - b[i] as f64) * d(i))
+        .sum::<f64>()
+        / l2)
+        .clamp(0.0, 1.0)
+}
+
 fn probe_island(
     ck: &Checker,
     p: &Prepared,
@@ -1132,6 +1154,34 @@ fn probe_island(
     }
     let zc = dominant(p, &fill).map(|d| d.0).unwrap_or(cc);
     let interior: Vec<usize> = fill.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
+    // An island too thin for interior pixels, drawn in the mainland's fill, still has pixels
+    // it covers (nearly) whole: among enough pixels, one is mostly the mainland's colour. When
+    // even the most solid pixel is mostly sea or stroke, the island has a paler fill of its own
+    // (the lowest class of a choropleth), which blends with the sea like the mainland's would.
+    if interior.len() < 3 && fill.len() >= SOLID_MIN_PIXELS {
+        let solid = fill
+            .iter()
+            .map(|&i| blend_share(p.rgb[i], cc, sea).max(blend_share(p.rgb[i], cc, sc)))
+            .fold(0.0, f64::max);
+        tracing::debug!(solid, n = fill.len(), "thin island's most solid pixel");
+        if solid < SOLID_SHARE {
+            return finding(
+                rule,
+                Status::Violation,
+                0.6,
+                format!(
+                    "{name} drawn as a separate country: fill #{:02x}{:02x}{:02x} differs from mainland China's #{:02x}{:02x}{:02x} (no pixel of the island is more than {:.0}% the mainland's colour)",
+                    zc[0],
+                    zc[1],
+                    zc[2],
+                    cc[0],
+                    cc[1],
+                    cc[2],
+                    solid * 100.0
+                ),
+            );
+        }
+    }
     let ok_share = if interior.len() >= 3 {
         interior
             .iter()
