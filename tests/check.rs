@@ -673,6 +673,60 @@ fn plot_frame_corner_is_not_taken_for_an_inset_box() {
     assert_eq!(status(&r, "south_china_sea"), Status::Ok, "inset: {r:#?}");
 }
 
+/// The rendered map on a plot area of its own inside a wider picture of another colour (a
+/// page margin in `margin`, a legend block at the right, extra room below as in a chart
+/// container taller than the map).
+fn check_on_page(spec: &RenderSpec, margin: [u8; 3]) -> CheckReport {
+    let map = image::load_from_memory(&render_png(reference(), spec))
+        .expect("render decodes")
+        .to_rgb8();
+    let (mw, mh) = map.dimensions();
+    let mut page = image::RgbImage::from_pixel(mw + 300, mh + 240, image::Rgb(margin));
+    image::imageops::overlay(&mut page, &map, 80, 40);
+    for y in 60..260 {
+        for x in mw + 90..mw + 150 {
+            page.put_pixel(x, y, image::Rgb([200, 60, 60]));
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    page.write_to(&mut out, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    checker()
+        .check_bytes(out.get_ref(), "fixture.png")
+        .expect("PNG decodes")
+}
+
+/// A white China map with its faint 南海诸岛 inset frame, set on a light grey page with room
+/// below and to the right: the frame lines were read against the page's grey (the longest run
+/// in each row was the margin's), the box went unseen, and the dash line's place (in the margin
+/// below the map) showed no dashes: a compliant map was flagged.
+#[test]
+fn inset_box_on_a_plot_area_inside_a_page_of_another_colour_is_seen() {
+    let bbox = [73.0, 17.5, 136.0, 54.0];
+    for margin in [[250, 250, 250], [236, 236, 236]] {
+        // the inset frame a light grey on white, as ECharts draws it
+        let mut style = Style::highlight();
+        style.dash = [240; 3];
+        let mut s = RenderSpec::at_aspect(Projection::PlateCarree, bbox, 600, style);
+        s.china_alone = true;
+        s.dashes = false;
+        s.inset = true;
+        let r = check_on_page(&s, margin);
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Ok,
+            "margin {margin:?}, with inset: {r:#?}"
+        );
+        s.inset = false;
+        let r = check_on_page(&s, margin);
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Violation,
+            "margin {margin:?}, without inset: {r:#?}"
+        );
+    }
+}
+
 /// ECharts' dark theme as JPEG: the noise on a dark background strays 6-7 levels from it, more
 /// than the 4 an inset frame line's surroundings were allowed, so the 南海诸岛 box went unseen
 /// and a compliant China map was flagged for a missing dash line.

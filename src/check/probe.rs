@@ -1648,6 +1648,47 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     if x0 + 10 >= p.w || y0 + 10 >= p.h {
         return Inset::None;
     }
+    let found = inset_on(p, x0, y0, p.bg);
+    if found != Inset::None {
+        return found;
+    }
+    // A map drawn on a plot area of its own colour inside a wider picture (a chart container
+    // taller than the map, a page margin, ggplot's panel): around the inset lies the plot
+    // area's colour, not the picture border's, and the frame lines are read against it.
+    // The plot area's colour is read where a China map's inset usually lies, beside the
+    // mainland's south-east coast (to 136E and 15N), not out in the margin.
+    let tol = if p.lossy { INSET_LOSSY_TOL } else { 4 };
+    let (x1, _) = f.to_px(136.0, 20.0);
+    let (_, y1) = f.to_px(120.0, 15.0);
+    let x1 = (x1.max(0.0) as usize).clamp(x0 + 1, p.w);
+    let y1 = (y1.max(0.0) as usize).clamp(y0 + 1, p.h);
+    let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
+    for y in y0..y1 {
+        for &c in &p.rgb[y * p.w + x0..y * p.w + x1] {
+            if cdist(c, p.bg) > tol {
+                *hist.entry(c).or_default() += 1;
+            }
+        }
+    }
+    let area = ((y1 - y0) * (x1 - x0)) as f64;
+    match hist.into_iter().max_by_key(|&(c, n)| (n, c)) {
+        Some((local, n)) if n as f64 >= LOCAL_BG_SHARE * area => {
+            let share = n as f64 / area;
+            tracing::debug!(?local, share, "inset search on the plot area's colour");
+            inset_on(p, x0, y0, local)
+        }
+        _ => Inset::None,
+    }
+}
+
+/// Share of the inset search area that one colour other than the picture border's must cover
+/// to stand for the plot area's background there.
+const LOCAL_BG_SHARE: f64 = 0.3;
+
+/// The inset search in the area right of and below (`x0`, `y0`), on background colour `bg`.
+/// An image edge counts as reached by a line only where it differs from both `bg` and the
+/// picture's border colour.
+fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
     let minlen = ((p.h.min(p.w) as f64) * 0.06).max(8.0) as usize;
     // a column (row) holding a long run: its index, and where its longest run starts and ends
     type Run = (usize, usize, usize);
@@ -1658,7 +1699,12 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // most of the run (the edge of a landmass has land on one side).
     // JPEG noise strays several levels from a flat background (7 on a dark one at q65)
     let tol = if p.lossy { INSET_LOSSY_TOL } else { 4 };
-    let off = |x: i64, y: i64| p.px(x, y).is_none_or(|c| cdist(c, p.bg) <= tol);
+    // the picture's border colour, where it differs from `bg`, is background too
+    let page = |c: [u8; 3], t: i32| bg != p.bg && cdist(c, p.bg) <= t;
+    let off = |x: i64, y: i64| {
+        p.px(x, y)
+            .is_none_or(|c| cdist(c, bg) <= tol || page(c, tol))
+    };
     let thin = |lines: Vec<Run>, vertical: bool| -> Vec<Run> {
         let mut out = Vec::new();
         let mut start = 0;
@@ -1692,11 +1738,13 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     // background, which JPEG noise and anti-aliased coastlines do not make over this length
     let lines = |faint: bool| -> (Vec<Run>, Vec<Run>) {
         let on = |i: usize, prev: Option<usize>| -> bool {
-            let d = cdist(p.rgb[i], p.bg);
+            let d = cdist(p.rgb[i], bg);
             if !faint {
-                return d > tol;
+                return d > tol && !page(p.rgb[i], tol);
             }
-            (2..=FAINT_MAX).contains(&d) && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
+            (2..=FAINT_MAX).contains(&d)
+                && !page(p.rgb[i], 1)
+                && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)
         };
         // A run that starts where the search starts and goes on beyond it, farther than its own
         // length, is part of a longer line: a frame around the whole plot (matplotlib's axes)
@@ -1766,7 +1814,7 @@ fn inset_present(p: &Prepared, f: &Frame) -> Inset {
     let judge = |v: &[Run], h: &[Run], t: i32| -> Inset {
         let v: Vec<usize> = v.iter().map(|r| r.0).collect();
         let h: Vec<usize> = h.iter().map(|r| r.0).collect();
-        let off = |i: usize| cdist(p.rgb[i], p.bg) >= t;
+        let off = |i: usize| cdist(p.rgb[i], bg) >= t && cdist(p.rgb[i], p.bg) >= t;
         let one = |v: &[usize]| v.last().zip(v.first()).is_some_and(|(b, a)| b - a <= 4);
         let to_right = h
             .iter()
