@@ -1874,3 +1874,49 @@ fn box_of_the_large_marks_leaves_out_an_axes_frame_around_the_map() {
         );
     }
 }
+
+/// ECharts' look for a China map in a page: a faint near-white 南海诸岛 frame, the picture
+/// scaled down to 60% and saved as JPEG q55. The blur shortens each frame line by a pixel or
+/// more at its ends, and the corners of the box no longer met within 2 px: a compliant map was
+/// flagged for a missing dash line.
+#[test]
+fn faint_inset_frame_in_a_downscaled_jpeg_is_seen() {
+    for w in [600u32, 720] {
+        let mut style = Style::highlight();
+        style.dash = [238, 240, 242];
+        let mut s =
+            RenderSpec::at_aspect(Projection::PlateCarree, [73.0, 17.5, 136.0, 54.0], w, style);
+        s.china_alone = true;
+        s.dashes = false;
+        for inset in [true, false] {
+            s.inset = inset;
+            let map = image::load_from_memory(&render_png(reference(), &s))
+                .expect("render decodes")
+                .to_rgb8();
+            let mut page = image::RgbImage::from_pixel(
+                map.width() + 80,
+                map.height() + 80,
+                image::Rgb([255, 255, 255]),
+            );
+            image::imageops::overlay(&mut page, &map, 40, 40);
+            let small = image::DynamicImage::ImageRgb8(page).resize(
+                w * 6 / 10,
+                w,
+                image::imageops::FilterType::Triangle,
+            );
+            let mut jpg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 55)
+                .encode_image(&small.to_rgb8())
+                .expect("JPEG encodes");
+            let r = checker()
+                .check_bytes(&jpg, "fixture.jpg")
+                .expect("JPEG decodes");
+            let want = if inset { Status::Ok } else { Status::Violation };
+            assert_eq!(
+                status(&r, "south_china_sea"),
+                want,
+                "{w} px, inset {inset}: {r:#?}"
+            );
+        }
+    }
+}

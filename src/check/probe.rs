@@ -1799,9 +1799,11 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
     // A box's sides meet at its corners: a vertical line's run and a horizontal line's run
     // both end where they meet (within 2 px). Landmasses in the corner of the map make long
     // runs too, but they cross each other in the middle of the land (Luzon at 480 px) or do
-    // not meet at all (Luzon upright, Borneo across).
+    // not meet at all (Luzon upright, Borneo across). JPEG blurs a faint line's ends over a
+    // pixel more.
+    let reach = if p.lossy { 3 } else { 2 };
     let found = |v: &[Run], h: &[Run]| {
-        let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+        let near = |a: usize, b: usize| a.abs_diff(b) <= reach;
         v.len() < 20
             && h.len() < 20
             && v.iter().any(|&(x, ys, ye)| {
