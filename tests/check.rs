@@ -1875,6 +1875,69 @@ fn box_of_the_large_marks_leaves_out_an_axes_frame_around_the_map() {
     }
 }
 
+/// Small world maps saved as JPEG (q60), Taiwan 2-3 px wide inside a boundary stroke darker
+/// than the fills (Highcharts' and Vega's look): chroma subsampling mixes China's fill, the
+/// stroke and the sea in nearly every pixel of the island, and a Taiwan in China's own fill was
+/// read as a fill of its own. Drawn in the neighbours' grey it still shows pixels off those
+/// blends and stays flagged.
+#[test]
+fn thin_taiwan_in_a_jpeg_blended_with_a_dark_stroke_is_not_flagged() {
+    let cases = [
+        (
+            Projection::Miller,
+            Style {
+                background: [255, 255, 255],
+                land: [204, 204, 204],
+                china: [213, 39, 40],
+                india: [204, 204, 204],
+                separate: [204, 204, 204],
+                boundary: [150, 60, 60],
+                dash: [213, 39, 40],
+            },
+        ),
+        (
+            Projection::Miller,
+            Style {
+                background: [225, 234, 241],
+                land: [208, 208, 208],
+                china: [44, 140, 188],
+                india: [208, 208, 208],
+                separate: [208, 208, 208],
+                boundary: [60, 100, 130],
+                dash: [44, 140, 188],
+            },
+        ),
+        (
+            Projection::NaturalEarth1,
+            Style {
+                background: [255, 255, 255],
+                land: [253, 208, 162],
+                china: [199, 97, 35],
+                india: [241, 105, 19],
+                separate: [120, 120, 120],
+                boundary: [140, 100, 80],
+                dash: [199, 97, 35],
+            },
+        ),
+    ];
+    for (p, style) in cases {
+        let mut s = RenderSpec::at_aspect(p, WORLD, 960, style);
+        let r = check_as_jpeg(&s, 60);
+        assert_ne!(
+            status(&r, "taiwan"),
+            Status::Violation,
+            "{p:?} {style:?}, China's fill: {r:#?}"
+        );
+        s.taiwan_separate = true;
+        let r = check_as_jpeg(&s, 60);
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::Violation,
+            "{p:?} {style:?}, a fill of its own: {r:#?}"
+        );
+    }
+}
+
 /// ECharts' look for a China map in a page: a faint near-white 南海诸岛 frame, the picture
 /// scaled down to 60% and saved as JPEG q55. The blur shortens each frame line by a pixel or
 /// more at its ends, and the corners of the box no longer met within 2 px: a compliant map was

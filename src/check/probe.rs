@@ -867,6 +867,29 @@ fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Distance (levels in the farthest channel) from colour `c` to the nearest blend of `a`, `b`
+/// and `d` in any proportions, sampled in steps of a twentieth.
+fn tri_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3], d: [u8; 3]) -> f64 {
+    let mut best = f64::MAX;
+    for i in 0..=20 {
+        for j in 0..=(20 - i) {
+            let (wa, wb) = (i as f64 / 20.0, j as f64 / 20.0);
+            let wd = 1.0 - wa - wb;
+            let dist = (0..3)
+                .map(|k| {
+                    let m = wa * a[k] as f64 + wb * b[k] as f64 + wd * d[k] as f64;
+                    (c[k] as f64 - m).abs()
+                })
+                .fold(0.0, f64::max);
+            best = best.min(dist);
+        }
+    }
+    best
+}
+
+/// How far (levels) a pixel may lie from every blend of three colours and still count as one.
+const BLEND3_TOL: f64 = 24.0;
+
 /// A thin island's pixels needed before its most solid pixel says anything about its fill.
 const SOLID_MIN_PIXELS: usize = 8;
 /// Below this share of the mainland's colour in its most solid pixel, a thin island is not
@@ -1216,6 +1239,39 @@ fn probe_island(
                 zc[0], zc[1], zc[2], cc[0], cc[1], cc[2]
             ),
         );
+    }
+    // A thin island in a JPEG, some of whose pixels keep the mainland's colour (within what
+    // JPEG does to it): chroma subsampling and ringing mix its fill, its boundary stroke and
+    // the sea in nearly every other pixel, three ways. When most of its pixels are such blends
+    // of the mainland's fill, the fill cannot be told at this scale: an island of a colour of
+    // its own shows pixels off those blends.
+    if ok_share < 0.5 && p.lossy && interior.len() < 3 && fill.len() >= SOLID_MIN_PIXELS {
+        let near = fill
+            .iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= LOSSY_FILL_NEAR)
+            .count();
+        let blends = fill
+            .iter()
+            .filter(|&&i| {
+                let c = p.rgb[i];
+                cdist(c, cc) <= 32 || tri_dist(c, cc, sc, sea) <= BLEND3_TOL
+            })
+            .count();
+        tracing::debug!(n = fill.len(), near, blends, "thin island in a JPEG");
+        if near >= 2 && blends * 2 >= fill.len() {
+            return finding(
+                rule,
+                Status::Uncertain,
+                0.4,
+                format!(
+                    "{name}: {:.0}% of its pixels are blends of mainland China's fill #{:02x}{:02x}{:02x} with the boundary and the sea, as JPEG mixes them on an island this thin: its own fill cannot be told",
+                    blends as f64 * 100.0 / fill.len() as f64,
+                    cc[0],
+                    cc[1],
+                    cc[2]
+                ),
+            );
+        }
     }
     if ok_share >= 0.5 {
         finding(
