@@ -82,6 +82,29 @@ fn assert_rules(r: &CheckReport, want: &[(&str, Status)], what: &str) {
     }
 }
 
+/// Taiwan checked twice on map `s` through `check`: in China's fill its rule must say `same`
+/// (or, with `same` None, anything but a violation); in a fill of its own it must be flagged.
+fn assert_taiwan_told_apart(
+    mut s: RenderSpec,
+    check: impl Fn(&RenderSpec) -> CheckReport,
+    same: Option<Status>,
+    what: &str,
+) {
+    let r = check(&s);
+    let got = status(&r, "taiwan");
+    match same {
+        Some(want) => assert_eq!(got, want, "{what}, China's fill: {r:#?}"),
+        None => assert_ne!(got, Status::Violation, "{what}, China's fill: {r:#?}"),
+    }
+    s.taiwan_separate = true;
+    let r = check(&s);
+    assert_eq!(
+        status(&r, "taiwan"),
+        Status::Violation,
+        "{what}, a fill of its own: {r:#?}"
+    );
+}
+
 #[test]
 fn world_default_view_highlight_flags_zangnan_taiwan_and_missing_dashes() {
     for p in [
@@ -384,20 +407,8 @@ fn taiwan_in_a_pale_tint_of_china_fill_on_a_small_world_map_is_flagged() {
         dash: [60, 60, 60],
     };
     for p in [Projection::PlateCarree, Projection::WebMercator] {
-        let mut s = RenderSpec::at_aspect(p, WORLD, 1200, style);
-        let r = check_spec(&s);
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::Ok,
-            "{p:?}, China's fill: {r:#?}"
-        );
-        s.taiwan_separate = true;
-        let r = check_spec(&s);
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::Violation,
-            "{p:?}, pale tint: {r:#?}"
-        );
+        let s = RenderSpec::at_aspect(p, WORLD, 1200, style);
+        assert_taiwan_told_apart(s, check_spec, Some(Status::Ok), &format!("{p:?}"));
     }
 }
 
@@ -416,20 +427,8 @@ fn thin_taiwan_in_the_palest_class_of_a_choropleth_is_flagged() {
         dash: [90, 90, 90],
     };
     for p in [Projection::Miller, Projection::Robinson] {
-        let mut s = RenderSpec::at_aspect(p, WORLD, 1400, style);
-        let r = check_spec(&s);
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::Ok,
-            "{p:?}, China's fill: {r:#?}"
-        );
-        s.taiwan_separate = true;
-        let r = check_spec(&s);
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::Violation,
-            "{p:?}, palest class: {r:#?}"
-        );
+        let s = RenderSpec::at_aspect(p, WORLD, 1400, style);
+        assert_taiwan_told_apart(s, check_spec, Some(Status::Ok), &format!("{p:?}"));
     }
 }
 
@@ -1921,20 +1920,9 @@ fn thin_taiwan_in_a_jpeg_blended_with_a_dark_stroke_is_not_flagged() {
         ),
     ];
     for (p, style) in cases {
-        let mut s = RenderSpec::at_aspect(p, WORLD, 960, style);
-        let r = check_as_jpeg(&s, 60);
-        assert_ne!(
-            status(&r, "taiwan"),
-            Status::Violation,
-            "{p:?} {style:?}, China's fill: {r:#?}"
-        );
-        s.taiwan_separate = true;
-        let r = check_as_jpeg(&s, 60);
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::Violation,
-            "{p:?} {style:?}, a fill of its own: {r:#?}"
-        );
+        let s = RenderSpec::at_aspect(p, WORLD, 960, style);
+        let jpeg = |s: &RenderSpec| check_as_jpeg(s, 60);
+        assert_taiwan_told_apart(s, jpeg, None, &format!("{p:?} {style:?}"));
     }
 }
 
