@@ -1971,3 +1971,40 @@ fn faint_inset_frame_in_a_downscaled_jpeg_is_seen() {
         }
     }
 }
+
+/// A South Asia map from a coarser source than ours: its boundaries wander a few pixels off
+/// the reference's (here a 3 px wave), so the line that is drawn is met at three points in four
+/// rather than nearly all. At this scale the McMahon line and China's line lie many pixels
+/// apart: one met that well where the other is not met at all is the boundary.
+#[test]
+fn zangnan_line_met_at_three_quarters_on_a_coarse_south_asia_map_decides() {
+    for (style, quality) in [(Style::outline(), 70u8), (Style::uniform(), 55)] {
+        for india in [false, true] {
+            let mut s =
+                RenderSpec::at_aspect(Projection::Miller, [66.0, 6.0, 100.0, 37.0], 700, style);
+            s.zangnan_as_india = india;
+            s.boundary_px = 1.0;
+            let map = image::load_from_memory(&render_png(reference(), &s))
+                .expect("render decodes")
+                .to_rgb8();
+            let wavy = image::RgbImage::from_fn(map.width(), map.height(), |x, y| {
+                let dy = (3.0 * (x as f64 / 40.0 * std::f64::consts::TAU).sin()).round() as i64;
+                let ys = (y as i64 + dy).clamp(0, map.height() as i64 - 1) as u32;
+                *map.get_pixel(x, ys)
+            });
+            let mut jpg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, quality)
+                .encode_image(&wavy)
+                .expect("JPEG encodes");
+            let r = checker()
+                .check_bytes(&jpg, "fixture.jpg")
+                .expect("JPEG decodes");
+            let want = if india { Status::Violation } else { Status::Ok };
+            assert_eq!(
+                status(&r, "zangnan"),
+                want,
+                "{style:?} q{quality}, Zangnan as India {india}: {r:#?}"
+            );
+        }
+    }
+}

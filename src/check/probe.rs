@@ -615,6 +615,42 @@ fn probe_zangnan(
             0.5 + (c - m) / 2.0,
             format!("Zangnan inside China: boundary follows China's line; {bmsg}"),
         ),
+        // At South Asia scale the two lines lie a degree or more apart, many pixels: a frame a
+        // pixel or two off cannot move one's support onto the other. A line met at half its
+        // points or more (a coarser source's boundary, or a projection registered a little
+        // off, bends away from ours here and there) while the other line is not met at all
+        // is the boundary, provided the China-Nepal boundary is met no better.
+        (Some(m), Some(c)) if f.px_per_deg() >= WIDE_APART_PPD => {
+            let ctl = support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0));
+            let drawn = |l: f64| l >= 0.5 && ctl.is_some_and(|k| l >= 0.75 * k);
+            tracing::debug!(m, c, ?ctl, "zangnan lines at a wide scale");
+            if drawn(m) && c <= 0.1 {
+                finding(
+                    "zangnan",
+                    Status::Violation,
+                    (0.5 + (m - c) / 2.0).min(0.75),
+                    format!(
+                        "Zangnan drawn outside China: boundary follows the McMahon line, none along China's line; {bmsg}"
+                    ),
+                )
+            } else if drawn(c) && m <= 0.1 {
+                finding(
+                    "zangnan",
+                    Status::Ok,
+                    (0.5 + (c - m) / 2.0).min(0.75),
+                    format!(
+                        "Zangnan inside China: boundary follows China's line, none along the McMahon line; {bmsg}"
+                    ),
+                )
+            } else {
+                finding(
+                    "zangnan",
+                    Status::Uncertain,
+                    0.3,
+                    format!("Zangnan: no clear fill or boundary evidence; {bmsg}"),
+                )
+            }
+        }
         _ => finding(
             "zangnan",
             Status::Uncertain,
@@ -623,6 +659,10 @@ fn probe_zangnan(
         ),
     }
 }
+
+/// Scale (px per degree) from which the McMahon line and China's line in Zangnan lie far enough
+/// apart (a degree or more: 8 px and up) that partial support on one cannot come from the other.
+const WIDE_APART_PPD: f64 = 8.0;
 
 fn probe_aksai(
     ck: &Checker,
