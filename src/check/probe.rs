@@ -598,6 +598,11 @@ fn probe_zangnan(
     {
         return f;
     }
+    let ctl = (f.px_per_deg() >= WIDE_APART_PPD)
+        .then(|| support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0)))
+        .flatten();
+    tracing::debug!(?m, ?cl, ?ctl, "zangnan lines");
+    let wide_drawn = |l: f64| l >= 0.5 && ctl.is_some_and(|k| l >= 0.75 * k);
     // A line drawn where the registered frame puts it is met along nearly all its length
     // (every line decision on the dev maps had 80% or more); a line met at half its points is a
     // neighbouring line or a frame a pixel or two off, which at world scale is the whole gap
@@ -620,37 +625,22 @@ fn probe_zangnan(
         // points or more (a coarser source's boundary, or a projection registered a little
         // off, bends away from ours here and there) while the other line is not met at all
         // is the boundary, provided the China-Nepal boundary is met no better.
-        (Some(m), Some(c)) if f.px_per_deg() >= WIDE_APART_PPD => {
-            let ctl = support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0));
-            let drawn = |l: f64| l >= 0.5 && ctl.is_some_and(|k| l >= 0.75 * k);
-            tracing::debug!(m, c, ?ctl, "zangnan lines at a wide scale");
-            if drawn(m) && c <= 0.1 {
-                finding(
-                    "zangnan",
-                    Status::Violation,
-                    (0.5 + (m - c) / 2.0).min(0.75),
-                    format!(
-                        "Zangnan drawn outside China: boundary follows the McMahon line, none along China's line; {bmsg}"
-                    ),
-                )
-            } else if drawn(c) && m <= 0.1 {
-                finding(
-                    "zangnan",
-                    Status::Ok,
-                    (0.5 + (c - m) / 2.0).min(0.75),
-                    format!(
-                        "Zangnan inside China: boundary follows China's line, none along the McMahon line; {bmsg}"
-                    ),
-                )
-            } else {
-                finding(
-                    "zangnan",
-                    Status::Uncertain,
-                    0.3,
-                    format!("Zangnan: no clear fill or boundary evidence; {bmsg}"),
-                )
-            }
-        }
+        (Some(m), Some(c)) if wide_drawn(m) && c <= 0.1 => finding(
+            "zangnan",
+            Status::Violation,
+            (0.5 + (m - c) / 2.0).min(0.75),
+            format!(
+                "Zangnan drawn outside China: boundary follows the McMahon line, none along China's line; {bmsg}"
+            ),
+        ),
+        (Some(m), Some(c)) if wide_drawn(c) && m <= 0.1 => finding(
+            "zangnan",
+            Status::Ok,
+            (0.5 + (c - m) / 2.0).min(0.75),
+            format!(
+                "Zangnan inside China: boundary follows China's line, none along the McMahon line; {bmsg}"
+            ),
+        ),
         _ => finding(
             "zangnan",
             Status::Uncertain,
