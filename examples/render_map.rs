@@ -6,10 +6,11 @@
 //! asia: 45E-150E, 11S-70N (Asia as Highcharts draws it), 900 px wide at the projection's own aspect
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson winkel_tripel albers lambert
 //! style: highlight uniform outline dark choropleth
-//! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110)
+//! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110), and a world
+//! projection centred on LON0 degrees east as NAME_LON0e (e.g. natural_earth1_150e)
 //! switches: zangnan aksai_chin taiwan no_dashes inset alone (China without its neighbours)
 use mapsweep::reference::Reference;
-use mapsweep::reference::project::Projection;
+use mapsweep::reference::project::{Projection, World};
 use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,7 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "winkel_tripel" => Projection::WinkelTripel,
         "albers" => Projection::ALBERS_CHINA,
         "lambert" => Projection::LAMBERT_CHINA,
-        other => conic(other).unwrap_or(Projection::PlateCarree),
+        other => conic(other)
+            .or_else(|| centred(other))
+            .unwrap_or(Projection::PlateCarree),
     };
     let style = match args.get(3).map(String::as_str).unwrap_or("highlight") {
         "uniform" => Style::uniform(),
@@ -84,4 +87,14 @@ fn conic(name: &str) -> Option<Projection> {
         "lambert" => Some(Projection::Lambert { p1, p2, lon0 }),
         _ => None,
     }
+}
+
+/// `natural_earth1_150e`: a world projection centred on the given meridian.
+fn centred(name: &str) -> Option<Projection> {
+    let (base, lon0) = name.strip_suffix('e')?.rsplit_once('_')?;
+    let lon0: i16 = lon0.parse().ok()?;
+    let base = World::ALL
+        .into_iter()
+        .find(|w| w.projection().name() == base)?;
+    Some(Projection::Centred { base, lon0 })
 }

@@ -30,6 +30,133 @@ pub enum Projection {
         p2: i8,
         lon0: i16,
     },
+    /// A world projection centred on `lon0` (degrees east) rather than on Greenwich: world
+    /// maps centred on the Pacific (China's standard world maps at about 150E; chart layouts
+    /// rotated to keep the Pacific whole), and pseudo-cylindrical maps of China alone centred
+    /// on China (Highcharts centres a map of one country on its middle). In the cylindrical
+    /// projections this moves only the seam; in the others it changes the shape of
+    /// everything away from the central meridian.
+    Centred {
+        base: World,
+        lon0: i16,
+    },
+}
+
+/// The world projections, each centred on Greenwich as `Projection` names it, or elsewhere
+/// through `Projection::Centred`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum World {
+    PlateCarree,
+    WebMercator,
+    Miller,
+    NaturalEarth1,
+    EqualEarth,
+    Robinson,
+    WinkelTripel,
+}
+
+impl World {
+    pub const ALL: [World; 7] = [
+        World::PlateCarree,
+        World::WebMercator,
+        World::Miller,
+        World::NaturalEarth1,
+        World::EqualEarth,
+        World::Robinson,
+        World::WinkelTripel,
+    ];
+
+    /// Forward projection centred on Greenwich: degrees in, unit-sphere (x, y) out, y north.
+    pub fn forward(self, lon: f64, lat: f64) -> (f64, f64) {
+        let lam = lon.to_radians();
+        let phi = lat.clamp(-89.9, 89.9).to_radians();
+        match self {
+            World::PlateCarree => (lam, phi),
+            World::WebMercator => {
+                let p = phi.clamp(-1.4844, 1.4844);
+                (lam, (FRAC_PI_4 + p / 2.0).tan().ln())
+            }
+            World::Miller => (lam, 1.25 * (FRAC_PI_4 + 0.4 * phi).tan().ln()),
+            World::NaturalEarth1 => {
+                let p2 = phi * phi;
+                let p4 = p2 * p2;
+                (
+                    lam * (0.8707 - 0.131979 * p2
+                        + p4 * (-0.013791 + p4 * (0.003971 * p2 - 0.001529 * p4))),
+                    phi * (1.007226
+                        + p2 * (0.015085 + p4 * (-0.044475 + 0.028874 * p2 - 0.005916 * p4))),
+                )
+            }
+            World::EqualEarth => {
+                const A1: f64 = 1.340264;
+                const A2: f64 = -0.081106;
+                const A3: f64 = 0.000893;
+                const A4: f64 = 0.003796;
+                let m = 3f64.sqrt() / 2.0;
+                let l = (m * phi.sin()).asin();
+                let l2 = l * l;
+                let l6 = l2 * l2 * l2;
+                (
+                    lam * l.cos() / (m * (A1 + 3.0 * A2 * l2 + l6 * (7.0 * A3 + 9.0 * A4 * l2))),
+                    l * (A1 + A2 * l2 + l6 * (A3 + A4 * l2)),
+                )
+            }
+            World::Robinson => {
+                const T: [[f64; 2]; 19] = [
+                    [1.0000, 0.0000],
+                    [0.9986, 0.0620],
+                    [0.9954, 0.1240],
+                    [0.9900, 0.1860],
+                    [0.9822, 0.2480],
+                    [0.9730, 0.3100],
+                    [0.9600, 0.3720],
+                    [0.9427, 0.4340],
+                    [0.9216, 0.4958],
+                    [0.8962, 0.5571],
+                    [0.8679, 0.6176],
+                    [0.8350, 0.6769],
+                    [0.7986, 0.7346],
+                    [0.7597, 0.7903],
+                    [0.7186, 0.8435],
+                    [0.6732, 0.8936],
+                    [0.6213, 0.9394],
+                    [0.5722, 0.9761],
+                    [0.5322, 1.0000],
+                ];
+                let a = lat.abs().min(90.0) / 5.0;
+                let i = (a.floor() as usize).min(17);
+                let t = a - i as f64;
+                let xx = T[i][0] + (T[i + 1][0] - T[i][0]) * t;
+                let yy = T[i][1] + (T[i + 1][1] - T[i][1]) * t;
+                (0.8487 * xx * lam, 1.3523 * yy * lat.signum())
+            }
+            World::WinkelTripel => {
+                // Aitoff: alpha = acos(cos(phi) cos(lam / 2)), scaled by 1 / sinc(alpha)
+                let alpha = (phi.cos() * (lam / 2.0).cos()).clamp(-1.0, 1.0).acos();
+                let sinc = if alpha < 1e-9 {
+                    1.0
+                } else {
+                    alpha.sin() / alpha
+                };
+                let (ax, ay) = (2.0 * phi.cos() * (lam / 2.0).sin() / sinc, phi.sin() / sinc);
+                ((ax + lam * 2.0 / PI) / 2.0, (ay + phi) / 2.0)
+            }
+        }
+    }
+
+    /// The projection centred on Greenwich.
+    pub const fn projection(self) -> Projection {
+        match self {
+            World::PlateCarree => Projection::PlateCarree,
+            World::WebMercator => Projection::WebMercator,
+            World::Miller => Projection::Miller,
+            World::NaturalEarth1 => Projection::NaturalEarth1,
+            World::EqualEarth => Projection::EqualEarth,
+            World::Robinson => Projection::Robinson,
+            World::WinkelTripel => Projection::WinkelTripel,
+        }
+    }
 }
 
 impl Projection {
@@ -58,6 +185,37 @@ impl Projection {
 
     /// World projections registration tries only when the others fit loosely.
     pub const SECOND_CHANCE: [Projection; 1] = [Projection::WinkelTripel];
+
+    /// World maps centred on the Pacific at 150E, in every world projection.
+    pub const PACIFIC: [Projection; 7] = {
+        let mut out = [Projection::PlateCarree; 7];
+        let mut i = 0;
+        while i < 7 {
+            out[i] = Projection::Centred {
+                base: World::ALL[i],
+                lon0: 150,
+            };
+            i += 1;
+        }
+        out
+    };
+
+    /// China alone in the pseudo-cylindrical projections centred on China's middle (105E).
+    /// The cylindrical ones need no centring: there it only moves the map sideways.
+    pub const CHINA_CENTRED: [Projection; 3] = [
+        Projection::Centred {
+            base: World::NaturalEarth1,
+            lon0: 105,
+        },
+        Projection::Centred {
+            base: World::EqualEarth,
+            lon0: 105,
+        },
+        Projection::Centred {
+            base: World::Robinson,
+            lon0: 105,
+        },
+    ];
 
     /// The conic variants registration tries: both kinds over the standard-parallel pairs and
     /// central meridians seen on China maps (China's own 25N/47N at 105E or 110E; d3's
@@ -117,7 +275,23 @@ impl Projection {
             Projection::WinkelTripel => "winkel_tripel".into(),
             Projection::Albers { p1, p2, lon0 } => conic("albers", p1, p2, lon0),
             Projection::Lambert { p1, p2, lon0 } => conic("lambert", p1, p2, lon0),
+            Projection::Centred { base, lon0 } => format!("{}_{lon0}e", base.projection().name()),
         }
+    }
+
+    /// The central meridian (degrees east): the middle of the map, opposite its seam.
+    pub fn central_meridian(self) -> f64 {
+        match self {
+            Projection::Albers { lon0, .. }
+            | Projection::Lambert { lon0, .. }
+            | Projection::Centred { lon0, .. } => lon0 as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Whether this is a world projection centred away from Greenwich.
+    pub fn is_centred(self) -> bool {
+        matches!(self, Projection::Centred { .. })
     }
 
     /// Whether the projection is only used for maps centred on China.
@@ -126,80 +300,18 @@ impl Projection {
     }
 
     pub fn forward(self, lon: f64, lat: f64) -> (f64, f64) {
-        let lam = lon.to_radians();
         let phi = lat.clamp(-89.9, 89.9).to_radians();
         match self {
-            Projection::PlateCarree => (lam, phi),
-            Projection::WebMercator => {
-                let p = phi.clamp(-1.4844, 1.4844);
-                (lam, (FRAC_PI_4 + p / 2.0).tan().ln())
-            }
-            Projection::Miller => (lam, 1.25 * (FRAC_PI_4 + 0.4 * phi).tan().ln()),
-            Projection::NaturalEarth1 => {
-                let p2 = phi * phi;
-                let p4 = p2 * p2;
-                (
-                    lam * (0.8707 - 0.131979 * p2
-                        + p4 * (-0.013791 + p4 * (0.003971 * p2 - 0.001529 * p4))),
-                    phi * (1.007226
-                        + p2 * (0.015085 + p4 * (-0.044475 + 0.028874 * p2 - 0.005916 * p4))),
-                )
-            }
-            Projection::EqualEarth => {
-                const A1: f64 = 1.340264;
-                const A2: f64 = -0.081106;
-                const A3: f64 = 0.000893;
-                const A4: f64 = 0.003796;
-                let m = 3f64.sqrt() / 2.0;
-                let l = (m * phi.sin()).asin();
-                let l2 = l * l;
-                let l6 = l2 * l2 * l2;
-                (
-                    lam * l.cos() / (m * (A1 + 3.0 * A2 * l2 + l6 * (7.0 * A3 + 9.0 * A4 * l2))),
-                    l * (A1 + A2 * l2 + l6 * (A3 + A4 * l2)),
-                )
-            }
-            Projection::Robinson => {
-                const T: [[f64; 2]; 19] = [
-                    [1.0000, 0.0000],
-                    [0.9986, 0.0620],
-                    [0.9954, 0.1240],
-                    [0.9900, 0.1860],
-                    [0.9822, 0.2480],
-                    [0.9730, 0.3100],
-                    [0.9600, 0.3720],
-                    [0.9427, 0.4340],
-                    [0.9216, 0.4958],
-                    [0.8962, 0.5571],
-                    [0.8679, 0.6176],
-                    [0.8350, 0.6769],
-                    [0.7986, 0.7346],
-                    [0.7597, 0.7903],
-                    [0.7186, 0.8435],
-                    [0.6732, 0.8936],
-                    [0.6213, 0.9394],
-                    [0.5722, 0.9761],
-                    [0.5322, 1.0000],
-                ];
-                let a = lat.abs().min(90.0) / 5.0;
-                let i = (a.floor() as usize).min(17);
-                let t = a - i as f64;
-                let xx = T[i][0] + (T[i + 1][0] - T[i][0]) * t;
-                let yy = T[i][1] + (T[i + 1][1] - T[i][1]) * t;
-                (0.8487 * xx * lam, 1.3523 * yy * lat.signum())
-            }
-            Projection::WinkelTripel => {
-                // Aitoff: alpha = acos(cos(phi) cos(lam / 2)), scaled by 1 / sinc(alpha)
-                let alpha = (phi.cos() * (lam / 2.0).cos()).clamp(-1.0, 1.0).acos();
-                let sinc = if alpha < 1e-9 {
-                    1.0
-                } else {
-                    alpha.sin() / alpha
-                };
-                let (ax, ay) = (2.0 * phi.cos() * (lam / 2.0).sin() / sinc, phi.sin() / sinc);
-                ((ax + lam * 2.0 / PI) / 2.0, (ay + phi) / 2.0)
-            }
+            Projection::Centred { base, lon0 } => base.forward(relative_lon(lon, lon0 as f64), lat),
+            Projection::PlateCarree => World::PlateCarree.forward(lon, lat),
+            Projection::WebMercator => World::WebMercator.forward(lon, lat),
+            Projection::Miller => World::Miller.forward(lon, lat),
+            Projection::NaturalEarth1 => World::NaturalEarth1.forward(lon, lat),
+            Projection::EqualEarth => World::EqualEarth.forward(lon, lat),
+            Projection::Robinson => World::Robinson.forward(lon, lat),
+            Projection::WinkelTripel => World::WinkelTripel.forward(lon, lat),
             Projection::Albers { p1, p2, lon0 } => {
+                let lam = lon.to_radians();
                 let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());
                 let n = (p1.sin() + p2.sin()) / 2.0;
                 let c = p1.cos() * p1.cos() + 2.0 * n * p1.sin();
@@ -209,6 +321,7 @@ impl Projection {
                 (rho * th.sin(), rho0 - rho * th.cos())
             }
             Projection::Lambert { p1, p2, lon0 } => {
+                let lam = lon.to_radians();
                 let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());
                 let t = |p: f64| (FRAC_PI_4 + p / 2.0).tan();
                 let n = if (p1 - p2).abs() < 1e-9 {
@@ -222,6 +335,19 @@ impl Projection {
                 (rho * th.sin(), f - rho * th.cos())
             }
         }
+    }
+}
+
+/// Longitude `lon` east of the central meridian `lon0`, into [-180, 180]. A longitude already
+/// in range is kept as it is, so a ring cut at the seam keeps its cut points on their own side.
+pub fn relative_lon(lon: f64, lon0: f64) -> f64 {
+    let r = lon - lon0;
+    if r > 180.0 {
+        (r + 180.0).rem_euclid(360.0) - 180.0
+    } else if r < -180.0 {
+        180.0 - (180.0 - r).rem_euclid(360.0)
+    } else {
+        r
     }
 }
 
@@ -273,6 +399,12 @@ impl Frame {
 /// Projected bbox of a lon/lat box sampled on a grid (handles curved edges).
 pub fn projected_bbox(p: Projection, lonlat: [f64; 4]) -> [f64; 4] {
     let [a, b, c, d] = lonlat;
+    // all longitudes round: from seam to seam, wherever the projection is centred
+    if let Projection::Centred { base, .. } = p
+        && c - a >= 360.0
+    {
+        return projected_bbox(base.projection(), lonlat);
+    }
     let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for i in 0..=16 {
         for j in 0..=16 {
@@ -289,4 +421,41 @@ pub fn projected_bbox(p: Projection, lonlat: [f64; 4]) -> [f64; 4] {
         }
     }
     bb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centred_projection_is_its_base_moved_to_the_central_meridian() {
+        let p = Projection::Centred {
+            base: World::EqualEarth,
+            lon0: 150,
+        };
+        assert_eq!(
+            p.forward(150.0, 30.0),
+            Projection::EqualEarth.forward(0.0, 30.0)
+        );
+        assert_eq!(
+            p.forward(105.0, 30.0),
+            Projection::EqualEarth.forward(-45.0, 30.0)
+        );
+        // across the seam (30W) the map wraps: 31W is at its right edge
+        assert_eq!(
+            p.forward(-31.0, 0.0),
+            Projection::EqualEarth.forward(179.0, 0.0)
+        );
+        assert_eq!(p.name(), "equal_earth_150e");
+    }
+
+    #[test]
+    fn relative_longitude_keeps_the_seam_on_the_side_it_was_cut() {
+        assert_eq!(relative_lon(-30.0, 150.0), -180.0);
+        assert_eq!(relative_lon(330.0, 150.0), 180.0);
+        assert_eq!(relative_lon(-31.0, 150.0), 179.0);
+        assert_eq!(relative_lon(180.0, 0.0), 180.0);
+        assert_eq!(relative_lon(-180.0, 0.0), -180.0);
+        assert_eq!(relative_lon(100.0, -150.0), -110.0);
+    }
 }

@@ -1,6 +1,6 @@
 //! Draws map images from the reference geometry: any projection, box, size and style, with
 //! switches that reproduce each violation. Used by the tests (fixtures) and the demo.
-use super::project::{Frame, Projection, projected_bbox};
+use super::project::{Frame, Projection, projected_bbox, relative_lon};
 use super::raster::{Mask, fill_px, stroke_px};
 use super::{Reference, Ring};
 use std::fmt::Write as _;
@@ -327,7 +327,7 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
                 cut = true;
                 continue;
             }
-            if i > 0 && (p[0] - ring[i - 1][0]).abs() > 180.0 {
+            if i > 0 && crosses_seam(frame, p[0], ring[i - 1][0]) {
                 stroke_px(canvas, &part, false, spec.boundary_px, LINE);
                 part.clear();
             }
@@ -338,7 +338,7 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
             continue;
         }
         if let (Some(a), Some(b)) = (ring.first(), ring.last())
-            && (a[0] - b[0]).abs() <= 180.0
+            && !crosses_seam(frame, a[0], b[0])
             && let Some(first) = part.first().copied()
             && part.len() == ring.len()
         {
@@ -354,37 +354,59 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
     }
 }
 
-/// Projects rings for filling; a ring that jumps across the antimeridian (Russia, Fiji) is
-/// unwrapped to continuous longitudes and cut there, its eastern part drawn one turn west
-/// (whole in a conic, which wraps longitudes itself; Antarctica is left out there, its ring
-/// round the pole would cover the sea).
+/// Whether a step between longitudes `a` and `b` jumps across the map's seam (the meridian
+/// opposite its central one; the antimeridian for conics, which wrap longitudes themselves).
+fn crosses_seam(frame: &Frame, a: f64, b: f64) -> bool {
+    let lon0 = if frame.projection.is_conic() {
+        0.0
+    } else {
+        frame.projection.central_meridian()
+    };
+    (relative_lon(a, lon0) - relative_lon(b, lon0)).abs() > 180.0
+}
+
+/// Projects rings for filling; a ring that jumps across the seam (the antimeridian, or the
+/// meridian opposite a centred projection's middle: Russia and Fiji, or Greenland for a map
+/// centred on the Pacific) is unwrapped to continuous longitudes and cut there, its eastern
+/// part drawn one turn west (whole in a conic, which wraps longitudes itself; Antarctica is
+/// left out there, its ring round the pole would cover the sea).
 fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
     let conic = frame.projection.is_conic();
+    let lon0 = if conic {
+        0.0
+    } else {
+        frame.projection.central_meridian()
+    };
+    let rel = |lon: f64| relative_lon(lon, lon0);
     let mut out = Vec::new();
     for r in rings {
         if conic && r.iter().any(|p| p[1] < -60.0) {
             continue;
         }
-        let jumps = r.windows(2).any(|w| (w[1][0] - w[0][0]).abs() > 180.0);
+        let jumps = r.windows(2).any(|w| crosses_seam(frame, w[0][0], w[1][0]));
         if !jumps {
             out.push(r.iter().map(|p| frame.to_px(p[0], p[1])).collect());
             continue;
         }
+        // longitudes east of the central meridian, unwrapped to 0..360
         let east: Vec<[f64; 2]> = r
             .iter()
-            .map(|p| if p[0] < 0.0 { [p[0] + 360.0, p[1]] } else { *p })
+            .map(|p| {
+                let x = rel(p[0]);
+                [if x < 0.0 { x + 360.0 } else { x }, p[1]]
+            })
             .collect();
         if conic {
             out.push(east.iter().map(|p| frame.to_px(p[0], p[1])).collect());
             continue;
         }
-        // the part west of the antimeridian, and the part east of it moved one turn west
+        // the part west of the seam, and the part east of it moved one turn west
         for (keep_west, shift) in [(true, 0.0), (false, -360.0)] {
             let part = clip_at_antimeridian(&east, keep_west);
             if part.len() >= 3 {
                 out.push(
                     part.iter()
-                        .map(|p| frame.to_px(p[0] + shift, p[1]))
+                        .map(|p| frame.to_px(p[0] + shift + lon0, p[1]))
                         .collect(),
                 );
             }
