@@ -5,7 +5,7 @@ use mapsweep::check::gate::MapLikeness;
 use mapsweep::check::register::Prepared;
 use mapsweep::check::{CheckReport, Checker, Status, Verdict};
 use mapsweep::reference::Reference;
-use mapsweep::reference::project::Projection;
+use mapsweep::reference::project::{Projection, World};
 use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -890,6 +890,67 @@ fn world_map_in_winkel_tripel_registers_in_it() {
             &[
                 ("zangnan", Status::Violation),
                 ("south_china_sea", Status::Violation),
+            ],
+            &what,
+        );
+    }
+}
+
+/// World maps centred on the Pacific (China's standard world maps at about 150E; chart
+/// layouts rotated to keep the Pacific whole, as Plotly's `projection.rotation.lon`): the seam
+/// runs through the Atlantic, and in the pseudo-cylindrical projections every shape away from
+/// the central meridian is sheared against a Greenwich-centred outline. Nothing registered
+/// them before. China's view is compliant; the default view is flagged.
+#[test]
+fn world_map_centred_on_the_pacific_registers_and_is_checked() {
+    for base in [World::NaturalEarth1, World::Miller] {
+        let p = Projection::Centred { base, lon0: 150 };
+        let mut s = RenderSpec::at_aspect(p, WORLD, 1200, Style::highlight());
+        let r = check_spec(&s);
+        let what = p.name();
+        assert_eq!(r.map.projection.as_deref(), Some(what.as_str()), "{r:#?}");
+        assert_eq!(r.map.region.as_deref(), Some("world"), "{what}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.taiwan_separate = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("taiwan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("aksai_chin", Status::Ok),
+            ],
+            &what,
+        );
+    }
+}
+
+/// China alone in a pseudo-cylindrical projection centred on China's middle, as Highcharts
+/// Maps draws a one-country map in Equal Earth (it centres the projection on the data's
+/// bounds, 104E for China). Greenwich-centred, those projections shear China; a Robinson one
+/// was flagged through a loose plate carrée fit, an Equal Earth one did not register.
+#[test]
+fn china_map_in_a_pseudo_cylindrical_projection_centred_on_china_registers() {
+    for base in [World::EqualEarth, World::Robinson] {
+        let p = Projection::Centred { base, lon0: 104 };
+        let what = p.name();
+        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::highlight());
+        s.china_alone = true;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("china"), "{what}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("aksai_chin", Status::Ok),
             ],
             &what,
         );

@@ -122,6 +122,9 @@ pub struct Checker {
     /// use (only maps that need them pay), then shared by every later check.
     asia: std::sync::OnceLock<Template>,
     crop: std::sync::OnceLock<Vec<Outline>>,
+    /// The world outline in `Projection::PACIFIC`, projected on first use (registration
+    /// tries those only when nothing else fits well).
+    pacific: std::sync::OnceLock<Template>,
 }
 
 /// Working size limit: larger images are scaled down first.
@@ -186,6 +189,8 @@ const MASS_MARGIN: f64 = 0.05;
 /// frame when it fits (`MIN_FIT`), and better by `SECOND_CHANCE_MARGIN`.
 const SECOND_CHANCE_BELOW: f64 = 0.8;
 const SECOND_CHANCE_MARGIN: f64 = 0.1;
+/// Second-chance hypotheses refined (the best of distinct projections).
+const SECOND_CHANCE_REFINED: usize = 3;
 /// A China-alone frame fitting below this may be China inside a map of Asia, which neither
 /// whole-map template matches: the crop search is tried too, and kept when it fits better.
 const CROP_RETRY_BELOW: f64 = 0.7;
@@ -228,6 +233,7 @@ impl Checker {
             .copied()
             .filter(|q| !Projection::SECOND_CHANCE.contains(q))
             .chain(Projection::CONICS)
+            .chain(Projection::CHINA_CENTRED)
             .collect();
         let china = Template::new(
             densify(
@@ -254,6 +260,7 @@ impl Checker {
             probes,
             asia: Default::default(),
             crop: Default::default(),
+            pacific: Default::default(),
         })
     }
 
@@ -374,8 +381,12 @@ impl Checker {
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
-        // every projection of the China template: all but the second-chance ones
-        let common: Vec<Projection> = self.china.projections().collect();
+        // every projection of the China template but the centred ones (second-chance)
+        let common: Vec<Projection> = self
+            .china
+            .projections()
+            .filter(|q| !q.is_centred())
+            .collect();
         let mut hyps = self.hypotheses(p, c, &common, None);
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
         // Refine the best few flat-projection hypotheses (as many as before conics were added,
@@ -463,15 +474,31 @@ impl Checker {
         {
             best = Some(c);
         }
-        // Projections seldom used for world maps (Winkel tripel) are tried only when nothing
-        // fits well, and kept only when they fit clearly better: beside the others they would
-        // take refinement slots from the right projection of maps that fit loosely anyway.
+        // Projections seldom used for world maps (Winkel tripel), world maps centred on the
+        // Pacific and China alone in a pseudo-cylindrical projection centred on China are tried
+        // only when nothing fits well, and kept only when they fit clearly better: beside the
+        // others they would take refinement slots from the right projection of maps that fit
+        // loosely anyway.
         if best.as_ref().is_none_or(|b| b.fit < SECOND_CHANCE_BELOW) {
-            let mut rare = self.hypotheses(p, c, &Projection::SECOND_CHANCE, Some(cb));
+            let projs: Vec<Projection> = Projection::SECOND_CHANCE
+                .into_iter()
+                .chain(Projection::PACIFIC)
+                .chain(Projection::CHINA_CENTRED)
+                .collect();
+            let mut rare = self.hypotheses(p, c, &projs, Some(cb));
             rare.sort_by(|a, b| b.s.total_cmp(&a.s));
-            if let Some(h) = rare.first() {
+            let mut tried: Vec<(Projection, bool)> = Vec::new();
+            for h in rare {
+                let key = (h.frame.projection, h.china_only);
+                if tried.contains(&key) {
+                    continue;
+                }
+                if tried.len() == SECOND_CHANCE_REFINED {
+                    break;
+                }
+                tried.push(key);
                 // the coarse stages first: the fine one only for a frame close to fitting
-                let pts = self.world.points(h.frame.projection);
+                let pts = self.template(key.0, key.1).points(key.0);
                 let (coarse, fine) = FIT_SCHEDULE.split_at(2);
                 let (f, s) = refine(p, pts, h.frame, 150, true, coarse);
                 let (f, s) = if s >= SECOND_CHANCE_BELOW - 0.2 {
@@ -479,7 +506,7 @@ impl Checker {
                 } else {
                     (f, s)
                 };
-                tracing::debug!(proj = ?f.projection, init = h.s, fit = s, "second-chance projection");
+                tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, "second-chance projection");
                 if s >= MIN_FIT
                     && best
                         .as_ref()
@@ -488,7 +515,7 @@ impl Checker {
                     best = Some(Registered {
                         frame: f,
                         fit: s,
-                        china_only: false,
+                        china_only: h.china_only,
                     });
                 }
             }
@@ -584,8 +611,7 @@ impl Checker {
                 let pb = if ext[3] >= 90.0 || ext[1] <= -90.0 && ext[3] > 84.0 {
                     projected_bbox(proj, ext)
                 } else {
-                    let t = if china_only { &self.china } else { &self.world };
-                    let mut bb = bbox_of(t, proj, ext);
+                    let mut bb = bbox_of(self.template(proj, china_only), proj, ext);
                     if china_only && ext[1] < 10.0 && proj.is_conic() {
                         // China with the South China Sea: out to the dash line (conics only:
                         // in the flat projections the extent without it registers the China
@@ -670,7 +696,7 @@ impl Checker {
                     }
                 }
                 for f in cands {
-                    let t = if china_only { &self.china } else { &self.world };
+                    let t = self.template(proj, china_only);
                     let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
                     if n < 100 {
                         continue;
@@ -723,6 +749,9 @@ impl Checker {
         if !pts.is_empty() {
             return pts;
         }
+        if proj.is_centred() {
+            return self.template(proj, false).points(proj);
+        }
         let asia = self.asia.get_or_init(|| {
             let projs: Vec<Projection> = Projection::CONICS
                 .into_iter()
@@ -732,6 +761,19 @@ impl Checker {
             Template::new(self.world_in([30.0, -15.0, 180.0, 80.0]).collect(), &projs)
         });
         asia.points(proj)
+    }
+
+    /// The template a whole-map hypothesis in `proj` is scored on: China alone, the world, or
+    /// the world centred on the Pacific (projected on first use).
+    fn template(&self, proj: Projection, china_only: bool) -> &Template {
+        if china_only {
+            &self.china
+        } else if Projection::PACIFIC.contains(&proj) {
+            self.pacific
+                .get_or_init(|| Template::new(self.world.lonlat.clone(), &Projection::PACIFIC))
+        } else {
+            &self.world
+        }
     }
 
     /// The world outline's lon/lat points strictly inside `[lon0, lat0, lon1, lat1]`.

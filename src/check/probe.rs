@@ -437,8 +437,15 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let r = ck.reference;
     let ppd = f.px_per_deg();
     let _ = ppd;
-    let (wx0, _) = f.to_px(-170.0, 0.0);
-    let (wx1, _) = f.to_px(170.0, 0.0);
+    // 170 degrees either side of the central meridian: a world map spans most of the image
+    // (a conic wraps such longitudes far off any image: never a world map)
+    let lon0 = if f.projection.is_conic() {
+        0.0
+    } else {
+        f.projection.central_meridian()
+    };
+    let (wx0, _) = f.to_px(lon0 - 170.0, 0.0);
+    let (wx1, _) = f.to_px(lon0 + 170.0, 0.0);
     let region =
         if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
             "world"
