@@ -900,11 +900,17 @@ fn world_map_in_winkel_tripel_registers_in_it() {
 /// layouts rotated to keep the Pacific whole, as Plotly's `projection.rotation.lon`): the seam
 /// runs through the Atlantic, and in the pseudo-cylindrical projections every shape away from
 /// the central meridian is sheared against a Greenwich-centred outline. Nothing registered
-/// them before. China's view is compliant; the default view is flagged.
+/// them before. Registration tries 150E, then meridians up to 30 degrees either side (180 as
+/// Plotly's `rotation.lon: 180` draws it). China's view is compliant; the default view is
+/// flagged.
 #[test]
 fn world_map_centred_on_the_pacific_registers_and_is_checked() {
-    for base in [World::NaturalEarth1, World::Miller] {
-        let p = Projection::Centred { base, lon0: 150 };
+    for (base, lon0) in [
+        (World::NaturalEarth1, 150),
+        (World::Miller, 150),
+        (World::EqualEarth, 180),
+    ] {
+        let p = Projection::Centred { base, lon0 };
         let mut s = RenderSpec::at_aspect(p, WORLD, 1200, Style::highlight());
         let r = check_spec(&s);
         let what = p.name();

@@ -189,6 +189,9 @@ const MASS_MARGIN: f64 = 0.05;
 /// frame when it fits (`MIN_FIT`), and better by `SECOND_CHANCE_MARGIN`.
 const SECOND_CHANCE_BELOW: f64 = 0.8;
 const SECOND_CHANCE_MARGIN: f64 = 0.1;
+/// A centred second-chance frame fitting within this of `MIN_FIT` has its neighbouring
+/// central meridians tried.
+const CENTRED_REACH: f64 = 0.2;
 /// Second-chance hypotheses refined (the best of distinct projections).
 const SECOND_CHANCE_REFINED: usize = 3;
 /// A China-alone frame fitting below this may be China inside a map of Asia, which neither
@@ -507,6 +510,13 @@ impl Checker {
                     (f, s)
                 };
                 tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, "second-chance projection");
+                // a centred map fitting nearly well enough: its middle may lie a few tens of
+                // degrees from the meridian tried
+                let (f, s) = if f.projection.is_centred() && s >= MIN_FIT - CENTRED_REACH {
+                    self.centred_variants(p, f, s, h.china_only)
+                } else {
+                    (f, s)
+                };
                 if s >= MIN_FIT
                     && best
                         .as_ref()
@@ -537,11 +547,7 @@ impl Checker {
         // Specificity: the outline must fit here and not about as well when moved by an
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an
         // edge wherever the outline lands; a real map is not.
-        let pts = if best.china_only {
-            self.china.points(best.frame.projection)
-        } else {
-            self.world_points(best.frame.projection)
-        };
+        let pts = &*self.outline(best.frame.projection, best.china_only);
         // Degenerate frames: refinement can squash the outline into a line or a dot that lies
         // on one long straight edge (a gradient's wrap line fit 1.0 that way). A map's outline
         // keeps its aspect and spans a good part of the content box.
@@ -740,6 +746,47 @@ impl Checker {
             }
         }
         best
+    }
+
+    /// A map registered in a centred projection: tries central meridians 10, 20 and 30
+    /// degrees either side (frame carried over), keeps the best fit.
+    fn centred_variants(&self, p: &Prepared, f: Frame, s: f64, china_only: bool) -> (Frame, f64) {
+        let Projection::Centred { base, lon0 } = f.projection else {
+            return (f, s);
+        };
+        let mut best = (f, s);
+        for d in [-30, -20, -10, 10, 20, 30] {
+            let q = Projection::Centred {
+                base,
+                lon0: (lon0 + d + 179).rem_euclid(360) - 179,
+            };
+            let pts = self.outline(q, china_only);
+            let (g, t) = refine(p, &pts, carry_frame(&f, q), 150, true, &FIT_SCHEDULE[1..]);
+            tracing::debug!(proj = ?q, fit = t, "centred variant");
+            if t > best.1 + 0.005 {
+                best = (g, t);
+            }
+        }
+        best
+    }
+
+    /// The outline a frame in `proj` is scored on (China alone or the world), projected now
+    /// when no template holds it (a centred projection's other central meridians).
+    fn outline(&self, proj: Projection, china_only: bool) -> std::borrow::Cow<'_, Outline> {
+        let (pts, t) = if china_only {
+            (self.china.points(proj), &self.china)
+        } else {
+            (self.world_points(proj), &self.world)
+        };
+        if !pts.is_empty() || !proj.is_centred() {
+            return std::borrow::Cow::Borrowed(pts);
+        }
+        std::borrow::Cow::Owned(Outline::new(
+            t.lonlat
+                .iter()
+                .map(|&(lo, la)| proj.forward(lo, la))
+                .collect(),
+        ))
     }
 
     /// Outline points of the world template in `proj`: precomputed for the world projections,

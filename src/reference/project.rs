@@ -275,6 +275,9 @@ impl Projection {
             Projection::WinkelTripel => "winkel_tripel".into(),
             Projection::Albers { p1, p2, lon0 } => conic("albers", p1, p2, lon0),
             Projection::Lambert { p1, p2, lon0 } => conic("lambert", p1, p2, lon0),
+            Projection::Centred { base, lon0 } if lon0 < 0 => {
+                format!("{}_{}w", base.projection().name(), -lon0)
+            }
             Projection::Centred { base, lon0 } => format!("{}_{lon0}e", base.projection().name()),
         }
     }
@@ -447,6 +450,11 @@ mod tests {
             Projection::EqualEarth.forward(179.0, 0.0)
         );
         assert_eq!(p.name(), "equal_earth_150e");
+        let west = Projection::Centred {
+            base: World::Miller,
+            lon0: -30,
+        };
+        assert_eq!(west.name(), "miller_30w");
     }
 
     #[test]
