@@ -82,6 +82,23 @@ fn assert_rules(r: &CheckReport, want: &[(&str, Status)], what: &str) {
     }
 }
 
+/// Map `s` as drawn must register in `region` and be compliant; drawn again with `spoil`
+/// applied, its rules must read `want`. Returns the compliant map's report.
+fn assert_compliant_then_flagged(
+    mut s: RenderSpec,
+    region: &str,
+    spoil: impl Fn(&mut RenderSpec),
+    want: &[(&str, Status)],
+    what: &str,
+) -> CheckReport {
+    let r = check_spec(&s);
+    assert_eq!(r.map.region.as_deref(), Some(region), "{what}: {r:#?}");
+    assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+    spoil(&mut s);
+    assert_rules(&check_spec(&s), want, what);
+    r
+}
+
 /// Taiwan checked twice on map `s` through `check`: in China's fill its rule must say `same`
 /// (or, with `same` None, anything but a violation); in a fill of its own it must be flagged.
 fn assert_taiwan_told_apart(
@@ -911,18 +928,15 @@ fn world_map_centred_on_the_pacific_registers_and_is_checked() {
         (World::EqualEarth, 180),
     ] {
         let p = Projection::Centred { base, lon0 };
-        let mut s = RenderSpec::at_aspect(p, WORLD, 1200, Style::highlight());
-        let r = check_spec(&s);
         let what = p.name();
-        assert_eq!(r.map.projection.as_deref(), Some(what.as_str()), "{r:#?}");
-        assert_eq!(r.map.region.as_deref(), Some("world"), "{what}: {r:#?}");
-        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
-        s.zangnan_as_india = true;
-        s.taiwan_separate = true;
-        s.dashes = false;
-        let r = check_spec(&s);
-        assert_rules(
-            &r,
+        let r = assert_compliant_then_flagged(
+            RenderSpec::at_aspect(p, WORLD, 1200, Style::highlight()),
+            "world",
+            |s| {
+                s.zangnan_as_india = true;
+                s.taiwan_separate = true;
+                s.dashes = false;
+            },
             &[
                 ("zangnan", Status::Violation),
                 ("taiwan", Status::Violation),
@@ -931,6 +945,7 @@ fn world_map_centred_on_the_pacific_registers_and_is_checked() {
             ],
             &what,
         );
+        assert_eq!(r.map.projection.as_deref(), Some(what.as_str()), "{r:#?}");
     }
 }
 
@@ -942,23 +957,21 @@ fn world_map_centred_on_the_pacific_registers_and_is_checked() {
 fn china_map_in_a_pseudo_cylindrical_projection_centred_on_china_registers() {
     for base in [World::EqualEarth, World::Robinson] {
         let p = Projection::Centred { base, lon0: 104 };
-        let what = p.name();
         let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::highlight());
         s.china_alone = true;
-        let r = check_spec(&s);
-        assert_eq!(r.map.region.as_deref(), Some("china"), "{what}: {r:#?}");
-        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
-        s.zangnan_as_india = true;
-        s.dashes = false;
-        let r = check_spec(&s);
-        assert_rules(
-            &r,
+        assert_compliant_then_flagged(
+            s,
+            "china",
+            |s| {
+                s.zangnan_as_india = true;
+                s.dashes = false;
+            },
             &[
                 ("zangnan", Status::Violation),
                 ("south_china_sea", Status::Violation),
                 ("aksai_chin", Status::Ok),
             ],
-            &what,
+            &p.name(),
         );
     }
 }
