@@ -437,13 +437,8 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let r = ck.reference;
     let ppd = f.px_per_deg();
     let _ = ppd;
-    // 170 degrees either side of the central meridian: a world map spans most of the image
-    // (a conic wraps such longitudes far off any image: never a world map)
-    let lon0 = if f.projection.is_conic() {
-        0.0
-    } else {
-        f.projection.central_meridian()
-    };
+    // 170 degrees either side of the map's middle: a world map spans most of the image
+    let lon0 = f.projection.world_middle();
     let (wx0, _) = f.to_px(lon0 - 170.0, 0.0);
     let (wx1, _) = f.to_px(lon0 + 170.0, 0.0);
     let region =

@@ -282,12 +282,13 @@ impl Projection {
         }
     }
 
-    /// The central meridian (degrees east): the middle of the map, opposite its seam.
-    pub fn central_meridian(self) -> f64 {
+    /// The meridian (degrees east) in the middle of a world map, opposite its seam: a centred
+    /// projection's `lon0`, Greenwich for the others. Conics wrap longitudes about their own
+    /// meridian, but draw China and its surroundings only, never a world map seam to seam, so
+    /// the antimeridian stands for their seam as it always has.
+    pub fn world_middle(self) -> f64 {
         match self {
-            Projection::Albers { lon0, .. }
-            | Projection::Lambert { lon0, .. }
-            | Projection::Centred { lon0, .. } => lon0 as f64,
+            Projection::Centred { lon0, .. } => lon0 as f64,
             _ => 0.0,
         }
     }

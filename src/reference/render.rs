@@ -355,13 +355,9 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
 }
 
 /// Whether a step between longitudes `a` and `b` jumps across the map's seam (the meridian
-/// opposite its central one; the antimeridian for conics, which wrap longitudes themselves).
+/// opposite `Projection::world_middle`).
 fn crosses_seam(frame: &Frame, a: f64, b: f64) -> bool {
-    let lon0 = if frame.projection.is_conic() {
-        0.0
-    } else {
-        frame.projection.central_meridian()
-    };
+    let lon0 = frame.projection.world_middle();
     (relative_lon(a, lon0) - relative_lon(b, lon0)).abs() > 180.0
 }
 
@@ -372,11 +368,7 @@ fn crosses_seam(frame: &Frame, a: f64, b: f64) -> bool {
 /// left out there, its ring round the pole would cover the sea).
 fn unwrap_antimeridian(frame: &Frame, rings: &[&Ring]) -> Vec<Vec<(f64, f64)>> {
     let conic = frame.projection.is_conic();
-    let lon0 = if conic {
-        0.0
-    } else {
-        frame.projection.central_meridian()
-    };
+    let lon0 = frame.projection.world_middle();
     let rel = |lon: f64| relative_lon(lon, lon0);
     let mut out = Vec::new();
     for r in rings {
