@@ -426,20 +426,35 @@ impl Checker {
         }
         let mut best: Option<Registered> = None;
         let mut best_conic: Option<Registered> = None;
+        // Candidates often coincide exactly (a world map's content box at its projection's
+        // aspect is fitted alike by width, by height and flush with either side): such a frame
+        // is refined once and its slot keeps the result. Only identical frames: frames a pixel
+        // apart can settle in different places.
+        let mut refined: Vec<(Frame, bool, Frame, f64)> = Vec::new();
         for h in picked {
             let t = if h.china_only {
                 &self.china
             } else {
                 &self.world
             };
-            let (f, s) = refine(
-                p,
-                t.points(h.frame.projection),
-                h.frame,
-                150,
-                true,
-                FIT_SCHEDULE,
-            );
+            let (f, s) = match refined
+                .iter()
+                .find(|r| r.1 == h.china_only && r.0 == h.frame)
+            {
+                Some(&(_, _, f, s)) => (f, s),
+                None => {
+                    let (f, s) = refine(
+                        p,
+                        t.points(h.frame.projection),
+                        h.frame,
+                        150,
+                        true,
+                        FIT_SCHEDULE,
+                    );
+                    refined.push((h.frame, h.china_only, f, s));
+                    (f, s)
+                }
+            };
             tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
             let slot = if f.projection.is_conic() {
                 &mut best_conic
