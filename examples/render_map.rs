@@ -1,14 +1,16 @@
 //! Renders a reference map to PNG (and SVG): a quick way to make test images and demo pictures.
 //!
-//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|globe_aspect_W|china|china_scs|south_asia|asia] [projection] [style] [violations...]
+//! usage: cargo run --example render_map -- OUT.png [world|world_small|world_900|world_aspect_W|globe_aspect_W|bbox_LON0_LAT0_LON1_LAT1_W|china|china_scs|south_asia|asia] [projection] [style] [violations...]
 //! world_aspect_W: the world W px wide at the projection's own aspect (as chart libraries draw it)
 //! globe_aspect_W: the same with the whole sphere, Antarctica included (d3's fitSize of the sphere)
 //! asia: 45E-150E, 11S-70N (Asia as Highcharts draws it), 900 px wide at the projection's own aspect
+//! bbox_LON0_LAT0_LON1_LAT1_W: that extent, W px wide at the projection's own aspect
 //! projection: plate_carree web_mercator miller natural_earth1 equal_earth robinson winkel_tripel albers lambert
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110), and a world
 //! projection centred on LON0 degrees east as NAME_LON0e (e.g. natural_earth1_150e)
 //! switches: zangnan aksai_chin taiwan no_dashes inset alone (China without its neighbours)
+//! asia_only (the countries of Asia alone)
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::{Projection, World};
 use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
@@ -55,6 +57,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let wpx = view.trim_start_matches("globe_aspect_").parse()?;
             RenderSpec::at_aspect(proj, [-180.0, -90.0, 180.0, 90.0], wpx, style)
         }
+        None if view.starts_with("bbox_") => {
+            let v: Vec<f64> = view[5..]
+                .split('_')
+                .map(str::parse)
+                .collect::<Result<_, _>>()?;
+            let [lon0, lat0, lon1, lat1, wpx] = v[..] else {
+                return Err(format!("{view}: want bbox_LON0_LAT0_LON1_LAT1_W").into());
+            };
+            RenderSpec::at_aspect(proj, [lon0, lat0, lon1, lat1], wpx as u32, style)
+        }
         None if h == 0 => RenderSpec::at_aspect(proj, bbox, w, style),
         None => RenderSpec::new(proj, bbox, w, h, style),
     };
@@ -66,6 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "no_dashes" => spec.dashes = false,
             "inset" => spec.inset = true,
             "alone" => spec.china_alone = true,
+            "asia_only" => spec.countries_only = Some(&mapsweep::reference::ASIA_COUNTRIES),
             other => return Err(format!("unknown switch {other}").into()),
         }
     }

@@ -18,6 +18,66 @@ pub use project::Projection;
 /// Size of a zone grid cell, in degrees.
 pub const ZONE_STEP: f64 = 0.05;
 
+/// The countries a map of Asia alone draws (Highcharts' `custom/asia`, amCharts' Asia, a
+/// chart of Asian data drawn without the rest of the world): Russia whole, Turkey and the
+/// Caucasus, the Middle East, South, South-East and East Asia, with the reference's own names
+/// (`Siachen Glacier` is a polygon of its own there). The checker scores a whole-Asia view on
+/// these alone: Europe and Africa, left blank on such maps, would count against the right frame.
+pub const ASIA_COUNTRIES: [&str; 52] = [
+    "Russia",
+    "China",
+    "Mongolia",
+    "Kazakhstan",
+    "Uzbekistan",
+    "Turkmenistan",
+    "Kyrgyzstan",
+    "Tajikistan",
+    "Afghanistan",
+    "Pakistan",
+    "India",
+    "Nepal",
+    "Bhutan",
+    "Bangladesh",
+    "Sri Lanka",
+    "Myanmar",
+    "Thailand",
+    "Laos",
+    "Vietnam",
+    "Cambodia",
+    "Malaysia",
+    "Singapore",
+    "Indonesia",
+    "Philippines",
+    "Brunei",
+    "Timor-Leste",
+    "Taiwan",
+    "Japan",
+    "North Korea",
+    "South Korea",
+    "Iran",
+    "Iraq",
+    "Syria",
+    "Turkey",
+    "Saudi Arabia",
+    "Yemen",
+    "Oman",
+    "United Arab Emirates",
+    "Qatar",
+    "Kuwait",
+    "Jordan",
+    "Israel",
+    "Palestine",
+    "Lebanon",
+    "Georgia",
+    "Armenia",
+    "Azerbaijan",
+    "Cyprus",
+    "N. Cyprus",
+    "Bahrain",
+    "Siachen Glacier",
+    "Hong Kong",
+];
+
 /// The committed reference geometry (see reference-maps/README.md).
 pub const REFERENCE_JSON: &str = include_str!("../../reference-maps/reference.json");
 

@@ -105,6 +105,9 @@ pub struct RenderSpec {
     pub inset: bool,
     /// Draw China alone (as most China maps do), without the neighbouring countries.
     pub china_alone: bool,
+    /// Draw only these countries (reference names) besides China, e.g. `ASIA_COUNTRIES` for a
+    /// map of Asia alone; `None` draws every country.
+    pub countries_only: Option<&'static [&'static str]>,
     pub boundary_px: f64,
 }
 
@@ -137,6 +140,7 @@ impl RenderSpec {
             dashes: true,
             inset: false,
             china_alone: false,
+            countries_only: None,
             boundary_px: 1.0,
         }
     }
@@ -187,7 +191,13 @@ fn layers<'a>(r: &'a Reference, spec: &RenderSpec) -> Layers<'a> {
     let mut fills: Vec<(u8, Vec<&Ring>)> = Vec::new();
     let mut strokes: Vec<(&Ring, bool)> = Vec::new();
     for c in &r.countries {
-        if c.name == "China" || c.name == "Taiwan" || spec.china_alone {
+        if c.name == "China"
+            || c.name == "Taiwan"
+            || spec.china_alone
+            || spec
+                .countries_only
+                .is_some_and(|only| !only.contains(&c.name.as_str()))
+        {
             continue;
         }
         fills.push((
