@@ -1004,6 +1004,50 @@ fn asia_map_in_flat_projections_registers_and_is_checked() {
     }
 }
 
+/// Asia alone, as Highcharts' `custom/asia` or amCharts' Asia map draws it: the countries of
+/// Asia (Russia whole, out to Chukotka), Europe and Africa left blank, at the projection's own
+/// aspect, in Web Mercator and in Equal Earth centred on Asia's middle (Highcharts centres a
+/// regional map on its data). Scored on the whole world's outline, the blank Europe and Africa
+/// held the right frame to about half the fit and nothing registered; scored on Asia alone it
+/// fits, and the map is checked as a map of Asia.
+#[test]
+fn map_of_asian_countries_alone_registers_and_is_checked() {
+    for p in [Projection::WebMercator, Projection::CHINA_CENTRED[1]] {
+        let mut s = RenderSpec::at_aspect(p, [26.0, -11.0, 180.0, 80.0], 900, Style::choropleth());
+        s.countries_only = Some(&mapsweep::reference::ASIA_COUNTRIES);
+        let r = assert_compliant_then_flagged(
+            s,
+            "asia",
+            |s| {
+                s.zangnan_as_india = true;
+                s.dashes = false;
+            },
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("taiwan", Status::Ok),
+                ("aksai_chin", Status::Ok),
+            ],
+            &p.name(),
+        );
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some(p.name().as_str()),
+            "{r:#?}"
+        );
+    }
+}
+
+/// Every country named in `ASIA_COUNTRIES` is in the reference under that name: a misspelt
+/// one would silently drop out of the whole-Asia outline.
+#[test]
+fn asia_countries_are_all_named_in_the_reference() {
+    let r = reference();
+    for name in mapsweep::reference::ASIA_COUNTRIES {
+        assert!(r.country(name).is_some(), "{name} is not in the reference");
+    }
+}
+
 /// Asia (45E-150E, 11S-70N, 900 px wide) in `proj`: compliant as drawn, fitting over
 /// `min_fit`; then with Zangnan as India's and no dashes, those two rules flagged and the rest
 /// kept. Returns the compliant map's report.

@@ -122,6 +122,9 @@ pub struct Checker {
     /// use (only maps that need them pay), then shared by every later check.
     asia: std::sync::OnceLock<Template>,
     crop: std::sync::OnceLock<Vec<Outline>>,
+    /// Outline points (lon, lat) of the countries of Asia alone: the whole-Asia crop entries
+    /// are scored on them (see `reference::ASIA_COUNTRIES`).
+    asia_lonlat: Vec<(f64, f64)>,
     /// The world outline in `Projection::PACIFIC`, projected on first use (registration
     /// tries those only when nothing else fits well).
     pacific: std::sync::OnceLock<Template>,
@@ -153,7 +156,7 @@ const CONIC_MARGIN: f64 = 0.05;
 /// Asia, as chart libraries draw a continent: in Highcharts' conic for it
 /// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
 /// scope, Vega in Natural Earth, about 80-130 degrees across).
-const CROP_PROJECTIONS: [(Projection, f64, f64); 12] = [
+const CROP_PROJECTIONS: [(Projection, f64, f64); 13] = [
     (Projection::PlateCarree, 12.0, 80.0),
     (Projection::WebMercator, 12.0, 80.0),
     (Projection::NaturalEarth1, 12.0, 80.0),
@@ -166,6 +169,7 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 12] = [
     (Projection::Miller, 92.0, 170.0),
     (Projection::NaturalEarth1, 92.0, 170.0),
     (Projection::EqualEarth, 92.0, 170.0),
+    (Projection::CHINA_CENTRED[1], 92.0, 170.0),
 ];
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
@@ -196,7 +200,7 @@ const CENTRED_REACH: f64 = 0.2;
 const SECOND_CHANCE_REFINED: usize = 3;
 /// A China-alone frame fitting below this may be China inside a map of Asia, which neither
 /// whole-map template matches: the crop search is tried too, and kept when it fits better.
-const CROP_RETRY_BELOW: f64 = 0.7;
+const CROP_RETRY_BELOW: f64 = 0.85;
 /// Least share of the content box's width and height the registered outline must span.
 const MIN_SPAN: f64 = 0.25;
 /// Refinement schedules: (truncation px, point stride, first step px).
@@ -264,6 +268,14 @@ impl Checker {
             asia: Default::default(),
             crop: Default::default(),
             pacific: Default::default(),
+            asia_lonlat: densify(
+                reference
+                    .countries
+                    .iter()
+                    .filter(|c| crate::reference::ASIA_COUNTRIES.contains(&c.name.as_str()))
+                    .flat_map(|c| c.rings.iter()),
+                0.35,
+            ),
         })
     }
 
@@ -466,6 +478,7 @@ impl Checker {
                     frame: f,
                     fit: s,
                     china_only: h.china_only,
+                    asia_only: false,
                 });
             }
         }
@@ -541,6 +554,7 @@ impl Checker {
                         frame: f,
                         fit: s,
                         china_only: h.china_only,
+                        asia_only: false,
                     });
                 }
             }
@@ -562,7 +576,7 @@ impl Checker {
         // Specificity: the outline must fit here and not about as well when moved by an
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an
         // edge wherever the outline lands; a real map is not.
-        let pts = &*self.outline(best.frame.projection, best.china_only);
+        let pts = &*self.registered_outline(&best);
         // Degenerate frames: refinement can squash the outline into a line or a dot that lies
         // on one long straight edge (a gradient's wrap line fit 1.0 that way). A map's outline
         // keeps its aspect and spans a good part of the content box.
@@ -736,7 +750,8 @@ impl Checker {
     /// A map registered in a conic projection: tries the other conic variants (standard
     /// parallels, central meridian) from the frame carried over, keeps the best fit.
     fn conic_variants(&self, p: &Prepared, reg: Registered) -> Registered {
-        if !reg.frame.projection.is_conic() {
+        // (Highcharts' whole-Asia conic is a projection of its own, not a China variant)
+        if !reg.frame.projection.is_conic() || reg.asia_only {
             return reg;
         }
         let mut best = reg;
@@ -757,6 +772,7 @@ impl Checker {
                     frame: f,
                     fit: s,
                     china_only: reg.china_only,
+                    asia_only: false,
                 };
             }
         }
@@ -783,6 +799,20 @@ impl Checker {
             }
         }
         best
+    }
+
+    /// The outline a registered frame was fitted on: Asia alone for a whole-Asia crop, else as
+    /// `outline` says.
+    fn registered_outline(&self, reg: &Registered) -> std::borrow::Cow<'_, Outline> {
+        let proj = reg.frame.projection;
+        if reg.asia_only
+            && let Some(ei) = CROP_PROJECTIONS
+                .iter()
+                .position(|e| e.0 == proj && e.2 > 80.0)
+        {
+            return std::borrow::Cow::Borrowed(&self.crop_outlines()[ei]);
+        }
+        self.outline(proj, reg.china_only)
     }
 
     /// The outline a frame in `proj` is scored on (China alone or the world), projected now
@@ -844,7 +874,7 @@ impl Checker {
             .lonlat
             .iter()
             .copied()
-            .filter(move |&(lo, la)| lo > win[0] && lo < win[2] && la > win[1] && la < win[3])
+            .filter(move |&(lo, la)| in_window(win, lo, la))
     }
 
     /// The crop search's outline for each `CROP_PROJECTIONS` entry: the world outline in its
@@ -854,12 +884,19 @@ impl Checker {
             CROP_PROJECTIONS
                 .iter()
                 .map(|&(proj, _, max_span)| {
-                    // a view of all Asia takes the outlines out to the Arctic and the Pacific
-                    let window = if max_span > 80.0 {
-                        [20.0, -12.0, 180.0, 80.0]
-                    } else {
-                        [40.0, -12.0, 150.0, 60.0]
-                    };
+                    // a view of all Asia: the countries of Asia alone, out to the Arctic and
+                    // the Pacific
+                    if max_span > 80.0 {
+                        let window = [20.0, -12.0, 180.0, 80.0];
+                        return Outline::new(
+                            self.asia_lonlat
+                                .iter()
+                                .filter(|&&(lo, la)| in_window(window, lo, la))
+                                .map(|&(lo, la)| proj.forward(lo, la))
+                                .collect(),
+                        );
+                    }
+                    let window = [40.0, -12.0, 150.0, 60.0];
                     Outline::new(
                         self.world_in(window)
                             .map(|(lo, la)| proj.forward(lo, la))
@@ -916,6 +953,10 @@ impl Checker {
                     let step = span / 8.0;
                     let (lon_r, lat_r) = if conic {
                         ((72.0, 122.0), (15.0, 45.0))
+                    } else if max_span > 80.0 {
+                        // all Asia, Siberia's north coast included: in Mercator-like
+                        // projections the view's middle lies as far north as 58N
+                        ((55.0, 140.0), (-5.0, 62.0))
                     } else {
                         ((55.0, 140.0), (-5.0, 50.0))
                     };
@@ -1018,30 +1059,45 @@ impl Checker {
         // share of outline points already on an edge): the fine stages cost most, and after
         // the coarse ones a frame is within a few pixels of where it ends.
         let (coarse, fine) = CROP_SCHEDULE.split_at(CROP_COARSE_STAGES);
-        let mut coarse_fits: Vec<(f64, Frame)> = cands
+        // a whole-Asia candidate is refined on Asia alone, the others on the world
+        let outline = |ei: usize| -> (&Outline, bool) {
+            if CROP_PROJECTIONS[ei].2 > 80.0 {
+                (&self.crop_outlines()[ei], true)
+            } else {
+                (self.world_points(CROP_PROJECTIONS[ei].0), false)
+            }
+        };
+        let mut coarse_fits: Vec<(f64, Frame, usize)> = cands
             .into_iter()
-            .map(|(_, f, _)| {
-                let (g, s) = refine(p, self.world_points(f.projection), f, 150, true, coarse);
+            .map(|(_, f, key)| {
+                let (g, s) = refine(p, outline(key.0).0, f, 150, true, coarse);
                 tracing::trace!(proj = ?f.projection, fit = s, sx = g.sx, sy = g.sy, tx = g.tx, ty = g.ty, "coarse crop fit");
-                (s, g)
+                (s, g, key.0)
             })
             .collect();
         coarse_fits.sort_by(|a, b| b.0.total_cmp(&a.0));
         coarse_fits.truncate(CROP_FINISHED);
         let mut best: Option<Registered> = None;
-        for (_, f) in coarse_fits {
-            let (g, s) = refine(p, self.world_points(f.projection), f, 150, true, fine);
-            tracing::debug!(proj = ?g.projection, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
+        for (_, f, ei) in coarse_fits {
+            let (pts, asia_only) = outline(ei);
+            let (g, s) = refine(p, pts, f, 150, true, fine);
+            tracing::debug!(proj = ?g.projection, asia_only, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered {
                     frame: g,
                     fit: s,
                     china_only: false,
+                    asia_only,
                 });
             }
         }
         best
     }
+}
+
+/// Whether (lon, lat) lies strictly inside `[lon0, lat0, lon1, lat1]`.
+fn in_window(win: [f64; 4], lo: f64, la: f64) -> bool {
+    lo > win[0] && lo < win[2] && la > win[1] && la < win[3]
 }
 
 /// Width and height (pixels) of the bounding box of the outline points that land in the image.

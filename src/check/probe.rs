@@ -446,6 +446,8 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             "world"
         } else if reg.china_only {
             "china"
+        } else if reg.asia_only {
+            "asia"
         } else {
             let (a, _) = f.to_px(75.0, 35.0);
             let (b, _) = f.to_px(134.0, 35.0);

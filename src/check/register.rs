@@ -719,4 +719,6 @@ pub struct Registered {
     pub fit: f64,
     /// which template fitted: world outlines or China alone
     pub china_only: bool,
+    /// or the countries of Asia alone (a whole-Asia crop)
+    pub asia_only: bool,
 }
