@@ -122,9 +122,6 @@ pub struct Checker {
     /// use (only maps that need them pay), then shared by every later check.
     asia: std::sync::OnceLock<Template>,
     crop: std::sync::OnceLock<Vec<Outline>>,
-    /// Outline points (lon, lat) of the countries of Asia alone: the whole-Asia crop entries
-    /// are scored on them (see `reference::ASIA_COUNTRIES`).
-    asia_lonlat: Vec<(f64, f64)>,
     /// The world outline in `Projection::PACIFIC`, projected on first use (registration
     /// tries those only when nothing else fits well).
     pacific: std::sync::OnceLock<Template>,
@@ -171,6 +168,11 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 13] = [
     (Projection::EqualEarth, 92.0, 170.0),
     (Projection::CHINA_CENTRED[1], 92.0, 170.0),
 ];
+/// Whether a `CROP_PROJECTIONS` entry views all of Asia (spans beyond 80 degrees): such a view
+/// is scored on the countries of Asia alone (`reference::ASIA_COUNTRIES`).
+fn whole_asia(entry: &(Projection, f64, f64)) -> bool {
+    entry.2 > 80.0
+}
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
 const CROP_REFINED: usize = 24;
@@ -268,14 +270,6 @@ impl Checker {
             asia: Default::default(),
             crop: Default::default(),
             pacific: Default::default(),
-            asia_lonlat: densify(
-                reference
-                    .countries
-                    .iter()
-                    .filter(|c| crate::reference::ASIA_COUNTRIES.contains(&c.name.as_str()))
-                    .flat_map(|c| c.rings.iter()),
-                0.35,
-            ),
         })
     }
 
@@ -808,7 +802,7 @@ impl Checker {
         if reg.asia_only
             && let Some(ei) = CROP_PROJECTIONS
                 .iter()
-                .position(|e| e.0 == proj && e.2 > 80.0)
+                .position(|e| e.0 == proj && whole_asia(e))
         {
             return std::borrow::Cow::Borrowed(&self.crop_outlines()[ei]);
         }
@@ -877,20 +871,29 @@ impl Checker {
             .filter(move |&(lo, la)| in_window(win, lo, la))
     }
 
-    /// The crop search's outline for each `CROP_PROJECTIONS` entry: the world outline in its
-    /// projection, in the window its spans see.
+    /// The crop search's outline for each `CROP_PROJECTIONS` entry, in its projection and in
+    /// the window its spans see: the countries of Asia alone for a whole-Asia entry (see
+    /// `whole_asia`), the world outline for the others.
     fn crop_outlines(&self) -> &[Outline] {
         self.crop.get_or_init(|| {
+            let asia = densify(
+                self.reference
+                    .countries
+                    .iter()
+                    .filter(|c| crate::reference::ASIA_COUNTRIES.contains(&c.name.as_str()))
+                    .flat_map(|c| c.rings.iter()),
+                0.35,
+            );
             CROP_PROJECTIONS
                 .iter()
-                .map(|&(proj, _, max_span)| {
+                .map(|e| {
+                    let proj = e.0;
                     // a view of all Asia: the countries of Asia alone, out to the Arctic and
                     // the Pacific
-                    if max_span > 80.0 {
+                    if whole_asia(e) {
                         let window = [20.0, -12.0, 180.0, 80.0];
                         return Outline::new(
-                            self.asia_lonlat
-                                .iter()
+                            asia.iter()
                                 .filter(|&&(lo, la)| in_window(window, lo, la))
                                 .map(|&(lo, la)| proj.forward(lo, la))
                                 .collect(),
@@ -936,7 +939,8 @@ impl Checker {
         let (ox, oy) = (cb[0], cb[1]);
         // (score, frame, key of projection/scale/aspect for picking one per scale)
         let mut cands: Vec<(f64, Frame, (usize, usize, usize))> = Vec::new();
-        for (ei, &(proj, min_span, max_span)) in CROP_PROJECTIONS.iter().enumerate() {
+        for (ei, entry) in CROP_PROJECTIONS.iter().enumerate() {
+            let &(proj, min_span, max_span) = entry;
             let conic = proj.is_conic();
             let pts = &self.crop_outlines()[ei];
             let mut span = min_span;
@@ -953,7 +957,7 @@ impl Checker {
                     let step = span / 8.0;
                     let (lon_r, lat_r) = if conic {
                         ((72.0, 122.0), (15.0, 45.0))
-                    } else if max_span > 80.0 {
+                    } else if whole_asia(entry) {
                         // all Asia, Siberia's north coast included: in Mercator-like
                         // projections the view's middle lies as far north as 58N
                         ((55.0, 140.0), (-5.0, 62.0))
@@ -1061,7 +1065,7 @@ impl Checker {
         let (coarse, fine) = CROP_SCHEDULE.split_at(CROP_COARSE_STAGES);
         // a whole-Asia candidate is refined on Asia alone, the others on the world
         let outline = |ei: usize| -> (&Outline, bool) {
-            if CROP_PROJECTIONS[ei].2 > 80.0 {
+            if whole_asia(&CROP_PROJECTIONS[ei]) {
                 (&self.crop_outlines()[ei], true)
             } else {
                 (self.world_points(CROP_PROJECTIONS[ei].0), false)
