@@ -18,6 +18,7 @@
 //! and the best fit kept. Conic maps that draw the neighbours out to the
 //! image edges are found by the crop search.
 use crate::reference::project::{Frame, Projection};
+use std::collections::HashMap;
 
 /// A prepared image: RGB, background, edges and their distance transform.
 pub struct Prepared {
@@ -422,6 +423,10 @@ pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
 }
 
 /// Two-pass chamfer distance transform (1, sqrt 2) to the nearest non-zero pixel.
+///
+/// Each pass takes a row's three neighbours in the previous row first (independent of one
+/// another, so the compiler vectorises them) and then runs along the row for the neighbour
+/// before; minimum is exact and order-free, so this is the textbook two-pass result.
 pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
     const INF: f32 = 64.0;
     const D: f32 = std::f32::consts::SQRT_2;
@@ -429,43 +434,45 @@ pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
         .iter()
         .map(|&e| if e != 0 { 0.0 } else { INF })
         .collect();
-    for y in 0..h {
-        for x in 0..w {
-            let i = y * w + x;
-            let mut v = d[i];
-            if x > 0 {
-                v = v.min(d[i - 1] + 1.0);
+    if w == 0 || h == 0 {
+        return d;
+    }
+    // the previous row's contribution to `cur`, then the run along it (direction `fwd`)
+    fn pass(prev: &[f32], cur: &mut [f32], fwd: bool) {
+        let w = cur.len();
+        if let Some(prev) = (!prev.is_empty()).then_some(prev) {
+            cur[0] = cur[0].min(prev[0] + 1.0);
+            if w > 1 {
+                cur[0] = cur[0].min(prev[1] + D);
+                cur[w - 1] = cur[w - 1].min(prev[w - 1] + 1.0).min(prev[w - 2] + D);
             }
-            if y > 0 {
-                v = v.min(d[i - w] + 1.0);
-                if x > 0 {
-                    v = v.min(d[i - w - 1] + D);
-                }
-                if x + 1 < w {
-                    v = v.min(d[i - w + 1] + D);
-                }
+            for x in 1..w.saturating_sub(1) {
+                cur[x] = cur[x]
+                    .min(prev[x] + 1.0)
+                    .min(prev[x - 1] + D)
+                    .min(prev[x + 1] + D);
             }
-            d[i] = v;
+        }
+        if fwd {
+            for x in 1..w {
+                cur[x] = cur[x].min(cur[x - 1] + 1.0);
+            }
+        } else {
+            for x in (0..w - 1).rev() {
+                cur[x] = cur[x].min(cur[x + 1] + 1.0);
+            }
         }
     }
+    for y in 0..h {
+        let (done, rest) = d.split_at_mut(y * w);
+        pass(&done[done.len().saturating_sub(w)..], &mut rest[..w], true);
+    }
     for y in (0..h).rev() {
-        for x in (0..w).rev() {
-            let i = y * w + x;
-            let mut v = d[i];
-            if x + 1 < w {
-                v = v.min(d[i + 1] + 1.0);
-            }
-            if y + 1 < h {
-                v = v.min(d[i + w] + 1.0);
-                if x + 1 < w {
-                    v = v.min(d[i + w + 1] + D);
-                }
-                if x > 0 {
-                    v = v.min(d[i + w - 1] + D);
-                }
-            }
-            d[i] = v.min(INF);
-        }
+        let (cur, below) = d[y * w..].split_at_mut(w);
+        pass(&below[..below.len().min(w)], cur, false);
+    }
+    for v in &mut d {
+        *v = v.min(INF);
     }
     d
 }
@@ -593,19 +600,33 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 }
 
 /// Score of a frame: mean soft support of in-frame points, and the in-frame count.
+///
+/// The hottest loop of a check (registration reads billions of points over a sweep), so it is
+/// written for speed: the image bounds are tested in floating point before the conversion to
+/// an index, and the points read are counted per run rather than per point. A point lands on
+/// the same pixel as `Prepared::dt_at` would put it.
 pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
     let stride = stride.max(1);
+    let (wf, hf) = (p.w as f64, p.h as f64);
+    let (dt, w) = (&p.dt[..], p.w);
     let mut sum = 0.0f64;
     let mut n = 0usize;
     let mut read = 0u64;
     // every `stride`-th point of the outline, read only in the runs that reach the image
     for run in pts.runs_in(f, p.w, p.h) {
-        let first = run.start.next_multiple_of(stride);
-        for &(x, y) in pts.pts[first.min(run.end)..run.end].iter().step_by(stride) {
-            read += 1;
+        let first = run.start.next_multiple_of(stride).min(run.end);
+        let run = &pts.pts[first..run.end];
+        read += run.len().div_ceil(stride) as u64;
+        for &(x, y) in run.iter().step_by(stride) {
             let px = f.sx * x + f.tx;
             let py = f.ty - f.sy * y;
-            if let Some(d) = p.dt_at(px, py) {
+            // (a NaN coordinate fails these comparisons and is not counted)
+            if px >= 0.0 && py >= 0.0 && px < wf && py < hf {
+                // SAFETY: 0 <= px < w and 0 <= py < h, so both truncate to in-range integers.
+                // (to i64, not usize: one instruction, no unsigned fix-up)
+                let (xi, yi): (i64, i64) =
+                    unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
+                let d = dt[yi as usize * w + xi as usize];
                 n += 1;
                 let s = 1.0 - (d / trunc).min(1.0);
                 sum += s as f64;
@@ -635,7 +656,12 @@ pub fn refine(
         if n < min_in { 0.0 } else { s }
     };
     for &(trunc, stride, mut step) in schedule {
+        // A step and its reverse often land on exactly the frame left behind (a translation
+        // undone), and a stage's score of a frame never changes: each frame is scored once.
+        // About one evaluation in eight is such a return.
+        let mut seen: HashMap<[u64; 4], f64> = HashMap::new();
         let mut best = eval(&f, trunc, stride);
+        seen.insert(frame_bits(&f), best);
         let mut iters = 0;
         while step > 0.2 && iters < 80 {
             iters += 1;
@@ -675,7 +701,9 @@ pub fn refine(
                             g.ty = m - (m - g.ty) * r;
                         }
                     }
-                    let s = eval(&g, trunc, stride);
+                    let s = *seen
+                        .entry(frame_bits(&g))
+                        .or_insert_with(|| eval(&g, trunc, stride));
                     if s > best + 1e-6 {
                         best = s;
                         f = g;
@@ -691,6 +719,16 @@ pub fn refine(
     // reported fit: share of in-frame outline points within 1.5 px of an image edge
     let s = hit_rate(p, pts, &f, min_in);
     (f, s)
+}
+
+/// A frame's scale and offset, bit for bit (the projection is the caller's).
+fn frame_bits(f: &Frame) -> [u64; 4] {
+    [
+        f.sx.to_bits(),
+        f.sy.to_bits(),
+        f.tx.to_bits(),
+        f.ty.to_bits(),
+    ]
 }
 
 /// Share of in-frame outline points within 1.5 px of an image edge; 0 when fewer than
@@ -721,4 +759,135 @@ pub struct Registered {
     pub china_only: bool,
     /// or the countries of Asia alone (a whole-Asia crop)
     pub asia_only: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic pseudo-random sequence (no test dependency needed).
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    /// The two-pass chamfer transform written pixel by pixel, as in the textbook.
+    fn chamfer_by_pixel(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
+        const D: f32 = std::f32::consts::SQRT_2;
+        let mut d: Vec<f32> = edges
+            .iter()
+            .map(|&e| if e != 0 { 0.0 } else { 64.0 })
+            .collect();
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let mut v = d[i];
+                if x > 0 {
+                    v = v.min(d[i - 1] + 1.0);
+                }
+                if y > 0 {
+                    v = v.min(d[i - w] + 1.0);
+                    if x > 0 {
+                        v = v.min(d[i - w - 1] + D);
+                    }
+                    if x + 1 < w {
+                        v = v.min(d[i - w + 1] + D);
+                    }
+                }
+                d[i] = v;
+            }
+        }
+        for y in (0..h).rev() {
+            for x in (0..w).rev() {
+                let i = y * w + x;
+                let mut v = d[i];
+                if x + 1 < w {
+                    v = v.min(d[i + 1] + 1.0);
+                }
+                if y + 1 < h {
+                    v = v.min(d[i + w] + 1.0);
+                    if x + 1 < w {
+                        v = v.min(d[i + w + 1] + D);
+                    }
+                    if x > 0 {
+                        v = v.min(d[i + w - 1] + D);
+                    }
+                }
+                d[i] = v.min(64.0);
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn row_wise_distance_transform_equals_the_pixel_by_pixel_one() {
+        let mut seed = 7;
+        for (w, h) in [
+            (1, 1),
+            (1, 9),
+            (9, 1),
+            (2, 2),
+            (37, 23),
+            (200, 3),
+            (64, 150),
+        ] {
+            for density in [0, 3, 50, 1000] {
+                let edges: Vec<u8> = (0..w * h)
+                    .map(|_| u8::from(lcg(&mut seed) % 1000 < density))
+                    .collect();
+                let fast = distance_transform(&edges, w, h);
+                let plain = chamfer_by_pixel(&edges, w, h);
+                assert_eq!(fast, plain, "{w}x{h}, {density} per mille edges");
+            }
+        }
+    }
+
+    #[test]
+    fn score_reads_the_pixels_dt_at_reads() {
+        let (w, h) = (120, 80);
+        let mut seed = 11;
+        let rgb: Vec<[u8; 3]> = (0..w * h)
+            .map(|_| {
+                let v = if lcg(&mut seed).is_multiple_of(9) {
+                    0
+                } else {
+                    255
+                };
+                [v, v, v]
+            })
+            .collect();
+        let p = Prepared::new(w, h, rgb);
+        // points on both sides of every border, on pixel corners and in between
+        let pts: Vec<(f64, f64)> = (0..4000)
+            .map(|_| {
+                let x = (lcg(&mut seed) % 1400) as f64 / 10.0 - 10.0;
+                let y = (lcg(&mut seed) % 1000) as f64 / 10.0 - 10.0;
+                (x, y)
+            })
+            .collect();
+        let outline = Outline::new(pts.clone());
+        let f = Frame {
+            projection: Projection::PlateCarree,
+            sx: 1.0,
+            sy: -1.0,
+            tx: 0.0,
+            ty: 0.0,
+        };
+        for (trunc, stride) in [(3.0, 1), (8.0, 2), (24.0, 4)] {
+            let (mut sum, mut n) = (0.0f64, 0usize);
+            for &(x, y) in pts.iter().step_by(stride) {
+                if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+                    n += 1;
+                    sum += (1.0 - (d / trunc).min(1.0)) as f64;
+                }
+            }
+            assert!(n > 0);
+            assert_eq!(
+                score(&p, &outline, &f, trunc, stride),
+                (sum / n as f64, n * stride)
+            );
+        }
+    }
 }
