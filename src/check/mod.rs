@@ -13,7 +13,7 @@ pub mod register;
 use crate::reference::project::{Frame, Projection, projected_bbox};
 use crate::reference::{RefError, Reference};
 use image::DynamicImage;
-use register::{Outline, Prepared, Registered, Template, densify, refine, score};
+use register::{FittedOn, Outline, Prepared, Registered, Template, densify, refine, score};
 use serde::{Deserialize, Serialize};
 
 /// Errors of the checker (input that cannot be checked).
@@ -471,8 +471,7 @@ impl Checker {
                 *slot = Some(Registered {
                     frame: f,
                     fit: s,
-                    china_only: h.china_only,
-                    asia_only: false,
+                    on: FittedOn::china_if(h.china_only),
                 });
             }
         }
@@ -547,16 +546,14 @@ impl Checker {
                     best = Some(Registered {
                         frame: f,
                         fit: s,
-                        china_only: h.china_only,
-                        asia_only: false,
+                        on: FittedOn::china_if(h.china_only),
                     });
                 }
             }
         }
-        if best
-            .as_ref()
-            .is_none_or(|b| b.fit < MIN_FIT || (b.china_only && b.fit < CROP_RETRY_BELOW))
-            && let Some(crop) = self.crop_search(p, cb)
+        if best.as_ref().is_none_or(|b| {
+            b.fit < MIN_FIT || (b.on == FittedOn::China && b.fit < CROP_RETRY_BELOW)
+        }) && let Some(crop) = self.crop_search(p, cb)
             && best.as_ref().is_none_or(|b| crop.fit > b.fit)
         {
             best = Some(crop);
@@ -745,7 +742,7 @@ impl Checker {
     /// parallels, central meridian) from the frame carried over, keeps the best fit.
     fn conic_variants(&self, p: &Prepared, reg: Registered) -> Registered {
         // (Highcharts' whole-Asia conic is a projection of its own, not a China variant)
-        if !reg.frame.projection.is_conic() || reg.asia_only {
+        if !reg.frame.projection.is_conic() || reg.on == FittedOn::Asia {
             return reg;
         }
         let mut best = reg;
@@ -754,7 +751,7 @@ impl Checker {
                 continue;
             }
             let f0 = carry_frame(&reg.frame, q);
-            let pts = if reg.china_only {
+            let pts = if reg.on == FittedOn::China {
                 self.china.points(q)
             } else {
                 self.world_points(q)
@@ -765,8 +762,7 @@ impl Checker {
                 best = Registered {
                     frame: f,
                     fit: s,
-                    china_only: reg.china_only,
-                    asia_only: false,
+                    on: reg.on,
                 };
             }
         }
@@ -799,14 +795,14 @@ impl Checker {
     /// `outline` says.
     fn registered_outline(&self, reg: &Registered) -> std::borrow::Cow<'_, Outline> {
         let proj = reg.frame.projection;
-        if reg.asia_only
+        if reg.on == FittedOn::Asia
             && let Some(ei) = CROP_PROJECTIONS
                 .iter()
                 .position(|e| e.0 == proj && whole_asia(e))
         {
             return std::borrow::Cow::Borrowed(&self.crop_outlines()[ei]);
         }
-        self.outline(proj, reg.china_only)
+        self.outline(proj, reg.on == FittedOn::China)
     }
 
     /// The outline a frame in `proj` is scored on (China alone or the world), projected now
@@ -1090,8 +1086,11 @@ impl Checker {
                 best = Some(Registered {
                     frame: g,
                     fit: s,
-                    china_only: false,
-                    asia_only,
+                    on: if asia_only {
+                        FittedOn::Asia
+                    } else {
+                        FittedOn::World
+                    },
                 });
             }
         }

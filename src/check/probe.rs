@@ -7,7 +7,9 @@
 //! nothing is drawn); a line is "drawn" only when met along most of its length; strokes, dashes
 //! and antialiased blends are never read as a fill; and evidence that the image cannot separate
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
-use super::register::{Outline, Prepared, Registered, cdist, densify, median_colour, score};
+use super::register::{
+    FittedOn, Outline, Prepared, Registered, cdist, densify, median_colour, score,
+};
 use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
 use crate::reference::project::Frame;
@@ -444,9 +446,9 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let region =
         if wx0 >= -0.1 * p.w as f64 && wx1 <= 1.1 * p.w as f64 && (wx1 - wx0) > 0.5 * p.w as f64 {
             "world"
-        } else if reg.china_only {
+        } else if reg.on == FittedOn::China {
             "china"
-        } else if reg.asia_only {
+        } else if reg.on == FittedOn::Asia {
             "asia"
         } else {
             let (a, _) = f.to_px(75.0, 35.0);

@@ -755,10 +755,30 @@ pub(super) fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame, min_in: usiz
 pub struct Registered {
     pub frame: Frame,
     pub fit: f64,
-    /// which template fitted: world outlines or China alone
-    pub china_only: bool,
-    /// or the countries of Asia alone (a whole-Asia crop)
-    pub asia_only: bool,
+    /// which reference outline the frame was fitted on
+    pub on: FittedOn,
+}
+
+/// The reference outline a frame was fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FittedOn {
+    /// every country's outline (a world map, or a crop of one)
+    World,
+    /// China's alone (a map of China drawn without its neighbours)
+    China,
+    /// the countries of Asia alone (a map of all Asia, the rest of the world left out)
+    Asia,
+}
+
+impl FittedOn {
+    /// China alone or the world, as a whole-map hypothesis says.
+    pub fn china_if(china_only: bool) -> FittedOn {
+        if china_only {
+            FittedOn::China
+        } else {
+            FittedOn::World
+        }
+    }
 }
 
 #[cfg(test)]
