@@ -1038,6 +1038,51 @@ fn map_of_asian_countries_alone_registers_and_is_checked() {
     }
 }
 
+/// A small world map (700 px wide, about 1.9 px per degree) with China highlighted or all land
+/// in one grey: the world's many small coasts fit their own projection loosely at that scale,
+/// while China's outline, drawn whole, fitted a China-alone conic a little better, and the map
+/// was read as a China map: compliant maps were flagged (Aksai Chin, the dash line) and Natural
+/// Earth ones came back not applicable. It must read as the world map it is.
+#[test]
+fn small_world_map_with_china_drawn_whole_is_not_read_as_a_china_map() {
+    for p in [
+        Projection::EqualEarth,
+        Projection::Robinson,
+        Projection::NaturalEarth1,
+    ] {
+        for (style, highlight) in [(Style::highlight(), true), (Style::uniform(), false)] {
+            let what = format!(
+                "{} {}",
+                p.name(),
+                ["uniform", "highlight"][highlight as usize]
+            );
+            let mut s = RenderSpec::at_aspect(p, WORLD, 700, style);
+            let r = check_spec(&s);
+            assert_eq!(r.map.region.as_deref(), Some("world"), "{what}: {r:#?}");
+            assert_eq!(
+                r.map.projection.as_deref(),
+                Some(p.name().as_str()),
+                "{what}: {r:#?}"
+            );
+            assert_ne!(r.verdict, Verdict::Violation, "{what}: {r:#?}");
+            if highlight {
+                assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+                s.zangnan_as_india = true;
+                s.dashes = false;
+                assert_rules(
+                    &check_spec(&s),
+                    &[
+                        ("zangnan", Status::Violation),
+                        ("south_china_sea", Status::Violation),
+                        ("aksai_chin", Status::Ok),
+                    ],
+                    &what,
+                );
+            }
+        }
+    }
+}
+
 /// Every country named in `ASIA_COUNTRIES` is in the reference under that name: a misspelt
 /// one would silently drop out of the whole-Asia outline.
 #[test]
