@@ -1083,6 +1083,33 @@ fn small_world_map_with_china_drawn_whole_is_not_read_as_a_china_map() {
     }
 }
 
+/// Taiwan on a 1400 px Equal Earth world map with China highlighted: the white borders leave
+/// a sliver of even width, whose pixels repeat one blend of China's red with white exactly.
+/// That repeated colour was taken for a pale fill of Taiwan's own and flagged, though some of
+/// its pixels are China's red itself.
+#[test]
+fn thin_taiwan_sliver_in_china_fill_is_not_read_as_a_pale_fill_of_its_own() {
+    let s = RenderSpec::at_aspect(Projection::EqualEarth, WORLD, 1400, Style::highlight());
+    assert_taiwan_told_apart(
+        s.clone(),
+        check_spec,
+        Some(Status::Ok),
+        "Equal Earth 1400 px",
+    );
+    // an island in a pale tint of China's red, its own fill, shows no pixel in China's colour:
+    // still flagged
+    let mut s = RenderSpec {
+        style: Style {
+            separate: [238, 164, 165],
+            ..Style::highlight()
+        },
+        ..s
+    };
+    s.taiwan_separate = true;
+    let r = check_spec(&s);
+    assert_eq!(status(&r, "taiwan"), Status::Violation, "{r:#?}");
+}
+
 /// Every country named in `ASIA_COUNTRIES` is in the reference under that name: a misspelt
 /// one would silently drop out of the whole-Asia outline.
 #[test]

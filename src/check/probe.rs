@@ -38,6 +38,8 @@ const OWN_FILL_SHARE: f64 = 0.3;
 /// Distance (levels) within which a pixel counts as a blend of such a fill with the stroke or
 /// the sea.
 const OWN_BLEND: f64 = 6.0;
+/// Distance (levels) within which one of a thin island's pixels shows the mainland's own fill.
+const MAINLAND_PX: i32 = 16;
 
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
@@ -1252,7 +1254,13 @@ fn probe_island(
         // lossless image, though, a colour that many of the island's pixels share exactly is
         // a fill of its own, not a blend (antialiasing blends each pixel by its own coverage),
         // and the blends of that fill with the stroke or the sea are its edge pixels.
-        let own = own_fill(p, &fill).filter(|&c| cdist(c, cc) > 32);
+        // A sliver of even width, though, covers its pixels alike, so one blend of the
+        // mainland's fill with the stroke repeats exactly; a pixel of the island in the
+        // mainland's own colour tells that case apart from an island of a pale fill of its own.
+        let mainland_px = fill.iter().any(|&i| cdist(p.rgb[i], cc) <= MAINLAND_PX);
+        let own = own_fill(p, &fill)
+            .filter(|&c| cdist(c, cc) > 32)
+            .filter(|&c| !(mainland_px && seg_dist(c, cc, sc) <= OWN_BLEND));
         fill.iter()
             .filter(|&&i| {
                 let c = p.rgb[i];
