@@ -1077,11 +1077,11 @@ impl Checker {
         // the coarse ones a frame is within a few pixels of where it ends.
         let (coarse, fine) = CROP_SCHEDULE.split_at(CROP_COARSE_STAGES);
         // a whole-Asia candidate is refined on Asia alone, the others on the world
-        let outline = |ei: usize| -> (&Outline, bool) {
+        let outline = |ei: usize| -> (&Outline, FittedOn) {
             if whole_asia(&CROP_PROJECTIONS[ei]) {
-                (&self.crop_outlines()[ei], true)
+                (&self.crop_outlines()[ei], FittedOn::Asia)
             } else {
-                (self.world_points(CROP_PROJECTIONS[ei].0), false)
+                (self.world_points(CROP_PROJECTIONS[ei].0), FittedOn::World)
             }
         };
         let mut coarse_fits: Vec<(f64, Frame, usize)> = cands
@@ -1096,18 +1096,14 @@ impl Checker {
         coarse_fits.truncate(CROP_FINISHED);
         let mut best: Option<Registered> = None;
         for (_, f, ei) in coarse_fits {
-            let (pts, asia_only) = outline(ei);
+            let (pts, on) = outline(ei);
             let (g, s) = refine(p, pts, f, 150, true, fine);
-            tracing::debug!(proj = ?g.projection, asia_only, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
+            tracing::debug!(proj = ?g.projection, ?on, fit = s, sx = g.sx, sy = g.sy, "refined crop hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
                 best = Some(Registered {
                     frame: g,
                     fit: s,
-                    on: if asia_only {
-                        FittedOn::Asia
-                    } else {
-                        FittedOn::World
-                    },
+                    on,
                 });
             }
         }

@@ -1257,10 +1257,12 @@ fn probe_island(
         // A sliver of even width, though, covers its pixels alike, so one blend of the
         // mainland's fill with the stroke repeats exactly; a pixel of the island in the
         // mainland's own colour tells that case apart from an island of a pale fill of its own.
-        let mainland_px = fill.iter().any(|&i| cdist(p.rgb[i], cc) <= MAINLAND_PX);
         let own = own_fill(p, &fill)
             .filter(|&c| cdist(c, cc) > 32)
-            .filter(|&c| !(mainland_px && seg_dist(c, cc, sc) <= OWN_BLEND));
+            .filter(|&c| {
+                !(seg_dist(c, cc, sc) <= OWN_BLEND
+                    && fill.iter().any(|&i| cdist(p.rgb[i], cc) <= MAINLAND_PX))
+            });
         fill.iter()
             .filter(|&&i| {
                 let c = p.rgb[i];
