@@ -3,6 +3,8 @@
 //! Run: `cargo bench --bench check`. Besides Criterion's figures it prints, once, the median
 //! and p95 milliseconds per image on one thread, the same for PNG decoding alone (the floor),
 //! their ratio, and the growth of the process's peak resident memory over the checks.
+//! `MAPSWEEP_BENCH_DUMP=DIR` also writes the images to DIR (`bench00.png`...), to profile
+//! `mapsweep check` on them.
 use criterion::{Criterion, criterion_group, criterion_main};
 use mapsweep::check::Checker;
 use mapsweep::reference::Reference;
@@ -92,6 +94,14 @@ fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
 fn bench(c: &mut Criterion) {
     let ck = Checker::new().expect("checker");
     let pngs = fixtures();
+    // the same images as files, for profiling `mapsweep check` on them
+    if let Some(dir) = std::env::var_os("MAPSWEEP_BENCH_DUMP") {
+        std::fs::create_dir_all(&dir).expect("dump dir");
+        for (i, png) in pngs.iter().enumerate() {
+            let path = std::path::Path::new(&dir).join(format!("bench{i:02}.png"));
+            std::fs::write(&path, png).expect("dump fixture");
+        }
+    }
     summary(&ck, &pngs);
     let mut g = c.benchmark_group("check_1000x600");
     g.sample_size(10);
