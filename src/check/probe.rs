@@ -21,6 +21,9 @@ use crate::reference::{Reference, Ring};
 const CHINA_UNIFORM_SHARE: f64 = 0.85;
 /// Widest band of neighbouring columns (rows) read as one frame line of a 南海诸岛 inset box.
 const INSET_LINE_MAX: usize = 4;
+/// The same in a lossy image: JPEG ringing spreads a 2 px line over 5 or 6 rows off a
+/// coloured sea by more than `INSET_LOSSY_TOL`.
+const INSET_LINE_MAX_LOSSY: usize = 6;
 /// Tolerance (levels) of the background beside an inset frame line in a lossy image.
 const INSET_LOSSY_TOL: i32 = 10;
 /// Farthest a faint inset frame's colour lies from the background (a near-white stroke on
@@ -1801,6 +1804,11 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
     // most of the run (the edge of a landmass has land on one side).
     // JPEG noise strays several levels from a flat background (7 on a dark one at q65)
     let tol = if p.lossy { INSET_LOSSY_TOL } else { 4 };
+    let line_max = if p.lossy {
+        INSET_LINE_MAX_LOSSY
+    } else {
+        INSET_LINE_MAX
+    };
     // the picture's border colour, where it differs from `bg`, is background too
     let page = |c: [u8; 3], t: i32| bg != p.bg && cdist(c, p.bg) <= t;
     let off = |x: i64, y: i64| {
@@ -1827,7 +1835,7 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
                         .count();
                     n as f64 >= 0.6 * (b + 1 - a) as f64
                 });
-                if band.len() <= INSET_LINE_MAX && clear {
+                if band.len() <= line_max && clear {
                     out.extend_from_slice(band);
                 }
                 start = k;
@@ -2059,4 +2067,44 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
             .iter()
             .any(|&(y, xa, xb)| (near(x, xa) || near(x, xb)) && (near(y, ya) || near(y, yb)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 南海诸岛 box on a blue sea as a JPEG shows it: each 2 px frame line with the ringing
+    /// beside it makes a band of 5 rows (columns) off the sea by more than the lossy
+    /// tolerance. Read as too wide for a frame line, the box went unseen (ECharts 5's China
+    /// map in JPEG was flagged for a missing dash line).
+    #[test]
+    fn inset_frame_lines_widened_by_jpeg_ringing_are_seen_in_a_lossy_image() {
+        let sea = [170, 210, 235];
+        // (no column of it stands out from those two to either side by more than 20 levels,
+        // so it is not a thin line of its own either)
+        let band = [
+            [160, 214, 248],
+            [180, 200, 215],
+            [175, 195, 210],
+            [178, 198, 212],
+            [182, 215, 225],
+        ];
+        let (w, h) = (600, 500);
+        let mut rgb = vec![sea; w * h];
+        let (x0, y0, x1, y1) = (450, 320, 560, 470);
+        for (k, &c) in band.iter().enumerate() {
+            for y in y0..y1 + band.len() {
+                rgb[y * w + x0 + k] = c;
+                rgb[y * w + x1 + k] = c;
+            }
+            for x in x0..x1 + band.len() {
+                rgb[(y0 + k) * w + x] = c;
+                rgb[(y1 + k) * w + x] = c;
+            }
+        }
+        let mut p = Prepared::new(w, h, rgb);
+        assert_eq!(p.bg, sea);
+        p.lossy = true;
+        assert_eq!(inset_on(&p, x0 - 40, y0 - 40, sea), Inset::Whole);
+    }
 }
