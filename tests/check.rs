@@ -768,6 +768,43 @@ fn inset_box_on_a_dark_jpeg_china_map_is_seen() {
     );
 }
 
+/// China's outline alone, one closed line with no neighbours to pin it, fitted the dense
+/// borders of maps of Europe in JPEG loosely (0.54-0.65), in a conic or Natural Earth, and the map was flagged
+/// for a missing dash line; a United States choropleth and a map of Europe from chart
+/// libraries did the same. A frame on China's outline alone needs a fit of 0.7.
+#[test]
+fn map_of_europe_is_not_read_as_china_drawn_alone() {
+    let europe = [-12.0, 35.0, 40.0, 70.0];
+    for (p, bbox, width, style, quality) in [
+        (
+            Projection::NaturalEarth1,
+            [-25.0, 34.0, 45.0, 72.0],
+            1200,
+            Style::choropleth(),
+            80,
+        ),
+        (
+            Projection::LAMBERT_CHINA,
+            europe,
+            1000,
+            Style::choropleth(),
+            70,
+        ),
+        (
+            Projection::ALBERS_CHINA,
+            europe,
+            1000,
+            Style::highlight(),
+            70,
+        ),
+    ] {
+        let s = RenderSpec::at_aspect(p, bbox, width, style);
+        let r = check_as_jpeg(&s, quality);
+        assert_ne!(r.verdict, Verdict::Violation, "{p:?}: {r:#?}");
+        assert_ne!(r.map.region.as_deref(), Some("china"), "{p:?}: {r:#?}");
+    }
+}
+
 #[test]
 fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     for p in [
