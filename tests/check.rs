@@ -805,6 +805,28 @@ fn map_of_europe_is_not_read_as_china_drawn_alone() {
     }
 }
 
+/// A slippy map's world view (Leaflet without tiles) runs off the top of the picture: the
+/// whole-map candidates put the world's full height in the content box, none fitted, and the
+/// map was registered in Miller at 0.66, where Zangnan drawn as India was read as China's.
+/// Fitted by width and flush with the bottom, it registers in Web Mercator.
+#[test]
+fn world_map_running_off_the_top_registers_in_web_mercator() {
+    let mut s = RenderSpec::at_aspect(Projection::WebMercator, WORLD, 1200, Style::choropleth());
+    s.zangnan_as_india = true;
+    let img = image::load_from_memory(&render_png(reference(), &s)).expect("render decodes");
+    let (w, h) = (img.width(), img.height());
+    // the top quarter cut away (north of about 70N)
+    let cut = img.crop_imm(0, h / 4, w, h - h / 4);
+    let mut png = std::io::Cursor::new(Vec::new());
+    cut.write_to(&mut png, image::ImageFormat::Png)
+        .expect("PNG encodes");
+    let r = checker()
+        .check_bytes(png.get_ref(), "fixture.png")
+        .expect("PNG decodes");
+    assert_eq!(r.map.projection.as_deref(), Some("web_mercator"), "{r:#?}");
+    assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+}
+
 #[test]
 fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     for p in [

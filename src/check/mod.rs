@@ -145,6 +145,8 @@ const MAX_ASPECT: f64 = 2.5;
 /// Hypotheses refined per registration: flat projections, and conic variants on top.
 const MAX_FLAT_HYPS: usize = 4;
 const MAX_CONIC_HYPS: usize = 2;
+/// World maps running off the top of the picture refined besides (see `Hyp::cut_top`).
+const MAX_CUT_TOP_HYPS: usize = 1;
 /// How much better a conic frame must fit than the best flat one to be preferred.
 const CONIC_MARGIN: f64 = 0.05;
 /// Least fit of a China-alone conic frame to be preferred to a world frame that fits. Maps
@@ -229,6 +231,8 @@ struct Hyp {
     frame: Frame,
     china_only: bool,
     s: f64,
+    /// fitted by width, flush with the bottom: a world map running off the top
+    cut_top: bool,
 }
 
 impl Checker {
@@ -413,8 +417,17 @@ impl Checker {
         // different variants: the conic variants resemble each other and their China-alone
         // outline also fits China inside a world map's outline fairly well.
         let mut picked: Vec<&Hyp> = Vec::new();
-        let (mut flat, mut conic) = (0, 0);
+        let (mut flat, mut conic, mut cut) = (0, 0, 0);
         for h in &hyps {
+            // The best world frame running off the top is refined on a slot of its own, so
+            // that it never takes one from the whole-map candidates.
+            if h.cut_top {
+                if cut < MAX_CUT_TOP_HYPS {
+                    cut += 1;
+                    picked.push(h);
+                }
+                continue;
+            }
             if h.frame.projection.is_conic() {
                 if conic < MAX_CONIC_HYPS
                     && !picked
@@ -436,7 +449,7 @@ impl Checker {
                 flat += 1;
                 picked.push(h);
             }
-            if flat >= MAX_FLAT_HYPS && conic >= MAX_CONIC_HYPS {
+            if flat >= MAX_FLAT_HYPS && conic >= MAX_CONIC_HYPS && cut >= MAX_CUT_TOP_HYPS {
                 break;
             }
         }
@@ -675,6 +688,7 @@ impl Checker {
                 };
                 let full = Frame::fit(proj, pb, c);
                 let mut cands = vec![full];
+                let mut cut_top: Vec<usize> = Vec::new();
                 if let Some(b) = sphere_in
                     && ext[1] <= -90.0
                     && ext[3] >= 90.0
@@ -697,6 +711,18 @@ impl Checker {
                         tx: c[0] - sx * pb[0],
                         ty: c[1] + sy * pb[3],
                     });
+                    // A map running off the top of the picture (a slippy map's world view
+                    // stops short of the north): by width, flush with the bottom.
+                    if c[1] < 1.0 && !china_only {
+                        cut_top.push(cands.len());
+                        cands.push(Frame {
+                            projection: proj,
+                            sx,
+                            sy,
+                            tx: c[0] - sx * pb[0],
+                            ty: c[3] + sy * pb[1],
+                        });
+                    }
                     // or fitted by height, centred horizontally
                     let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
                     let sx2 = sy2 / k;
@@ -745,7 +771,7 @@ impl Checker {
                         });
                     }
                 }
-                for f in cands {
+                for (i, f) in cands.into_iter().enumerate() {
                     let t = self.template(proj, china_only);
                     let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
                     if n < 100 {
@@ -755,6 +781,7 @@ impl Checker {
                         frame: f,
                         china_only,
                         s,
+                        cut_top: cut_top.contains(&i),
                     });
                 }
             }
