@@ -147,6 +147,9 @@ const MAX_FLAT_HYPS: usize = 4;
 const MAX_CONIC_HYPS: usize = 2;
 /// World maps running off the top of the picture refined besides (see `Hyp::cut_top`).
 const MAX_CUT_TOP_HYPS: usize = 1;
+/// Least coarse score of such a frame, as a share of the best whole-map flat one's, for it to
+/// be refined (the Leaflet world maps' frames scored 0.96-1.05 of it).
+const CUT_TOP_SHARE: f64 = 0.95;
 /// How much better a conic frame must fit than the best flat one to be preferred.
 const CONIC_MARGIN: f64 = 0.05;
 /// Least fit of a China-alone conic frame to be preferred to a world frame that fits. Maps
@@ -418,11 +421,16 @@ impl Checker {
         // outline also fits China inside a world map's outline fairly well.
         let mut picked: Vec<&Hyp> = Vec::new();
         let (mut flat, mut conic, mut cut) = (0, 0, 0);
+        let best_flat = hyps
+            .iter()
+            .find(|h| !h.cut_top && !h.frame.projection.is_conic())
+            .map_or(0.0, |h| h.s);
         for h in &hyps {
             // The best world frame running off the top is refined on a slot of its own, so
-            // that it never takes one from the whole-map candidates.
+            // that it never takes one from the whole-map candidates, when it scores nearly
+            // as well as the best of them (on maps that are not cut off it scores well below).
             if h.cut_top {
-                if cut < MAX_CUT_TOP_HYPS {
+                if cut < MAX_CUT_TOP_HYPS && h.s >= CUT_TOP_SHARE * best_flat {
                     cut += 1;
                     picked.push(h);
                 }
@@ -712,8 +720,9 @@ impl Checker {
                         ty: c[1] + sy * pb[3],
                     });
                     // A map running off the top of the picture (a slippy map's world view
-                    // stops short of the north): by width, flush with the bottom.
-                    if c[1] < 1.0 && !china_only {
+                    // stops short of the north): by width, flush with the bottom, when the
+                    // world fitted by width is taller than the content.
+                    if c[1] < 1.0 && !china_only && sy * (pb[3] - pb[1]) > c[3] - c[1] + 2.0 {
                         cut_top.push(cands.len());
                         cands.push(Frame {
                             projection: proj,
