@@ -696,7 +696,7 @@ impl Checker {
                 };
                 let full = Frame::fit(proj, pb, c);
                 let mut cands = vec![full];
-                let mut cut_top: Vec<usize> = Vec::new();
+                let mut cut_top: Vec<Frame> = Vec::new();
                 if let Some(b) = sphere_in
                     && ext[1] <= -90.0
                     && ext[3] >= 90.0
@@ -712,24 +712,21 @@ impl Checker {
                 for &k in ks {
                     let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
                     let sy = sx * k;
-                    cands.push(Frame {
+                    let by_width = Frame {
                         projection: proj,
                         sx,
                         sy,
                         tx: c[0] - sx * pb[0],
                         ty: c[1] + sy * pb[3],
-                    });
+                    };
+                    cands.push(by_width);
                     // A map running off the top of the picture (a slippy map's world view
                     // stops short of the north): by width, flush with the bottom, when the
                     // world fitted by width is taller than the content.
                     if c[1] < 1.0 && !china_only && sy * (pb[3] - pb[1]) > c[3] - c[1] + 2.0 {
-                        cut_top.push(cands.len());
-                        cands.push(Frame {
-                            projection: proj,
-                            sx,
-                            sy,
-                            tx: c[0] - sx * pb[0],
+                        cut_top.push(Frame {
                             ty: c[3] + sy * pb[1],
+                            ..by_width
                         });
                     }
                     // or fitted by height, centred horizontally
@@ -780,7 +777,8 @@ impl Checker {
                         });
                     }
                 }
-                for (i, f) in cands.into_iter().enumerate() {
+                let tagged = cands.into_iter().map(|f| (f, false));
+                for (f, cut_top) in tagged.chain(cut_top.into_iter().map(|f| (f, true))) {
                     let t = self.template(proj, china_only);
                     let (s, n) = score(p, t.points(proj), &f, 8.0, 4);
                     if n < 100 {
@@ -790,7 +788,7 @@ impl Checker {
                         frame: f,
                         china_only,
                         s,
-                        cut_top: cut_top.contains(&i),
+                        cut_top,
                     });
                 }
             }
