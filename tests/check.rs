@@ -38,17 +38,21 @@ fn check_as_jpeg(spec: &RenderSpec, quality: u8) -> CheckReport {
         .expect("JPEG decodes")
 }
 
-/// The rendered map scaled down (smoothed, as a browser scales it) to `width` px, then checked.
-fn check_downscaled(spec: &RenderSpec, width: u32) -> CheckReport {
-    let img = image::load_from_memory(&render_png(reference(), spec)).expect("render decodes");
-    let small = img.resize(width, width, image::imageops::FilterType::Triangle);
+/// An image drawn or altered by the test, encoded as PNG and checked.
+fn check_as_png(img: impl Into<image::DynamicImage>) -> CheckReport {
     let mut out = std::io::Cursor::new(Vec::new());
-    small
+    img.into()
         .write_to(&mut out, image::ImageFormat::Png)
         .expect("PNG encodes");
     checker()
         .check_bytes(out.get_ref(), "fixture.png")
         .expect("PNG decodes")
+}
+
+/// The rendered map scaled down (smoothed, as a browser scales it) to `width` px, then checked.
+fn check_downscaled(spec: &RenderSpec, width: u32) -> CheckReport {
+    let img = image::load_from_memory(&render_png(reference(), spec)).expect("render decodes");
+    check_as_png(img.resize(width, width, image::imageops::FilterType::Triangle))
 }
 
 /// A China map registered in a conic projection and found compliant.
@@ -613,12 +617,7 @@ fn aksai_chin_line_missing_without_a_claim_line_is_not_flagged() {
             }
         }
     }
-    let mut png = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut png, image::ImageFormat::Png)
-        .expect("PNG encodes");
-    let r = checker()
-        .check_bytes(png.get_ref(), "fixture.png")
-        .expect("PNG decodes");
+    let r = check_as_png(img);
     assert_eq!(r.map.region.as_deref(), Some("world"), "{r:#?}");
     assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
 }
@@ -661,12 +660,7 @@ fn check_in_axes_frame(spec: &RenderSpec) -> CheckReport {
             fig.put_pixel(x0 - d, k, black);
         }
     }
-    let mut out = std::io::Cursor::new(Vec::new());
-    fig.write_to(&mut out, image::ImageFormat::Png)
-        .expect("PNG encodes");
-    checker()
-        .check_bytes(out.get_ref(), "fixture.png")
-        .expect("PNG decodes")
+    check_as_png(fig)
 }
 
 /// A China map without dash line or inset, drawn in matplotlib's axes frame: the frame's right
@@ -704,12 +698,7 @@ fn check_on_page(spec: &RenderSpec, margin: [u8; 3]) -> CheckReport {
             page.put_pixel(x, y, image::Rgb([200, 60, 60]));
         }
     }
-    let mut out = std::io::Cursor::new(Vec::new());
-    page.write_to(&mut out, image::ImageFormat::Png)
-        .expect("PNG encodes");
-    checker()
-        .check_bytes(out.get_ref(), "fixture.png")
-        .expect("PNG decodes")
+    check_as_png(page)
 }
 
 /// A white China map with its faint 南海诸岛 inset frame, set on a light grey page with room
@@ -817,12 +806,7 @@ fn world_map_running_off_the_top_registers_in_web_mercator() {
     let (w, h) = (img.width(), img.height());
     // the top quarter cut away (north of about 70N)
     let cut = img.crop_imm(0, h / 4, w, h - h / 4);
-    let mut png = std::io::Cursor::new(Vec::new());
-    cut.write_to(&mut png, image::ImageFormat::Png)
-        .expect("PNG encodes");
-    let r = checker()
-        .check_bytes(png.get_ref(), "fixture.png")
-        .expect("PNG decodes");
+    let r = check_as_png(cut);
     assert_eq!(r.map.projection.as_deref(), Some("web_mercator"), "{r:#?}");
     assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
 }
