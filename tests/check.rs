@@ -2247,3 +2247,135 @@ fn zangnan_line_met_at_three_quarters_on_a_coarse_south_asia_map_decides() {
         }
     }
 }
+
+/// India drawn alone, as a map of India's states is (Natural Earth's India, in Web Mercator, on
+/// white, filled in one colour with a grey outline, or outlined only): `china_view` paints
+/// China's outline in China's view back to white over it (Zangnan left out), then
+/// `aksai_as_india` fills China's part of the Aksai Chin box as India.
+fn india_alone(filled: bool, china_view: bool, aksai_as_india: bool) -> image::RgbImage {
+    use mapsweep::reference::project::{Frame, projected_bbox};
+    use mapsweep::reference::raster::{Mask, fill_px, project_rings};
+    let r = reference();
+    let proj = Projection::WebMercator;
+    let pb = projected_bbox(proj, [68.1, 6.7, 97.4, 37.1]);
+    let (w, margin) = (700.0, 30.0);
+    let h = (w * (pb[3] - pb[1]) / (pb[2] - pb[0])).round();
+    let f = Frame::fit(proj, pb, [margin, margin, margin + w, margin + h]);
+    let (iw, ih) = ((w + 2.0 * margin) as usize, (h + 2.0 * margin) as usize);
+    let india: Vec<&Vec<[f64; 2]>> = r.country("India").expect("India").rings.iter().collect();
+    let mut m = Mask::new(iw, ih);
+    fill_px(&mut m, &project_rings(&f, &india), 1);
+    if china_view {
+        let china: Vec<&Vec<[f64; 2]>> = r.china.iter().collect();
+        fill_px(&mut m, &project_rings(&f, &china), 0);
+    }
+    if aksai_as_india {
+        let z = r.zone("aksai_chin").expect("zone");
+        let half = (f.px_per_deg() * 0.05 / 2.0).ceil() as i64;
+        for (lon, lat) in z.cells() {
+            let (x, y) = f.to_px(lon, lat);
+            for dy in -half..=half {
+                for dx in -half..=half {
+                    let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                    if xx >= 0 && yy >= 0 && (xx as usize) < iw && (yy as usize) < ih {
+                        m.data[yy as usize * iw + xx as usize] = 1;
+                    }
+                }
+            }
+        }
+    }
+    // the outline: every boundary between India and the rest
+    let mut img = image::RgbImage::from_pixel(iw as u32, ih as u32, image::Rgb([255, 255, 255]));
+    for y in 0..ih {
+        for x in 0..iw {
+            let inside = m.data[y * iw + x] == 1;
+            let edge = inside
+                && [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)]
+                    .iter()
+                    .any(|&(dx, dy)| m.get(x as i64 + dx, y as i64 + dy) != 1);
+            if edge {
+                img.put_pixel(x as u32, y as u32, image::Rgb([90, 90, 90]));
+            } else if inside && filled {
+                img.put_pixel(x as u32, y as u32, image::Rgb([140, 180, 220]));
+            }
+        }
+    }
+    img
+}
+
+#[test]
+fn india_drawn_alone_with_zangnan_as_india_is_flagged() {
+    for filled in [true, false] {
+        let r = check_as_png(india_alone(filled, false, false));
+        assert_eq!(
+            r.map.region.as_deref(),
+            Some("india"),
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(
+            status(&r, "zangnan"),
+            Status::Violation,
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(
+            status(&r, "aksai_chin"),
+            Status::Ok,
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(r.verdict, Verdict::Violation);
+    }
+}
+
+#[test]
+fn india_drawn_alone_with_aksai_chin_as_india_is_flagged() {
+    for filled in [true, false] {
+        let r = check_as_png(india_alone(filled, true, true));
+        assert_eq!(
+            r.map.region.as_deref(),
+            Some("india"),
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(
+            status(&r, "aksai_chin"),
+            Status::Violation,
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(status(&r, "zangnan"), Status::Ok, "filled {filled}: {r:?}");
+    }
+}
+
+#[test]
+fn india_drawn_alone_in_china_view_is_compliant() {
+    for filled in [true, false] {
+        let r = check_as_png(india_alone(filled, true, false));
+        assert_eq!(
+            r.map.region.as_deref(),
+            Some("india"),
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(status(&r, "zangnan"), Status::Ok, "filled {filled}: {r:?}");
+        assert_eq!(
+            status(&r, "aksai_chin"),
+            Status::Ok,
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(
+            status(&r, "taiwan"),
+            Status::NotShown,
+            "filled {filled}: {r:?}"
+        );
+        assert_eq!(r.verdict, Verdict::Compliant);
+    }
+    // and saved as JPEG, at half the size
+    let img = image::DynamicImage::from(india_alone(true, true, false));
+    let img = img.resize(380, 380, image::imageops::FilterType::Triangle);
+    let mut jpg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
+        .encode_image(&img.to_rgb8())
+        .expect("JPEG encodes");
+    let r = checker()
+        .check_bytes(&jpg, "india.jpg")
+        .expect("JPEG decodes");
+    assert_eq!(r.map.region.as_deref(), Some("india"), "{r:?}");
+    assert_eq!(r.verdict, Verdict::Compliant, "{r:?}");
+}

@@ -10,8 +10,9 @@ pub mod overlay;
 pub mod probe;
 pub mod register;
 
+use crate::reference::build::point_in;
 use crate::reference::project::{Frame, Projection, projected_bbox};
-use crate::reference::{RefError, Reference};
+use crate::reference::{RefError, Reference, Ring};
 use image::DynamicImage;
 use register::{FittedOn, Outline, Prepared, Registered, Template, densify, refine, score};
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,9 @@ pub struct Checker {
     pub(crate) reference: &'static Reference,
     pub(crate) world: Template,
     pub(crate) china: Template,
+    /// India's outline where both views draw it alike (see `india_template`): maps of India
+    /// drawn alone are registered on it when nothing else fits.
+    pub(crate) india: Template,
     /// Points of the ten dash segments (lon, lat): a China map's extent with the South China
     /// Sea reaches them.
     pub(crate) dash_ends: Vec<(f64, f64)>,
@@ -162,6 +166,30 @@ const CHINA_ALONE_OVER_WORLD: f64 = 0.85;
 /// United States' states took it at 0.51 in a conic, a map of Europe at 0.66. Maps of China
 /// fit it at 0.8 or more (dev set, held-out-like sets, in JPEG and downscaled).
 const MIN_FIT_CHINA_ALONE: f64 = 0.7;
+/// Extents (lon, lat) of a map of India drawn alone, as Indian maps draw it (Kashmir whole and
+/// Aksai Chin up to 37.1N, Arunachal Pradesh to 97.4E): with the Andaman and Nicobar Islands
+/// (down to 6.7N), and the mainland alone (8.0N).
+const INDIA_EXTS: [[f64; 4]; 2] = [[68.1, 6.7, 97.4, 37.1], [68.1, 8.0, 97.4, 37.1]];
+/// The projections maps of India drawn alone come in (amCharts' and Leaflet's Mercator, d3's
+/// and ECharts' flat ones).
+const INDIA_PROJECTIONS: [Projection; 4] = [
+    Projection::WebMercator,
+    Projection::PlateCarree,
+    Projection::Miller,
+    Projection::NaturalEarth1,
+];
+/// India-alone hypotheses refined (the best by coarse score).
+const INDIA_REFINED: usize = 3;
+/// Least fit of a frame fitted on India's outline alone: like China's (`MIN_FIT_CHINA_ALONE`),
+/// one outline without neighbours finds edges loosely anywhere, and a map of India drawn
+/// alone fits it at 0.8 or more.
+const MIN_FIT_INDIA_ALONE: f64 = 0.8;
+/// Least share of China's pixels in the frame (Tibet and beyond) left in open background for
+/// a frame fitted on India's outline to be read as India drawn alone: a map that draws China
+/// is a map of Asia, whose frame is the world outline's to find.
+const INDIA_ALONE_BLANK: f64 = 0.8;
+/// A map is tried as India drawn alone when it registered below this fit, or not at all.
+const INDIA_TRY_BELOW: f64 = 0.8;
 /// The crop search's projections, each with the span of longitude (degrees across the image
 /// width) it is tried at, from-to in steps of 15%: Asia cut out of a world map in the flat
 /// projections; China maps in a conic that draw the neighbours to the image edges; and all of
@@ -278,10 +306,12 @@ impl Checker {
             .flat_map(|d| d.iter().map(|q| (q[0], q[1])))
             .collect();
         let probes = probe::ProbeData::new(reference, &world.lonlat);
+        let india = india_template(reference);
         Ok(Checker {
             reference,
             world,
             china,
+            india,
             dash_ends,
             probes,
             asia: Default::default(),
@@ -370,6 +400,24 @@ impl Checker {
                     .fetch_add(work, std::sync::atomic::Ordering::Relaxed);
             }
         }
+        // Last, India drawn alone, when nothing fits well: the crop search can fit its
+        // outline loosely (neighbours left blank), and pale states beside a white background
+        // show in faint edges only, however few more those are.
+        if reg.as_ref().is_none_or(|r| r.fit < INDIA_TRY_BELOW) {
+            let india = self.register_india(&prep).or_else(|| {
+                let faint = reg.is_none().then(|| prep.faint(1.0)).flatten()?;
+                let india = self.register_india(&faint);
+                let work = faint.work.load(std::sync::atomic::Ordering::Relaxed);
+                prep.work
+                    .fetch_add(work, std::sync::atomic::Ordering::Relaxed);
+                india
+            });
+            if let Some(i) = india
+                && reg.as_ref().is_none_or(|r| i.fit > r.fit)
+            {
+                reg = Some(i);
+            }
+        }
         tracing::debug!(
             points_read = prep.work.load(std::sync::atomic::Ordering::Relaxed),
             "registration work"
@@ -399,6 +447,77 @@ impl Checker {
             (Some(f), Some(g)) if g.fit < f.fit + MASS_MARGIN => Some(f),
             (f, g) => g.or(f),
         }
+    }
+
+    /// Registration of a map of India drawn alone, on India's outline where both views draw
+    /// it alike, with the map taken to fill the content box in India's own view. Tried only
+    /// when nothing else fits: such a map draws no neighbour to pin a world or Asia frame.
+    pub fn register_india(&self, p: &Prepared) -> Option<Registered> {
+        // in the content box, then in the box of the large marks (a pale state at an edge
+        // falls out of the content box; islands cut off at the bottom stretch it)
+        let first = self.register_india_in(p, p.content);
+        if first.is_some() {
+            return first;
+        }
+        self.register_india_in(p, p.mass()?)
+    }
+
+    fn register_india_in(&self, p: &Prepared, c: [f64; 4]) -> Option<Registered> {
+        if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
+            return None;
+        }
+        let mut hyps: Vec<(f64, Frame)> = Vec::new();
+        for proj in INDIA_PROJECTIONS {
+            let pts = self.india.points(proj);
+            for ext in INDIA_EXTS {
+                let pb = projected_bbox(proj, ext);
+                let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
+                let sy = (c[3] - c[1]) / (pb[3] - pb[1]);
+                let by_width = Frame {
+                    projection: proj,
+                    sx,
+                    sy: sx,
+                    tx: c[0] - sx * pb[0],
+                    ty: c[1] + sx * pb[3],
+                };
+                let by_height = Frame {
+                    projection: proj,
+                    sx: sy,
+                    sy,
+                    tx: (c[0] + c[2]) / 2.0 - sy * (pb[0] + pb[2]) / 2.0,
+                    ty: c[1] + sy * pb[3],
+                };
+                for f in [Frame::fit(proj, pb, c), by_width, by_height] {
+                    let (s, n) = score(p, pts, &f, 8.0, 4);
+                    if n >= 100 {
+                        hyps.push((s, f));
+                    }
+                }
+            }
+        }
+        hyps.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut best: Option<Registered> = None;
+        for (init, f0) in hyps.into_iter().take(INDIA_REFINED) {
+            let pts = self.india.points(f0.projection);
+            let (f, s) = refine(p, pts, f0, 150, true, FIT_SCHEDULE);
+            tracing::debug!(proj = ?f.projection, init, fit = s, "India-alone hypothesis");
+            if best.as_ref().is_none_or(|b| s > b.fit) {
+                best = Some(Registered {
+                    frame: f,
+                    fit: s,
+                    on: FittedOn::India,
+                });
+            }
+        }
+        let best = best.filter(|b| b.fit >= MIN_FIT_INDIA_ALONE)?;
+        let best = self.specific(p, best, c)?;
+        // drawn alone: China (Tibet, north of India) left blank
+        let open = probe::open_background_of(p);
+        let blank = probe::china_left_open(self, p, &best.frame, &open);
+        tracing::debug!(?blank, "India alone: China's share in open background");
+        blank
+            .is_some_and(|b| b >= INDIA_ALONE_BLANK)
+            .then_some(best)
     }
 
     /// Registration with the map taken to fill `c` (whole-map hypotheses) or `cb` (crops).
@@ -609,6 +728,12 @@ impl Checker {
         let best = best.filter(|b| {
             b.fit >= MIN_FIT && (b.on != FittedOn::China || b.fit >= MIN_FIT_CHINA_ALONE)
         })?;
+        self.specific(p, best, c)
+    }
+
+    /// The frame when it is shaped like a map and fits clearly better than it would by chance
+    /// in `p`'s content box `c`; None otherwise.
+    fn specific(&self, p: &Prepared, best: Registered, c: [f64; 4]) -> Option<Registered> {
         // Specificity: the outline must fit here and not about as well when moved by an
         // eighth of the content box. Dense clutter (text, tables, textures) is close to an
         // edge wherever the outline lands; a real map is not.
@@ -859,6 +984,9 @@ impl Checker {
                 .position(|e| e.0 == proj && whole_asia(e))
         {
             return std::borrow::Cow::Borrowed(&self.crop_outlines()[ei]);
+        }
+        if reg.on == FittedOn::India {
+            return std::borrow::Cow::Borrowed(self.india.points(proj));
         }
         self.outline(proj, reg.on == FittedOn::China)
     }
@@ -1153,6 +1281,35 @@ impl Checker {
 }
 
 /// Whether (lon, lat) lies strictly inside `[lon0, lat0, lon1, lat1]`.
+/// India's outline (default view) where India's own maps and China's view draw it alike: the
+/// coasts, islands and the borders with Pakistan south of Kashmir, Nepal, Bhutan, Bangladesh
+/// and Myanmar. Left out: Kashmir and Aksai Chin (north of 32N, west of 80.5E), where India's
+/// maps draw its claim and the default view the lines of control, and every point inside or
+/// near China's outline in China's view (the McMahon line and the border with Tibet).
+fn india_template(r: &Reference) -> Template {
+    let india: Vec<Ring> = r
+        .country("India")
+        .map(|c| c.rings.clone())
+        .unwrap_or_default();
+    let china: Vec<(f64, f64)> = densify(r.china.iter(), 0.1);
+    let near_china = |q: (f64, f64)| {
+        china
+            .iter()
+            .any(|c| (c.0 - q.0).powi(2) + (c.1 - q.1).powi(2) < 0.3 * 0.3)
+    };
+    let pts: Vec<(f64, f64)> = densify(
+        india
+            .iter()
+            .filter(|ring| crate::reference::ring_area(ring).abs() > 0.05),
+        0.2,
+    )
+    .into_iter()
+    .filter(|&(lo, la)| !(la > 32.0 && lo < 80.5))
+    .filter(|&q| !point_in(&r.china, q.0, q.1) && !near_china(q))
+    .collect();
+    Template::new(pts, &INDIA_PROJECTIONS)
+}
+
 fn in_window(win: [f64; 4], lo: f64, la: f64) -> bool {
     lo > win[0] && lo < win[2] && la > win[1] && la < win[3]
 }

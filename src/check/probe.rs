@@ -455,6 +455,8 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             "china"
         } else if reg.on == FittedOn::Asia {
             "asia"
+        } else if reg.on == FittedOn::India {
+            "india"
         } else {
             let (a, _) = f.to_px(75.0, 35.0);
             let (b, _) = f.to_px(134.0, 35.0);
@@ -475,6 +477,8 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let too_small = region == "world" && ppd < 1.5;
     let china_m = mask_of(&f, &ck.probes.china_main, p.w, p.h);
     let india_m = mask_of(&f, &ck.probes.india, p.w, p.h);
+    // on a map of India drawn alone: the background reached from the image's sides
+    let mut open_background: Option<Vec<bool>> = None;
 
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
@@ -499,6 +503,10 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             continue;
         }
         let fd = match rule {
+            "zangnan" | "aksai_chin" if region == "india" => {
+                let out = open_background.get_or_insert_with(|| open_background_of(p));
+                probe_india_zone(p, rule, &zm, out)
+            }
             "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
             "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m, region),
             "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
@@ -521,6 +529,131 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         map,
         findings,
         overlay_png: None,
+    }
+}
+
+/// Largest colour step (levels in some channel) from the background of a pixel that still
+/// counts as open background (see `open_background_of`): clean and lossy images.
+const OPEN_TOL: i32 = 12;
+const OPEN_TOL_LOSSY: i32 = 28;
+/// Least distance (px) from an image edge of a zone pixel read on a map of India drawn alone:
+/// strokes and their antialiasing are neither inside nor outside.
+const INDIA_ZONE_CLEAR: f32 = 2.0;
+/// Shares of such zone pixels in open background at or below which the zone lies inside
+/// India's outline, and at or above which it lies outside. The Aksai Chin zone (China in
+/// 78-80.5E 34-36N) reaches past India's claim line in its north-east: amCharts' map of India
+/// leaves 31-35% of it outside; Zangnan lies wholly inside.
+const INDIA_ZONE_INSIDE: f64 = 0.5;
+const INDIA_ZONE_OUTSIDE: f64 = 0.8;
+
+/// The background reachable from the image's sides without crossing a drawn line or a fill:
+/// everything a map of India drawn alone leaves outside the country. A zone India's outline
+/// encloses is not reached, whether its inside is filled or left blank.
+pub(super) fn open_background_of(p: &Prepared) -> Vec<bool> {
+    let tol = if p.lossy { OPEN_TOL_LOSSY } else { OPEN_TOL };
+    let (w, h) = (p.w, p.h);
+    let bgish = |i: usize| cdist(p.rgb[i], p.bg) <= tol;
+    let mut open = vec![false; w * h];
+    let mut stack: Vec<usize> = Vec::new();
+    for x in 0..w {
+        stack.push(x);
+        stack.push((h - 1) * w + x);
+    }
+    for y in 0..h {
+        stack.push(y * w);
+        stack.push(y * w + w - 1);
+    }
+    while let Some(i) = stack.pop() {
+        if open[i] || !bgish(i) {
+            continue;
+        }
+        open[i] = true;
+        let (x, y) = (i % w, i / w);
+        if x > 0 {
+            stack.push(i - 1);
+        }
+        if x + 1 < w {
+            stack.push(i + 1);
+        }
+        if y > 0 {
+            stack.push(i - w);
+        }
+        if y + 1 < h {
+            stack.push(i + w);
+        }
+    }
+    open
+}
+
+/// Share of China's pixels (in China's view, its disputed zones with India left out) in the
+/// frame that lie in open background (see `open_background_of`); None when too few are in the
+/// image. A map of India drawn alone leaves Tibet blank.
+pub(super) fn china_left_open(ck: &Checker, p: &Prepared, f: &Frame, open: &[bool]) -> Option<f64> {
+    let china = mask_of(f, &ck.probes.china_main, p.w, p.h);
+    let zones: Vec<Mask> = ["zangnan", "aksai_chin"]
+        .iter()
+        .map(|z| zone_mask(ck.reference, z, f, p.w, p.h).0)
+        .collect();
+    let idx: Vec<usize> = (0..china.data.len())
+        .filter(|&i| china.data[i] != 0 && zones.iter().all(|z| z.data[i] == 0))
+        .filter(|&i| p.dt[i] >= INDIA_ZONE_CLEAR)
+        .collect();
+    if idx.len() < 50 {
+        return None;
+    }
+    Some(idx.iter().filter(|&&i| open[i]).count() as f64 / idx.len() as f64)
+}
+
+/// A disputed zone on a map of India drawn alone: inside India's outline (filled, or blank and
+/// enclosed, as India's own maps draw it) breaks the rule; left in the open background outside
+/// India, as China's view draws India, keeps it.
+fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask, open: &[bool]) -> Finding {
+    let name = if rule == "zangnan" {
+        "Zangnan"
+    } else {
+        "Aksai Chin"
+    };
+    let idx: Vec<usize> = (0..zm.data.len())
+        .filter(|&i| zm.data[i] != 0 && p.dt[i] >= INDIA_ZONE_CLEAR)
+        .collect();
+    if idx.len() < 4 {
+        return finding(
+            rule,
+            Status::Uncertain,
+            0.3,
+            format!("{name}: map of India drawn alone, the zone too small to read at this scale"),
+        );
+    }
+    let out = idx.iter().filter(|&&i| open[i]).count() as f64 / idx.len() as f64;
+    let pct = (out * 100.0).round();
+    if out <= INDIA_ZONE_INSIDE {
+        finding(
+            rule,
+            Status::Violation,
+            (0.7 + (INDIA_ZONE_INSIDE - out) / 2.0).min(0.95),
+            format!(
+                "{name} drawn as India: on a map of India drawn alone, {:.0}% of the zone lies inside India's outline",
+                100.0 - pct
+            ),
+        )
+    } else if out >= INDIA_ZONE_OUTSIDE {
+        finding(
+            rule,
+            Status::Ok,
+            (0.7 + (out - INDIA_ZONE_OUTSIDE)).min(0.95),
+            format!(
+                "{name} left outside India: on a map of India drawn alone, {pct:.0}% of the zone is open background"
+            ),
+        )
+    } else {
+        finding(
+            rule,
+            Status::Uncertain,
+            0.4,
+            format!(
+                "{name}: on a map of India drawn alone, {pct:.0}% of the zone is open background, part inside India's outline"
+            ),
+        )
     }
 }
 

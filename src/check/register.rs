@@ -802,6 +802,8 @@ pub enum FittedOn {
     China,
     /// the countries of Asia alone (a map of all Asia, the rest of the world left out)
     Asia,
+    /// India's alone (a map of India drawn without its neighbours)
+    India,
 }
 
 impl FittedOn {
