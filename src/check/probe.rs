@@ -2,6 +2,8 @@
 //! China and the neighbour next to the zone), boundary support along the claim line versus the
 //! McMahon line (or India's claim east of Aksai Chin), presence of Taiwan, of the dash segments
 //! (by edges, then by a colour of their own, then by faint tints) and of a 南海诸岛 inset box.
+//! On a map of India drawn alone, Zangnan and Aksai Chin are read by whether India's outline
+//! encloses them (the background reached from the picture's sides does not).
 //!
 //! Rules kept here: every line reading is compared with a control (the same line moved where
 //! nothing is drawn); a line is "drawn" only when met along most of its length; strokes, dashes
