@@ -68,7 +68,8 @@ pub struct Finding {
 /// What kind of map was recognised.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MapInfo {
-    /// "world" | "china" | "asia" | "other", or null when no map was recognised.
+    /// "world" | "china" | "asia" | "india" (India drawn alone) | "other", or null when no map
+    /// was recognised.
     pub region: Option<String>,
     pub projection: Option<String>,
     pub fit: f64,
