@@ -116,8 +116,8 @@ pub struct Checker {
     pub(crate) world: Template,
     pub(crate) china: Template,
     /// India's outline where both views draw it alike (see `india_template`): maps of India
-    /// drawn alone are registered on it when nothing else fits.
-    pub(crate) india: Template,
+    /// drawn alone are registered on it when nothing else fits (built on first use).
+    india: std::sync::OnceLock<Template>,
     /// Points of the ten dash segments (lon, lat): a China map's extent with the South China
     /// Sea reaches them.
     pub(crate) dash_ends: Vec<(f64, f64)>,
@@ -307,12 +307,11 @@ impl Checker {
             .flat_map(|d| d.iter().map(|q| (q[0], q[1])))
             .collect();
         let probes = probe::ProbeData::new(reference, &world.lonlat);
-        let india = india_template(reference);
         Ok(Checker {
             reference,
             world,
             china,
-            india,
+            india: Default::default(),
             dash_ends,
             probes,
             asia: Default::default(),
@@ -388,6 +387,7 @@ impl Checker {
         let mut prep = Prepared::new(w, h, rgb);
         prep.lossy = lossy;
         let mut reg = self.register(&prep);
+        let mut faint_look = None;
         if reg.is_none() {
             // Light lines between light fills (a grey world with white borders), softened by
             // antialiasing, downscaling or JPEG, fall under the edge step: nothing fitted.
@@ -396,9 +396,8 @@ impl Checker {
             // which the probes' thresholds are made for.
             if let Some(faint) = prep.faint(FAINT_GAIN) {
                 reg = self.register(&faint);
-                let work = faint.work.load(std::sync::atomic::Ordering::Relaxed);
-                prep.work
-                    .fetch_add(work, std::sync::atomic::Ordering::Relaxed);
+                prep.add_work(&faint);
+                faint_look = Some(faint);
             }
         }
         // Last, India drawn alone, when nothing fits well: the crop search can fit its
@@ -406,11 +405,12 @@ impl Checker {
         // show in faint edges only, however few more those are.
         if reg.as_ref().is_none_or(|r| r.fit < INDIA_TRY_BELOW) {
             let india = self.register_india(&prep).or_else(|| {
-                let faint = reg.is_none().then(|| prep.faint(1.0)).flatten()?;
+                let faint = reg
+                    .is_none()
+                    .then(|| faint_look.or_else(|| prep.faint(1.0)))
+                    .flatten()?;
                 let india = self.register_india(&faint);
-                let work = faint.work.load(std::sync::atomic::Ordering::Relaxed);
-                prep.work
-                    .fetch_add(work, std::sync::atomic::Ordering::Relaxed);
+                prep.add_work(&faint);
                 india
             });
             if let Some(i) = india
@@ -450,6 +450,11 @@ impl Checker {
         }
     }
 
+    /// India's outline where both views draw it alike, projected on first use.
+    fn india(&self) -> &Template {
+        self.india.get_or_init(|| india_template(self.reference))
+    }
+
     /// Registration of a map of India drawn alone, on India's outline where both views draw
     /// it alike, with the map taken to fill the content box in India's own view. Tried only
     /// when nothing else fits: such a map draws no neighbour to pin a world or Asia frame.
@@ -469,25 +474,11 @@ impl Checker {
         }
         let mut hyps: Vec<(f64, Frame)> = Vec::new();
         for proj in INDIA_PROJECTIONS {
-            let pts = self.india.points(proj);
+            let pts = self.india().points(proj);
             for ext in INDIA_EXTS {
                 let pb = projected_bbox(proj, ext);
-                let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
-                let sy = (c[3] - c[1]) / (pb[3] - pb[1]);
-                let by_width = Frame {
-                    projection: proj,
-                    sx,
-                    sy: sx,
-                    tx: c[0] - sx * pb[0],
-                    ty: c[1] + sx * pb[3],
-                };
-                let by_height = Frame {
-                    projection: proj,
-                    sx: sy,
-                    sy,
-                    tx: (c[0] + c[2]) / 2.0 - sy * (pb[0] + pb[2]) / 2.0,
-                    ty: c[1] + sy * pb[3],
-                };
+                let by_width = Frame::by_width(proj, pb, c, 1.0);
+                let by_height = Frame::by_height(proj, pb, c, 1.0);
                 for f in [Frame::fit(proj, pb, c), by_width, by_height] {
                     let (s, n) = score(p, pts, &f, 8.0, 4);
                     if n >= 100 {
@@ -499,7 +490,7 @@ impl Checker {
         hyps.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut best: Option<Registered> = None;
         for (init, f0) in hyps.into_iter().take(INDIA_REFINED) {
-            let pts = self.india.points(f0.projection);
+            let pts = self.india().points(f0.projection);
             let (f, s) = refine(p, pts, f0, 150, true, FIT_SCHEDULE);
             tracing::debug!(proj = ?f.projection, init, fit = s, "India-alone hypothesis");
             if best.as_ref().is_none_or(|b| s > b.fit) {
@@ -513,8 +504,7 @@ impl Checker {
         let best = best.filter(|b| b.fit >= MIN_FIT_INDIA_ALONE)?;
         let best = self.specific(p, best, c)?;
         // drawn alone: China (Tibet, north of India) left blank
-        let open = probe::open_background_of(p);
-        let blank = probe::china_left_open(self, p, &best.frame, &open);
+        let blank = probe::china_left_open(self, p, &best.frame);
         tracing::debug!(?blank, "India alone: China's share in open background");
         blank
             .is_some_and(|b| b >= INDIA_ALONE_BLANK)
@@ -836,46 +826,27 @@ impl Checker {
                     &[1.0]
                 };
                 for &k in ks {
-                    let sx = (c[2] - c[0]) / (pb[2] - pb[0]);
-                    let sy = sx * k;
-                    let by_width = Frame {
-                        projection: proj,
-                        sx,
-                        sy,
-                        tx: c[0] - sx * pb[0],
-                        ty: c[1] + sy * pb[3],
-                    };
+                    let by_width = Frame::by_width(proj, pb, c, k);
                     cands.push(by_width);
                     // A map running off the top of the picture (a slippy map's world view
                     // stops short of the north): by width, flush with the bottom, when the
                     // world fitted by width is taller than the content.
-                    if c[1] < 1.0 && !china_only && sy * (pb[3] - pb[1]) > c[3] - c[1] + 2.0 {
+                    if c[1] < 1.0
+                        && !china_only
+                        && by_width.sy * (pb[3] - pb[1]) > c[3] - c[1] + 2.0
+                    {
                         cut_top.push(Frame {
-                            ty: c[3] + sy * pb[1],
+                            ty: c[3] + by_width.sy * pb[1],
                             ..by_width
                         });
                     }
                     // or fitted by height, centred horizontally
-                    let sy2 = (c[3] - c[1]) / (pb[3] - pb[1]);
-                    let sx2 = sy2 / k;
-                    let cx = (c[0] + c[2]) / 2.0 - sx2 * (pb[0] + pb[2]) / 2.0;
-                    cands.push(Frame {
-                        projection: proj,
-                        sx: sx2,
-                        sy: sy2,
-                        tx: cx,
-                        ty: c[1] + sy2 * pb[3],
-                    });
+                    let by_height = Frame::by_height(proj, pb, c, k);
+                    cands.push(by_height);
                     // fitted by height and flush with one side: an inset, legend or label
                     // beside the map widens the content box on the other side
-                    for tx in [c[0] - sx2 * pb[0], c[2] - sx2 * pb[2]] {
-                        cands.push(Frame {
-                            projection: proj,
-                            sx: sx2,
-                            sy: sy2,
-                            tx,
-                            ty: c[1] + sy2 * pb[3],
-                        });
+                    for tx in [c[0] - by_height.sx * pb[0], c[2] - by_height.sx * pb[2]] {
+                        cands.push(Frame { tx, ..by_height });
                     }
                 }
                 // China smaller than the content box, at the projection's true aspect: shrunk
@@ -987,7 +958,7 @@ impl Checker {
             return std::borrow::Cow::Borrowed(&self.crop_outlines()[ei]);
         }
         if reg.on == FittedOn::India {
-            return std::borrow::Cow::Borrowed(self.india.points(proj));
+            return std::borrow::Cow::Borrowed(self.india().points(proj));
         }
         self.outline(proj, reg.on == FittedOn::China)
     }
@@ -1281,17 +1252,13 @@ impl Checker {
     }
 }
 
-/// Whether (lon, lat) lies strictly inside `[lon0, lat0, lon1, lat1]`.
 /// India's outline (default view) where India's own maps and China's view draw it alike: the
 /// coasts, islands and the borders with Pakistan south of Kashmir, Nepal, Bhutan, Bangladesh
 /// and Myanmar. Left out: Kashmir and Aksai Chin (north of 32N, west of 80.5E), where India's
 /// maps draw its claim and the default view the lines of control, and every point inside or
 /// near China's outline in China's view (the McMahon line and the border with Tibet).
 fn india_template(r: &Reference) -> Template {
-    let india: Vec<Ring> = r
-        .country("India")
-        .map(|c| c.rings.clone())
-        .unwrap_or_default();
+    let india: &[Ring] = r.country("India").map_or(&[], |c| &c.rings);
     let china: Vec<(f64, f64)> = densify(r.china.iter(), 0.1);
     let near_china = |q: (f64, f64)| {
         china
@@ -1311,6 +1278,7 @@ fn india_template(r: &Reference) -> Template {
     Template::new(pts, &INDIA_PROJECTIONS)
 }
 
+/// Whether (lon, lat) lies strictly inside `[lon0, lat0, lon1, lat1]`.
 fn in_window(win: [f64; 4], lo: f64, la: f64) -> bool {
     lo > win[0] && lo < win[2] && la > win[1] && la < win[3]
 }

@@ -479,8 +479,6 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let too_small = region == "world" && ppd < 1.5;
     let china_m = mask_of(&f, &ck.probes.china_main, p.w, p.h);
     let india_m = mask_of(&f, &ck.probes.india, p.w, p.h);
-    // on a map of India drawn alone: the background reached from the image's sides
-    let mut open_background: Option<Vec<bool>> = None;
 
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
@@ -505,10 +503,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             continue;
         }
         let fd = match rule {
-            "zangnan" | "aksai_chin" if region == "india" => {
-                let out = open_background.get_or_insert_with(|| open_background_of(p));
-                probe_india_zone(p, rule, &zm, out)
-            }
+            "zangnan" | "aksai_chin" if region == "india" => probe_india_zone(p, rule, &zm),
             "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
             "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m, region),
             "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
@@ -551,6 +546,7 @@ const INDIA_ZONE_OUTSIDE: f64 = 0.8;
 /// The background reachable from the image's sides without crossing a drawn line or a fill:
 /// everything a map of India drawn alone leaves outside the country. A zone India's outline
 /// encloses is not reached, whether its inside is filled or left blank.
+/// (Read it through `Prepared::open_background`, which keeps it.)
 pub(super) fn open_background_of(p: &Prepared) -> Vec<bool> {
     let tol = if p.lossy { OPEN_TOL_LOSSY } else { OPEN_TOL };
     let (w, h) = (p.w, p.h);
@@ -587,38 +583,44 @@ pub(super) fn open_background_of(p: &Prepared) -> Vec<bool> {
     open
 }
 
+/// The pixels of a mask at least `INDIA_ZONE_CLEAR` from an image edge (strokes and their
+/// antialiasing are neither inside nor outside), and the share of them in open background.
+fn open_share(p: &Prepared, pick: impl Fn(usize) -> bool) -> (usize, f64) {
+    let open = p.open_background();
+    let (mut n, mut out) = (0usize, 0usize);
+    for i in (0..p.w * p.h).filter(|&i| pick(i) && p.dt[i] >= INDIA_ZONE_CLEAR) {
+        n += 1;
+        out += usize::from(open[i]);
+    }
+    (n, if n == 0 { 0.0 } else { out as f64 / n as f64 })
+}
+
 /// Share of China's pixels (in China's view, its disputed zones with India left out) in the
 /// frame that lie in open background (see `open_background_of`); None when too few are in the
 /// image. A map of India drawn alone leaves Tibet blank.
-pub(super) fn china_left_open(ck: &Checker, p: &Prepared, f: &Frame, open: &[bool]) -> Option<f64> {
+pub(super) fn china_left_open(ck: &Checker, p: &Prepared, f: &Frame) -> Option<f64> {
     let china = mask_of(f, &ck.probes.china_main, p.w, p.h);
     let zones: Vec<Mask> = ["zangnan", "aksai_chin"]
         .iter()
         .map(|z| zone_mask(ck.reference, z, f, p.w, p.h).0)
         .collect();
-    let idx: Vec<usize> = (0..china.data.len())
-        .filter(|&i| china.data[i] != 0 && zones.iter().all(|z| z.data[i] == 0))
-        .filter(|&i| p.dt[i] >= INDIA_ZONE_CLEAR)
-        .collect();
-    if idx.len() < 50 {
-        return None;
-    }
-    Some(idx.iter().filter(|&&i| open[i]).count() as f64 / idx.len() as f64)
+    let (n, share) = open_share(p, |i| {
+        china.data[i] != 0 && zones.iter().all(|z| z.data[i] == 0)
+    });
+    (n >= 50).then_some(share)
 }
 
 /// A disputed zone on a map of India drawn alone: inside India's outline (filled, or blank and
 /// enclosed, as India's own maps draw it) breaks the rule; left in the open background outside
 /// India, as China's view draws India, keeps it.
-fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask, open: &[bool]) -> Finding {
+fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask) -> Finding {
     let name = if rule == "zangnan" {
         "Zangnan"
     } else {
         "Aksai Chin"
     };
-    let idx: Vec<usize> = (0..zm.data.len())
-        .filter(|&i| zm.data[i] != 0 && p.dt[i] >= INDIA_ZONE_CLEAR)
-        .collect();
-    if idx.len() < 4 {
+    let (n, out) = open_share(p, |i| zm.data[i] != 0);
+    if n < 4 {
         return finding(
             rule,
             Status::Uncertain,
@@ -626,7 +628,6 @@ fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask, open: &[bool]) -> Findi
             format!("{name}: map of India drawn alone, the zone too small to read at this scale"),
         );
     }
-    let out = idx.iter().filter(|&&i| open[i]).count() as f64 / idx.len() as f64;
     let pct = (out * 100.0).round();
     if out <= INDIA_ZONE_INSIDE {
         finding(

@@ -44,6 +44,8 @@ pub struct Prepared {
     pub work: std::sync::atomic::AtomicU64,
     /// `support` tables built so far, by truncation (its bits).
     supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<[u32]>)>>,
+    /// `open_background`, once found.
+    open: std::sync::OnceLock<Vec<bool>>,
 }
 
 /// One in `Prepared::support`'s fixed point: 2^24.
@@ -142,7 +144,21 @@ impl Prepared {
             faint: false,
             work: Default::default(),
             supports: Default::default(),
+            open: Default::default(),
         }
+    }
+
+    /// Moves the points another look at this image has read (`work`) to this one's count.
+    pub fn add_work(&self, other: &Prepared) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.work.fetch_add(other.work.swap(0, Relaxed), Relaxed);
+    }
+
+    /// The background reachable from the image's sides without crossing a drawn line or a
+    /// fill (`probe::open_background_of`), found once per look.
+    pub fn open_background(&self) -> &[bool] {
+        self.open
+            .get_or_init(|| super::probe::open_background_of(self))
     }
 
     /// The same image with edges taken at `FAINT_EDGE_STEP`, when they number at least
@@ -168,6 +184,7 @@ impl Prepared {
             faint: true,
             work: Default::default(),
             supports: Default::default(),
+            open: Default::default(),
         })
     }
 
