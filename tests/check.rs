@@ -29,6 +29,11 @@ fn check_spec(spec: &RenderSpec) -> CheckReport {
 /// The rendered map saved as JPEG at `quality`, then checked (as a page's JPEG would be).
 fn check_as_jpeg(spec: &RenderSpec, quality: u8) -> CheckReport {
     let img = image::load_from_memory(&render_png(reference(), spec)).expect("render decodes");
+    check_image_as_jpeg(&img, quality)
+}
+
+/// An image drawn or altered by the test, saved as JPEG at `quality`, then checked.
+fn check_image_as_jpeg(img: &image::DynamicImage, quality: u8) -> CheckReport {
     let mut jpg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, quality)
         .encode_image(&img.to_rgb8())
@@ -2194,13 +2199,7 @@ fn faint_inset_frame_in_a_downscaled_jpeg_is_seen() {
                 w,
                 image::imageops::FilterType::Triangle,
             );
-            let mut jpg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 55)
-                .encode_image(&small.to_rgb8())
-                .expect("JPEG encodes");
-            let r = checker()
-                .check_bytes(&jpg, "fixture.jpg")
-                .expect("JPEG decodes");
+            let r = check_image_as_jpeg(&small, 55);
             let want = if inset { Status::Ok } else { Status::Violation };
             assert_eq!(
                 status(&r, "south_china_sea"),
@@ -2231,13 +2230,7 @@ fn zangnan_line_met_at_three_quarters_on_a_coarse_south_asia_map_decides() {
                 let ys = (y as i64 + dy).clamp(0, map.height() as i64 - 1) as u32;
                 *map.get_pixel(x, ys)
             });
-            let mut jpg = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, quality)
-                .encode_image(&wavy)
-                .expect("JPEG encodes");
-            let r = checker()
-                .check_bytes(&jpg, "fixture.jpg")
-                .expect("JPEG decodes");
+            let r = check_image_as_jpeg(&wavy.into(), quality);
             let want = if india { Status::Violation } else { Status::Ok };
             assert_eq!(
                 status(&r, "zangnan"),
@@ -2303,79 +2296,51 @@ fn india_alone(filled: bool, china_view: bool, aksai_as_india: bool) -> image::R
     img
 }
 
+/// `india_alone`, filled and outline-only, checked: each is read as India drawn alone, with
+/// `zangnan` and `aksai` the statuses of those rules; the reports, for further assertions.
+fn check_india_alone(
+    china_view: bool,
+    aksai_as_india: bool,
+    zangnan: Status,
+    aksai: Status,
+) -> Vec<CheckReport> {
+    [true, false]
+        .into_iter()
+        .map(|filled| {
+            let r = check_as_png(india_alone(filled, china_view, aksai_as_india));
+            let why = format!("filled {filled}: {r:?}");
+            assert_eq!(r.map.region.as_deref(), Some("india"), "{why}");
+            assert_eq!(status(&r, "zangnan"), zangnan, "{why}");
+            assert_eq!(status(&r, "aksai_chin"), aksai, "{why}");
+            r
+        })
+        .collect()
+}
+
 #[test]
 fn india_drawn_alone_with_zangnan_as_india_is_flagged() {
-    for filled in [true, false] {
-        let r = check_as_png(india_alone(filled, false, false));
-        assert_eq!(
-            r.map.region.as_deref(),
-            Some("india"),
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(
-            status(&r, "zangnan"),
-            Status::Violation,
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(
-            status(&r, "aksai_chin"),
-            Status::Ok,
-            "filled {filled}: {r:?}"
-        );
+    for r in check_india_alone(false, false, Status::Violation, Status::Ok) {
         assert_eq!(r.verdict, Verdict::Violation);
     }
 }
 
 #[test]
 fn india_drawn_alone_with_aksai_chin_as_india_is_flagged() {
-    for filled in [true, false] {
-        let r = check_as_png(india_alone(filled, true, true));
-        assert_eq!(
-            r.map.region.as_deref(),
-            Some("india"),
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(
-            status(&r, "aksai_chin"),
-            Status::Violation,
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(status(&r, "zangnan"), Status::Ok, "filled {filled}: {r:?}");
-    }
+    check_india_alone(true, true, Status::Ok, Status::Violation);
 }
 
 #[test]
 fn india_drawn_alone_in_china_view_is_compliant() {
-    for filled in [true, false] {
-        let r = check_as_png(india_alone(filled, true, false));
-        assert_eq!(
-            r.map.region.as_deref(),
-            Some("india"),
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(status(&r, "zangnan"), Status::Ok, "filled {filled}: {r:?}");
-        assert_eq!(
-            status(&r, "aksai_chin"),
-            Status::Ok,
-            "filled {filled}: {r:?}"
-        );
-        assert_eq!(
-            status(&r, "taiwan"),
-            Status::NotShown,
-            "filled {filled}: {r:?}"
-        );
+    for r in check_india_alone(true, false, Status::Ok, Status::Ok) {
+        assert_eq!(status(&r, "taiwan"), Status::NotShown, "{r:?}");
         assert_eq!(r.verdict, Verdict::Compliant);
     }
     // and saved as JPEG, at half the size
     let img = image::DynamicImage::from(india_alone(true, true, false));
-    let img = img.resize(380, 380, image::imageops::FilterType::Triangle);
-    let mut jpg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 70)
-        .encode_image(&img.to_rgb8())
-        .expect("JPEG encodes");
-    let r = checker()
-        .check_bytes(&jpg, "india.jpg")
-        .expect("JPEG decodes");
+    let r = check_image_as_jpeg(
+        &img.resize(380, 380, image::imageops::FilterType::Triangle),
+        70,
+    );
     assert_eq!(r.map.region.as_deref(), Some("india"), "{r:?}");
     assert_eq!(r.verdict, Verdict::Compliant, "{r:?}");
 }
