@@ -2344,3 +2344,79 @@ fn india_drawn_alone_in_china_view_is_compliant() {
     assert_eq!(r.map.region.as_deref(), Some("india"), "{r:?}");
     assert_eq!(r.verdict, Verdict::Compliant, "{r:?}");
 }
+
+/// An East Asia crop in China's view, 12 px per degree, drawn as SVG in one blue-grey with
+/// white borders on a white sea, as JPEG: the dash segments and the island groups are China's
+/// polygons a few hundredths of a degree wide, which the white border wipes out. With
+/// `islands_marked`, each island group is marked with a 3 px speck in the land colour, as
+/// libraries that give every feature a minimum size draw them.
+fn east_asia_thin_dashes(islands_marked: bool) -> CheckReport {
+    let mut style = Style::uniform();
+    style.land = [166, 189, 219];
+    style.china = style.land;
+    style.india = style.land;
+    style.separate = style.land;
+    let land = image::Rgb(style.land);
+    let mut s = RenderSpec::at_aspect(
+        Projection::PlateCarree,
+        [88.0, 0.0, 138.0, 45.0],
+        600,
+        style,
+    );
+    s.dashes = false;
+    s.boundary_px = 0.5;
+    let png = rasterise(&render_svg(reference(), &s));
+    let mut img = image::load_from_memory(&png)
+        .expect("render decodes")
+        .to_rgb8();
+    if islands_marked {
+        let f = s.frame();
+        let bbox = |r: &[[f64; 2]]| {
+            r.iter()
+                .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, q| {
+                    [
+                        b[0].min(q[0]),
+                        b[1].min(q[1]),
+                        b[2].max(q[0]),
+                        b[3].max(q[1]),
+                    ]
+                })
+        };
+        // China's small rings in the sea that are not dash segments: the island groups
+        for ring in &reference().china {
+            let b = bbox(ring);
+            let in_sea = b[0] > 108.0 && b[2] < 118.0 && b[1] > 3.0 && b[3] < 21.5;
+            let is_dash = reference().dashes.iter().any(|d| {
+                let e = bbox(d);
+                b[0] < e[2] + 0.05 && e[0] < b[2] + 0.05 && b[1] < e[3] + 0.05 && e[1] < b[3] + 0.05
+            });
+            if !in_sea || is_dash || mapsweep::reference::ring_area(ring).abs() > 0.1 {
+                continue;
+            }
+            let (cx, cy) = f.to_px((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            for y in cy as i64 - 1..=cy as i64 + 1 {
+                for x in cx as i64 - 1..=cx as i64 + 1 {
+                    img.put_pixel(x as u32, y as u32, land);
+                }
+            }
+        }
+    }
+    check_image_as_jpeg(&img.into(), 75)
+}
+
+#[test]
+fn dash_line_thinner_than_a_pixel_beside_drawn_islands_is_not_called_missing() {
+    // China-view data drawn at 12 px per degree: the dash polygons, a few hundredths of a
+    // degree wide, vanish under the white border; the islands show. The dash line unseen is
+    // no evidence that it is missing.
+    let r = east_asia_thin_dashes(true);
+    assert!(r.map.region.is_some(), "{r:#?}");
+    assert_eq!(status(&r, "south_china_sea"), Status::Uncertain, "{r:#?}");
+}
+
+#[test]
+fn dash_line_and_islands_both_missing_are_flagged() {
+    // the same map without the island specks: nothing of the South China Sea is drawn
+    let r = east_asia_thin_dashes(false);
+    assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+}

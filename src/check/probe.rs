@@ -1748,6 +1748,25 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             );
         }
     }
+    // Island pass. China-view data draws the island groups (Dongsha, Xisha, Nansha) as specks
+    // of land; a dash line in the same data may be drawn as polygons thinner than a pixel,
+    // which a border stroke in the sea colour, or a JPEG, wipes out. Specks on most island
+    // positions, where chance puts almost none, say the map is drawn from such data: its
+    // dash line unseen is then no evidence that it is missing.
+    if let Some(sea) = sea {
+        let (ni, ihit, ictrl) = island_marks(ck, p, &f, sea, faint_t);
+        tracing::debug!(ni, ihit, ictrl, "south china sea island pass");
+        if ni >= ISLAND_MIN && ihit >= 3 && ihit as f64 >= ictrl + 2.5 && ictrl <= 1.0 {
+            return finding(
+                "south_china_sea",
+                Status::Uncertain,
+                0.4,
+                format!(
+                    "South China Sea: islands drawn ({ihit} of {ni} island positions marked, {ictrl:.1} by chance) but no dash line visible at {ppd:.1} px per degree; the line may be drawn thinner than a pixel"
+                ),
+            );
+        }
+    }
     // Borders drawn in the sea colour (a white stroke on a white sea) wash small features out
     // to faint tints. Where such tints lie all about the sea, beside the dash line as much as
     // on it, a dash line drawn the same way (a line, or a polygon narrower than the stroke)
@@ -1820,6 +1839,110 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
 /// Scale below which a dash polygon is narrower than a border stroke (a dash is about 0.2 degrees
 /// wide): under it, borders in the sea colour hide the dash line.
 const SEA_STROKE_MAX_PPD: f64 = 3.0;
+
+/// Least number of island positions in frame for the island pass to speak.
+const ISLAND_MIN: usize = 5;
+
+/// The island groups of the South China Sea in China's view (Dongsha, Xisha, Nansha): China's
+/// small rings in the sea that are not dash segments.
+fn scs_islands(ck: &Checker) -> impl Iterator<Item = &Ring> {
+    let bbox = |r: &Ring| {
+        r.iter()
+            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, q| {
+                [
+                    b[0].min(q[0]),
+                    b[1].min(q[1]),
+                    b[2].max(q[0]),
+                    b[3].max(q[1]),
+                ]
+            })
+    };
+    ck.reference.china.iter().filter(move |r| {
+        let b = bbox(r);
+        let in_sea = b[0] > 108.0 && b[2] < 118.0 && b[1] > 3.0 && b[3] < 21.5;
+        let is_dash = ck.reference.dashes.iter().any(|d| {
+            let e = bbox(d);
+            b[0] < e[2] + 0.05 && e[0] < b[2] + 0.05 && b[1] < e[3] + 0.05 && e[1] < b[3] + 0.05
+        });
+        in_sea && !is_dash && crate::reference::ring_area(r).abs() < 0.1
+    })
+}
+
+/// Island positions in frame, those marked in place (a pixel off the sea colour by `t` within
+/// a pixel of the island, away from every other coast), and those marked on average with the
+/// islands moved 1.8 degrees each way (the control).
+fn island_marks(
+    ck: &Checker,
+    p: &Prepared,
+    f: &Frame,
+    sea: [u8; 3],
+    t: i32,
+) -> (usize, usize, f64) {
+    use crate::reference::raster::stroke_px;
+    let ppd = f.px_per_deg();
+    let r = (0.35 * ppd).max(1.5);
+    // every coast but the islands', widened
+    let mut coasts = Mask::new(p.w, p.h);
+    let near = |ring: &Ring| {
+        ring.iter()
+            .any(|q| q[0] > 100.0 && q[0] < 125.0 && q[1] > 0.0 && q[1] < 26.0)
+    };
+    let big_china = ck
+        .reference
+        .china
+        .iter()
+        .filter(|r| crate::reference::ring_area(r).abs() > 1.0);
+    for ring in ck
+        .reference
+        .countries
+        .iter()
+        .flat_map(|c| c.rings.iter())
+        .chain(big_china)
+        .filter(|r| near(r))
+    {
+        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
+        stroke_px(&mut coasts, &pts, true, 2.0 * r, 1);
+    }
+    let islands: Vec<&Ring> = scs_islands(ck).collect();
+    let marked = |ring: &Ring, shift: (f64, f64)| -> Option<bool> {
+        let pts: Vec<(f64, f64)> = ring
+            .iter()
+            .map(|q| f.to_px(q[0] + shift.0, q[1] + shift.1))
+            .collect();
+        let x0 = pts.iter().map(|q| q.0).fold(f64::MAX, f64::min).floor() as i64 - 1;
+        let x1 = pts.iter().map(|q| q.0).fold(f64::MIN, f64::max).ceil() as i64 + 1;
+        let y0 = pts.iter().map(|q| q.1).fold(f64::MAX, f64::min).floor() as i64 - 1;
+        let y1 = pts.iter().map(|q| q.1).fold(f64::MIN, f64::max).ceil() as i64 + 1;
+        if x0 < 0 || y0 < 0 || x1 >= p.w as i64 || y1 >= p.h as i64 {
+            return None;
+        }
+        Some((y0..=y1).any(|y| {
+            (x0..=x1).any(|x| {
+                let i = y as usize * p.w + x as usize;
+                coasts.data[i] == 0 && cdist(p.rgb[i], sea) >= t
+            })
+        }))
+    };
+    let (mut n, mut hit) = (0, 0);
+    for ring in &islands {
+        if let Some(m) = marked(ring, (0.0, 0.0)) {
+            n += 1;
+            hit += usize::from(m);
+        }
+    }
+    let shifts = [(1.8, 0.0), (-1.8, 0.0), (0.0, 1.8), (0.0, -1.8)];
+    let ctrl = shifts
+        .iter()
+        .map(|&s| {
+            islands
+                .iter()
+                .filter(|ring| marked(ring, s) == Some(true))
+                .count() as f64
+        })
+        .sum::<f64>()
+        / 4.0;
+    (n, hit, ctrl)
+}
 
 /// Share of the sampled points on China's land border (land on both sides in the image) where
 /// the border line runs at least halfway from the fills on either side toward the sea colour:
