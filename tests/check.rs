@@ -2420,3 +2420,51 @@ fn dash_line_and_islands_both_missing_are_flagged() {
     let r = east_asia_thin_dashes(false);
     assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
 }
+
+/// China drawn alone as a choropleth whose western provinces are in the palest class, a
+/// near-white 17 levels off the white where India is not drawn: Aksai Chin's pixels match
+/// that white better than the mainland's darker fill. With `aksai_left_out`, Aksai Chin is left
+/// out of China's outline, as open white background.
+fn china_alone_with_a_pale_west(aksai_left_out: bool) -> CheckReport {
+    let style = Style {
+        background: [255, 255, 255],
+        land: [255, 255, 255],
+        china: [49, 130, 189],
+        india: [255, 255, 255],
+        separate: [49, 130, 189],
+        boundary: [255, 255, 255],
+        dash: [60, 60, 60],
+    };
+    let mut s = RenderSpec::at_aspect(
+        Projection::WebMercator,
+        [72.0, 15.0, 136.0, 55.0],
+        800,
+        style,
+    );
+    s.china_alone = true;
+    s.aksai_chin_as_india = aksai_left_out;
+    let mut img = image::load_from_memory(&render_png(reference(), &s))
+        .expect("render decodes")
+        .to_rgb8();
+    // Xinjiang and western Tibet in the palest class
+    let (west, _) = s.frame().to_px(84.0, 35.0);
+    for (x, _, px) in img.enumerate_pixels_mut() {
+        if (x as f64) < west && px.0 == s.style.china {
+            px.0 = [238, 242, 250];
+        }
+    }
+    check_as_png(img)
+}
+
+#[test]
+fn aksai_chin_in_a_near_white_province_of_china_drawn_alone_is_not_read_as_left_out() {
+    let r = china_alone_with_a_pale_west(false);
+    assert!(r.map.region.is_some(), "{r:#?}");
+    assert_ne!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
+}
+
+#[test]
+fn aksai_chin_left_out_of_china_drawn_alone_beside_a_pale_province_is_flagged() {
+    let r = china_alone_with_a_pale_west(true);
+    assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
+}

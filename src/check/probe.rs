@@ -400,6 +400,25 @@ fn share_nearer(p: &Prepared, idx: &[usize], c: [u8; 3], other: [u8; 3]) -> f64 
     idx.iter().filter(|&&i| nearer(p.rgb[i], c, other)).count() as f64 / idx.len() as f64
 }
 
+/// Share of the pixels `idx` filled like India (`i`) rather than mainland China (`c`). Where
+/// India is not drawn (its "fill" is the map's background: a map of China alone), a pixel
+/// counts only when it is open background too (see `open_background_of`): a zone left out of
+/// China lies outside China's outline, while a pale province inside it is no background.
+fn share_india_like(p: &Prepared, idx: &[usize], i: [u8; 3], c: [u8; 3]) -> f64 {
+    if idx.is_empty() {
+        return 0.0;
+    }
+    idx.iter().filter(|&&k| india_like(p, k, i, c)).count() as f64 / idx.len() as f64
+}
+
+/// Pixel `k` is filled like India (see `share_india_like`).
+fn india_like(p: &Prepared, k: usize, i: [u8; 3], c: [u8; 3]) -> bool {
+    nearer(p.rgb[k], i, c) && (cdist(i, p.bg) > INDIA_AS_BG || p.open_background()[k])
+}
+
+/// India's fill this close to the background colour: India is not drawn.
+const INDIA_AS_BG: i32 = 12;
+
 /// The fill decision shared by the land zones: a clear majority of the zone's pixels filled like
 /// India (`si`) or like mainland China (`sc`) decides the rule; otherwise `None`.
 fn fill_finding(rule: &str, name: &str, sc: f64, si: f64, suffix: &str) -> Option<Finding> {
@@ -708,7 +727,7 @@ fn probe_zangnan(
                 .then(|| {
                     (
                         share_nearer(p, &zpix, c, i),
-                        share_nearer(p, &zpix, i, c),
+                        share_india_like(p, &zpix, i, c),
                         "",
                     )
                 })
@@ -716,7 +735,7 @@ fn probe_zangnan(
             interior.or_else(|| {
                 let all = pixels_in(p, &f, Some(zm), [90.0, 26.0, 98.5, 30.0], 0.0, None);
                 let nc = all.iter().filter(|&&k| nearer(p.rgb[k], c, i)).count();
-                let ni = all.iter().filter(|&&k| nearer(p.rgb[k], i, c)).count();
+                let ni = all.iter().filter(|&&k| india_like(p, k, i, c)).count();
                 let n = nc + ni;
                 tracing::debug!(all = all.len(), nc, ni, "zangnan fill, every zone pixel");
                 (n >= 3 && n as f64 >= 0.3 * all.len() as f64).then(|| {
@@ -839,7 +858,7 @@ fn probe_aksai(
         && zpix.len() >= 3
     {
         let sc = share_nearer(p, &zpix, c, i);
-        let si = share_nearer(p, &zpix, i, c);
+        let si = share_india_like(p, &zpix, i, c);
         if let Some(f) = fill_finding("aksai_chin", "Aksai Chin", sc, si, "") {
             return f;
         }
