@@ -551,7 +551,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
 /// Largest colour step (levels in some channel) from the background of a pixel that still
 /// counts as open background (see `open_background_of`): clean and lossy images.
 const OPEN_TOL: i32 = 12;
-const OPEN_TOL_LOSSY: i32 = 28;
+const OPEN_TOL_LOSSY: i32 = 16;
 /// Least distance (px) from an image edge of a zone pixel read on a map of India drawn alone:
 /// strokes and their antialiasing are neither inside nor outside.
 const INDIA_ZONE_CLEAR: f32 = 2.0;
