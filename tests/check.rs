@@ -2468,3 +2468,33 @@ fn aksai_chin_left_out_of_china_drawn_alone_beside_a_pale_province_is_flagged() 
     let r = china_alone_with_a_pale_west(true);
     assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
 }
+
+/// A small world map, about 2.5 px per degree, with China highlighted in red and thin white
+/// borders on a white sea (ECharts' look), drawn large and scaled down as a browser does:
+/// Taiwan, in China's red, is 2-3 px wide, a few of its pixels in the red and the rest the red
+/// antialiased against the white. Those pale pixels are no fill of Taiwan's own.
+#[test]
+fn thin_taiwan_in_china_red_antialiased_against_a_white_sea_is_not_flagged() {
+    let mut seen = Vec::new();
+    for p in [
+        Projection::PlateCarree,
+        Projection::WebMercator,
+        Projection::Miller,
+    ] {
+        for w in [860, 900, 940] {
+            let mut s = RenderSpec::at_aspect(p, WORLD, 4 * w, Style::highlight());
+            s.boundary_px = 0.5;
+            let r = check_downscaled(&s, w);
+            let m = r
+                .findings
+                .iter()
+                .find(|f| f.rule == "taiwan")
+                .map(|f| f.message.clone());
+            seen.push((p, w, status(&r, "taiwan"), m));
+        }
+    }
+    assert!(
+        seen.iter().all(|s| s.2 == Status::Ok),
+        "Taiwan in China's red: {seen:?}"
+    );
+}

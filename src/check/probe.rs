@@ -45,6 +45,9 @@ const OWN_FILL_SHARE: f64 = 0.3;
 const OWN_BLEND: f64 = 6.0;
 /// Distance (levels) within which one of a thin island's pixels shows the mainland's own fill.
 const MAINLAND_PX: i32 = 16;
+/// A thin island's pixels in the mainland's own fill (see `MAINLAND_PX`) that show it drawn in
+/// that fill, its other pixels antialiased against the sea.
+const SOLID_PX_MIN: usize = 2;
 
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
@@ -1421,10 +1424,19 @@ fn probe_island(
                 !(seg_dist(c, cc, sc) <= OWN_BLEND
                     && fill.iter().any(|&i| cdist(p.rgb[i], cc) <= MAINLAND_PX))
             });
+        // Pixels in the mainland's own colour show the island drawn in it, so its edge
+        // pixels are that fill antialiased against the sea too (a white stroke on a white
+        // sea): a pale fill of the island's own would leave no pixel at the mainland's colour.
+        let solid = fill
+            .iter()
+            .filter(|&&i| cdist(p.rgb[i], cc) <= MAINLAND_PX)
+            .count();
+        let sea_blends = own.is_none() && solid >= SOLID_PX_MIN;
         fill.iter()
             .filter(|&&i| {
                 let c = p.rgb[i];
                 cdist(c, cc) <= 32
+                    || (sea_blends && seg_dist(c, cc, sea) <= 24.0)
                     || (seg_dist(c, cc, sc) <= 24.0
                         && own.is_none_or(|o| {
                             seg_dist(c, o, sc) > OWN_BLEND && seg_dist(c, o, sea) > OWN_BLEND
