@@ -2371,28 +2371,8 @@ fn east_asia_thin_dashes(islands_marked: bool) -> CheckReport {
         .to_rgb8();
     if islands_marked {
         let f = s.frame();
-        let bbox = |r: &[[f64; 2]]| {
-            r.iter()
-                .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, q| {
-                    [
-                        b[0].min(q[0]),
-                        b[1].min(q[1]),
-                        b[2].max(q[0]),
-                        b[3].max(q[1]),
-                    ]
-                })
-        };
-        // China's small rings in the sea that are not dash segments: the island groups
-        for ring in &reference().china {
-            let b = bbox(ring);
-            let in_sea = b[0] > 108.0 && b[2] < 118.0 && b[1] > 3.0 && b[3] < 21.5;
-            let is_dash = reference().dashes.iter().any(|d| {
-                let e = bbox(d);
-                b[0] < e[2] + 0.05 && e[0] < b[2] + 0.05 && b[1] < e[3] + 0.05 && e[1] < b[3] + 0.05
-            });
-            if !in_sea || is_dash || mapsweep::reference::ring_area(ring).abs() > 0.1 {
-                continue;
-            }
+        for ring in reference().scs_islands() {
+            let b = mapsweep::reference::ring_bbox(ring);
             let (cx, cy) = f.to_px((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
             for y in cy as i64 - 1..=cy as i64 + 1 {
                 for x in cx as i64 - 1..=cx as i64 + 1 {

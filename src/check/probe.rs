@@ -81,6 +81,8 @@ pub struct ProbeData {
     /// Land borders between two countries other than China, over a degree from China, across
     /// Asia: edges there mean the map draws countries besides China.
     others_borders: Vec<(f64, f64)>,
+    /// The South China Sea's island groups (see `Reference::scs_islands`).
+    scs_islands: Vec<Ring>,
 }
 
 fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
@@ -133,6 +135,7 @@ impl ProbeData {
                 .filter(|p| p.0 > 81.5 && p.0 < 88.0 && p.1 > 27.8 && p.1 < 30.5)
                 .collect(),
             china_main: r.china_mainland().into_iter().cloned().collect(),
+            scs_islands: r.scs_islands().into_iter().cloned().collect(),
             neighbours: NEIGHBOURS
                 .iter()
                 .filter_map(|n| r.country(n))
@@ -1874,31 +1877,6 @@ const SEA_STROKE_MAX_PPD: f64 = 3.0;
 /// Least number of island positions in frame for the island pass to speak.
 const ISLAND_MIN: usize = 5;
 
-/// The island groups of the South China Sea in China's view (Dongsha, Xisha, Nansha): China's
-/// small rings in the sea that are not dash segments.
-fn scs_islands(ck: &Checker) -> impl Iterator<Item = &Ring> {
-    let bbox = |r: &Ring| {
-        r.iter()
-            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, q| {
-                [
-                    b[0].min(q[0]),
-                    b[1].min(q[1]),
-                    b[2].max(q[0]),
-                    b[3].max(q[1]),
-                ]
-            })
-    };
-    ck.reference.china.iter().filter(move |r| {
-        let b = bbox(r);
-        let in_sea = b[0] > 108.0 && b[2] < 118.0 && b[1] > 3.0 && b[3] < 21.5;
-        let is_dash = ck.reference.dashes.iter().any(|d| {
-            let e = bbox(d);
-            b[0] < e[2] + 0.05 && e[0] < b[2] + 0.05 && b[1] < e[3] + 0.05 && e[1] < b[3] + 0.05
-        });
-        in_sea && !is_dash && crate::reference::ring_area(r).abs() < 0.1
-    })
-}
-
 /// Island positions in frame, those marked in place (a pixel off the sea colour by `t` within
 /// a pixel of the island, away from every other coast), and those marked on average with the
 /// islands moved 1.8 degrees each way (the control).
@@ -1934,7 +1912,7 @@ fn island_marks(
         let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
         stroke_px(&mut coasts, &pts, true, 2.0 * r, 1);
     }
-    let islands: Vec<&Ring> = scs_islands(ck).collect();
+    let islands = &ck.probes.scs_islands;
     let marked = |ring: &Ring, shift: (f64, f64)| -> Option<bool> {
         let pts: Vec<(f64, f64)> = ring
             .iter()
@@ -1955,7 +1933,7 @@ fn island_marks(
         }))
     };
     let (mut n, mut hit) = (0, 0);
-    for ring in &islands {
+    for ring in islands {
         if let Some(m) = marked(ring, (0.0, 0.0)) {
             n += 1;
             hit += usize::from(m);

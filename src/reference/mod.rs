@@ -197,6 +197,39 @@ impl Reference {
             .filter(|r| ring_area(r).abs() > 10.0)
             .collect()
     }
+
+    /// The island groups of the South China Sea in China's view (Dongsha, Xisha, Nansha):
+    /// China's small rings (under 0.1 square degrees) in the sea that are not dash segments.
+    pub fn scs_islands(&self) -> Vec<&Ring> {
+        self.china
+            .iter()
+            .filter(|r| {
+                let b = ring_bbox(r);
+                let in_sea = b[0] > 108.0 && b[2] < 118.0 && b[1] > 3.0 && b[3] < 21.5;
+                let is_dash = self.dashes.iter().any(|d| {
+                    let e = ring_bbox(d);
+                    b[0] < e[2] + 0.05
+                        && e[0] < b[2] + 0.05
+                        && b[1] < e[3] + 0.05
+                        && e[1] < b[3] + 0.05
+                });
+                in_sea && !is_dash && ring_area(r).abs() < 0.1
+            })
+            .collect()
+    }
+}
+
+/// Bounding box of a ring: `[lon_min, lat_min, lon_max, lat_max]`.
+pub fn ring_bbox(r: &[[f64; 2]]) -> [f64; 4] {
+    r.iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, q| {
+            [
+                b[0].min(q[0]),
+                b[1].min(q[1]),
+                b[2].max(q[0]),
+                b[3].max(q[1]),
+            ]
+        })
 }
 
 /// Signed area of a ring in square degrees.
