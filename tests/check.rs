@@ -2406,6 +2406,11 @@ fn dash_line_and_islands_both_missing_are_flagged() {
 /// that white better than the mainland's darker fill. With `aksai_left_out`, Aksai Chin is left
 /// out of China's outline, as open white background.
 fn china_alone_with_a_pale_west(aksai_left_out: bool) -> CheckReport {
+    china_alone_with_a_west_in(aksai_left_out, [238, 242, 250])
+}
+
+/// `china_alone_with_a_pale_west` with the west in `pale`.
+fn china_alone_with_a_west_in(aksai_left_out: bool, pale: [u8; 3]) -> CheckReport {
     let style = Style {
         background: [255, 255, 255],
         land: [255, 255, 255],
@@ -2430,10 +2435,30 @@ fn china_alone_with_a_pale_west(aksai_left_out: bool) -> CheckReport {
     let (west, _) = s.frame().to_px(84.0, 35.0);
     for (x, _, px) in img.enumerate_pixels_mut() {
         if (x as f64) < west && px.0 == s.style.china {
-            px.0 = [238, 242, 250];
+            px.0 = pale;
         }
     }
     check_as_png(img)
+}
+
+/// ColorBrewer's Blues (d3's interpolateBlues, ECharts' and Highcharts' examples) start at
+/// #f7fbff, 8 levels off white: Xinjiang and western Tibet in it draw no boundary with the
+/// white background that either edge step sees, nor count as content, so China's outline
+/// lost its west and fitted nothing. The pale look reads them.
+#[test]
+fn china_alone_with_its_west_in_the_palest_blue_on_white_is_registered() {
+    let r = china_alone_with_a_west_in(false, [247, 251, 255]);
+    assert_eq!(r.map.region.as_deref(), Some("china"), "{r:#?}");
+    assert!(r.map.fit >= 0.8, "{r:#?}");
+    for rule in ["zangnan", "aksai_chin", "taiwan"] {
+        assert_eq!(status(&r, rule), Status::Ok, "{rule}: {r:#?}");
+    }
+}
+
+#[test]
+fn aksai_chin_left_out_of_china_drawn_alone_beside_the_palest_blue_is_flagged() {
+    let r = china_alone_with_a_west_in(true, [247, 251, 255]);
+    assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{r:#?}");
 }
 
 #[test]

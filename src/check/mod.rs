@@ -143,6 +143,11 @@ const MIN_FIT: f64 = 0.5;
 const MIN_SPECIFICITY: f64 = 0.25;
 /// A second look with faint edges is taken when they are at least this many times as many.
 const FAINT_GAIN: f64 = 1.25;
+/// A map registered below this fit (or not at all) is looked at again for pale fills (see
+/// `Prepared::pale`); the pale look's frame replaces the first when it fits better by
+/// `PALE_MARGIN`.
+const PALE_TRY_BELOW: f64 = 0.85;
+const PALE_MARGIN: f64 = 0.05;
 /// Range of the registered frame's vertical to horizontal scale (ECharts' aspect scaling is
 /// 1.33, Mercator-like frames are 1.0); outside it the outline has been squashed.
 const MIN_ASPECT: f64 = 0.4;
@@ -400,6 +405,25 @@ impl Checker {
                 faint_look = Some(faint);
             }
         }
+        // Pale fills (the lightest class of a sequential palette, a few levels from a white
+        // background) hide a map's outer boundary from both looks: look again with every
+        // colour step of a lossless image, and probe on that look when it registers, so that
+        // the pale provinces are not taken for open background.
+        // A frame the pale look fits clearly better replaces a loose one from the first looks
+        // (China's outline without its west still fits loosely).
+        let mut pale_look = None;
+        if reg.as_ref().is_none_or(|r| r.fit < PALE_TRY_BELOW)
+            && let Some(pale) = prep.pale()
+        {
+            let pale_reg = self.register(&pale);
+            prep.add_work(&pale);
+            if let Some(g) = pale_reg
+                && reg.as_ref().is_none_or(|r| g.fit >= r.fit + PALE_MARGIN)
+            {
+                reg = Some(g);
+                pale_look = Some(pale);
+            }
+        }
         // Last, India drawn alone, when nothing fits well: the crop search can fit its
         // outline loosely (neighbours left blank), and pale states beside a white background
         // show in faint edges only, however few more those are.
@@ -423,9 +447,15 @@ impl Checker {
             points_read = prep.work.load(std::sync::atomic::Ordering::Relaxed),
             "registration work"
         );
-        let mut report = probe::probe_all(self, &prep, reg.as_ref());
+        // (India drawn alone is fitted on the first look: a frame from it replaces the pale
+        // look's only when it fits better, and is probed on the first look too)
+        let look = match &pale_look {
+            Some(pale) if reg.as_ref().is_some_and(|r| r.on != FittedOn::India) => pale,
+            _ => &prep,
+        };
+        let mut report = probe::probe_all(self, look, reg.as_ref());
         if with_overlay {
-            report.overlay_png = Some(overlay::render(self, &prep, reg.as_ref(), &report));
+            report.overlay_png = Some(overlay::render(self, look, reg.as_ref(), &report));
         }
         report
     }

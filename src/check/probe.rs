@@ -573,7 +573,13 @@ const INDIA_ZONE_OUTSIDE: f64 = 0.8;
 /// encloses is not reached, whether its inside is filled or left blank.
 /// (Read it through `Prepared::open_background`, which keeps it.)
 pub(super) fn open_background_of(p: &Prepared) -> Vec<bool> {
-    let tol = if p.lossy { OPEN_TOL_LOSSY } else { OPEN_TOL };
+    let tol = if p.pale {
+        super::register::PALE_STEP
+    } else if p.lossy {
+        OPEN_TOL_LOSSY
+    } else {
+        OPEN_TOL
+    };
     let (w, h) = (p.w, p.h);
     let bgish = |i: usize| cdist(p.rgb[i], p.bg) <= tol;
     let mut open = vec![false; w * h];

@@ -40,6 +40,8 @@ pub struct Prepared {
     pub lossy: bool,
     /// Edges taken at `FAINT_EDGE_STEP`: faint lines count, and so does more clutter.
     pub faint: bool,
+    /// Edges and ink taken at `PALE_STEP` (see `Prepared::pale`).
+    pub pale: bool,
     /// Outline points read by `score` so far: the registration's work, for the debug log.
     pub work: std::sync::atomic::AtomicU64,
     /// `support` tables built so far, by truncation (its bits).
@@ -58,6 +60,15 @@ pub const EDGE_STEP: i32 = 14;
 /// light fills, softened by antialiasing and downscaling), when nothing registered at
 /// `EDGE_STEP`.
 pub const FAINT_EDGE_STEP: i32 = 8;
+/// Levels from the background that make a pixel ink (part of the content box): above the
+/// background's own shading, light graticules and drop shadows.
+const INK_STEP: i32 = 24;
+/// The colour step of a pale look at a lossless image (`Prepared::pale`): its flat
+/// background and fills differ by nothing, so any larger step is drawn.
+pub const PALE_STEP: i32 = 2;
+/// Least share of the image within `INK_STEP` of the background (and beyond `PALE_STEP`) for
+/// a pale look.
+const PALE_MIN_SHARE: f64 = 0.02;
 
 pub fn cdist(a: [u8; 3], b: [u8; 3]) -> i32 {
     (0..3)
@@ -102,34 +113,9 @@ impl Prepared {
 
         let edges = edges_at(&rgb, w, h, EDGE_STEP);
         let dt = distance_transform(&edges, w, h);
-        // content bbox: rows/cols holding at least 2 non-background pixels, leaving out the
-        // lines of a frame drawn around the whole chart
-        let ink = ink_mask(&rgb, bg);
+        let ink = ink_mask(&rgb, bg, INK_STEP);
         let frame = frame_lines(&ink, w, h);
-        let in_frame = |x: usize, y: usize| in_frame(frame, w, h, x, y);
-        let mut colc = vec![0u32; w];
-        let mut rowc = vec![0u32; h];
-        for y in 0..h {
-            for x in 0..w {
-                if ink[y * w + x] && !in_frame(x, y) {
-                    colc[x] += 1;
-                    rowc[y] += 1;
-                }
-            }
-        }
-        let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0);
-        let last = |v: &[u32]| {
-            v.iter()
-                .rposition(|&n| n >= 2)
-                .map(|i| i + 1)
-                .unwrap_or(v.len())
-        };
-        let content = [
-            first(&colc) as f64,
-            first(&rowc) as f64,
-            last(&colc) as f64,
-            last(&rowc) as f64,
-        ];
+        let content = content_box(&ink, frame, w, h);
         Prepared {
             w,
             h,
@@ -142,10 +128,54 @@ impl Prepared {
             clean,
             lossy: false,
             faint: false,
+            pale: false,
             work: Default::default(),
             supports: Default::default(),
             open: Default::default(),
         }
+    }
+
+    /// The same image read for pale fills, when it is lossless and a good part of it is
+    /// filled within `INK_STEP` of the background: the lightest class of a sequential palette
+    /// (ColorBrewer's Blues and Greens start 8-10 levels from white) draws its provinces'
+    /// outer boundary below both edge steps and outside the content box, so a China
+    /// choropleth loses Xinjiang's and Yunnan's outline and fits nothing. Here edges are any
+    /// step above `PALE_STEP` and ink anything that far from the background; a flat
+    /// background makes both exact. None when the image is lossy or has no such fill.
+    pub fn pale(&self) -> Option<Prepared> {
+        if !self.clean || self.lossy {
+            return None;
+        }
+        let near = self
+            .rgb
+            .iter()
+            .filter(|&&c| (PALE_STEP + 1..=INK_STEP).contains(&cdist(c, self.bg)))
+            .count();
+        tracing::debug!(share = near as f64 / self.rgb.len() as f64, "pale fill");
+        if (near as f64) < PALE_MIN_SHARE * self.rgb.len() as f64 {
+            return None;
+        }
+        let (w, h) = (self.w, self.h);
+        let edges = edges_at(&self.rgb, w, h, PALE_STEP);
+        let ink = ink_mask(&self.rgb, self.bg, PALE_STEP);
+        let frame = frame_lines(&ink, w, h);
+        Some(Prepared {
+            w,
+            h,
+            rgb: self.rgb.clone(),
+            bg: self.bg,
+            dt: distance_transform(&edges, w, h),
+            edges,
+            content: content_box(&ink, frame, w, h),
+            frame,
+            clean: self.clean,
+            lossy: self.lossy,
+            faint: false,
+            pale: true,
+            work: Default::default(),
+            supports: Default::default(),
+            open: Default::default(),
+        })
     }
 
     /// Moves the points another look at this image has read (`work`) to this one's count.
@@ -182,6 +212,7 @@ impl Prepared {
             clean: self.clean,
             lossy: self.lossy,
             faint: true,
+            pale: false,
             work: Default::default(),
             supports: Default::default(),
             open: Default::default(),
@@ -230,7 +261,8 @@ impl Prepared {
     /// second try needs it.
     pub fn mass(&self) -> Option<[f64; 4]> {
         let (w, h, frame) = (self.w, self.h, self.frame);
-        let ink = ink_mask(&self.rgb, self.bg);
+        let step = if self.pale { PALE_STEP } else { INK_STEP };
+        let ink = ink_mask(&self.rgb, self.bg, step);
         mass_box(&ink, w, h, &|x, y| in_frame(frame, w, h, x, y))
             .filter(|m| differs(m, &self.content, w, h))
     }
@@ -273,9 +305,37 @@ fn count_edges(edges: &[u8]) -> usize {
     edges.iter().filter(|&&e| e != 0).count()
 }
 
-/// Pixels that differ from the background.
-fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3]) -> Vec<bool> {
-    rgb.iter().map(|&c| cdist(c, bg) > 24).collect()
+/// Pixels that differ from the background by more than `step` levels.
+fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
+    rgb.iter().map(|&c| cdist(c, bg) > step).collect()
+}
+
+/// Content bounding box: the rows and columns holding at least 2 ink pixels, leaving out the
+/// lines of a frame drawn around the whole chart.
+fn content_box(ink: &[bool], frame: [usize; 4], w: usize, h: usize) -> [f64; 4] {
+    let mut colc = vec![0u32; w];
+    let mut rowc = vec![0u32; h];
+    for y in 0..h {
+        for x in 0..w {
+            if ink[y * w + x] && !in_frame(frame, w, h, x, y) {
+                colc[x] += 1;
+                rowc[y] += 1;
+            }
+        }
+    }
+    let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0);
+    let last = |v: &[u32]| {
+        v.iter()
+            .rposition(|&n| n >= 2)
+            .map(|i| i + 1)
+            .unwrap_or(v.len())
+    };
+    [
+        first(&colc) as f64,
+        first(&rowc) as f64,
+        last(&colc) as f64,
+        last(&rowc) as f64,
+    ]
 }
 
 /// Whether (x, y) lies on one of the `frame` lines of a w x h image.
@@ -767,6 +827,14 @@ pub fn refine(
                 step /= 2.0;
             }
         }
+        tracing::trace!(
+            trunc,
+            stride,
+            score = best,
+            iters,
+            evals = seen.len(),
+            "refine stage"
+        );
     }
     // reported fit: share of in-frame outline points within 1.5 px of an image edge
     let s = hit_rate(p, pts, &f, min_in);
