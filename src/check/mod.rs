@@ -410,9 +410,9 @@ impl Checker {
         // Pale fills (the lightest class of a sequential palette, a few levels from a white
         // background) hide a map's outer boundary from both looks: look again with every
         // colour step of a lossless image, and probe on that look when it registers, so that
-        // the pale provinces are not taken for open background.
-        // A frame the pale look fits clearly better replaces a loose one from the first looks
-        // (China's outline without its west still fits loosely).
+        // the pale provinces are not taken for open background. Its frame also replaces a
+        // loose one from the first looks when it fits clearly better (China's outline
+        // without its west still fits loosely).
         let mut pale_look = None;
         if reg.as_ref().is_none_or(|r| r.fit < PALE_TRY_BELOW)
             && let Some(pale) = prep.pale()

@@ -156,26 +156,36 @@ impl Prepared {
             return None;
         }
         let (w, h) = (self.w, self.h);
-        let edges = edges_at(&self.rgb, w, h, PALE_STEP);
         let ink = ink_mask(&self.rgb, self.bg, PALE_STEP);
         let frame = frame_lines(&ink, w, h);
         Some(Prepared {
-            w,
-            h,
-            rgb: self.rgb.clone(),
-            bg: self.bg,
-            dt: distance_transform(&edges, w, h),
-            edges,
             content: content_box(&ink, frame, w, h),
             frame,
+            pale: true,
+            ..self.another_look(edges_at(&self.rgb, w, h, PALE_STEP))
+        })
+    }
+
+    /// This image seen through other `edges` (their distance transform built anew), with
+    /// this look's content box and frame, and nothing read or built yet.
+    fn another_look(&self, edges: Vec<u8>) -> Prepared {
+        Prepared {
+            w: self.w,
+            h: self.h,
+            rgb: self.rgb.clone(),
+            bg: self.bg,
+            dt: distance_transform(&edges, self.w, self.h),
+            edges,
+            content: self.content,
+            frame: self.frame,
             clean: self.clean,
             lossy: self.lossy,
             faint: false,
-            pale: true,
+            pale: false,
             work: Default::default(),
             supports: Default::default(),
             open: Default::default(),
-        })
+        }
     }
 
     /// Moves the points another look at this image has read (`work`) to this one's count.
@@ -201,21 +211,8 @@ impl Prepared {
             return None;
         }
         Some(Prepared {
-            w: self.w,
-            h: self.h,
-            rgb: self.rgb.clone(),
-            bg: self.bg,
-            dt: distance_transform(&edges, self.w, self.h),
-            edges,
-            content: self.content,
-            frame: self.frame,
-            clean: self.clean,
-            lossy: self.lossy,
             faint: true,
-            pale: false,
-            work: Default::default(),
-            supports: Default::default(),
-            open: Default::default(),
+            ..self.another_look(edges)
         })
     }
 
