@@ -2603,3 +2603,29 @@ fn small_map_of_africa_is_not_read_as_a_map_of_china() {
         "{seen:?}"
     );
 }
+
+/// A world choropleth in d3's look (Oranges on an ocean tint, hairline white strokes), drawn at
+/// 5/3 the size and scaled down with a Lanczos filter, as image tools make thumbnails. The
+/// filter's negative lobes darken a small Taiwan's solid pixels past China's fill; they must
+/// still count as that fill, and a Taiwan in a paler class of its own must still be flagged.
+#[test]
+fn small_taiwan_darkened_by_a_lanczos_downscale_is_told_apart() {
+    let style = Style {
+        background: [205, 230, 245],
+        land: [253, 174, 107],
+        china: [166, 54, 3],
+        india: [253, 174, 107],
+        separate: [253, 208, 162],
+        boundary: [255, 255, 255],
+        dash: [166, 54, 3],
+    };
+    for (p, w) in [(Projection::Miller, 840), (Projection::PlateCarree, 900)] {
+        let mut s = RenderSpec::at_aspect(p, WORLD, w * 5 / 3, style);
+        s.boundary_px = 0.25;
+        let lanczos = |s: &RenderSpec| {
+            let img = image::load_from_memory(&render_png(reference(), s)).expect("render decodes");
+            check_as_png(img.resize(w, w, image::imageops::FilterType::Lanczos3))
+        };
+        assert_taiwan_told_apart(s, lanczos, Some(Status::Ok), &format!("{p:?} at {w} px"));
+    }
+}

@@ -1120,6 +1120,34 @@ fn blend_share(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
         .clamp(0.0, 1.0)
 }
 
+/// Farthest past the mainland's colour (as a share of its distance from the sea) that a
+/// resampled image's pixel may overshoot it: Lanczos and bicubic filters darken a small dark
+/// shape's core by up to about a tenth beyond its fill.
+const OVERSHOOT: f64 = 0.15;
+
+/// Whether pixel `c` shows the mainland's fill `cc` itself: within `MAINLAND_PX` of it, or
+/// that fill overshot away from the sea by a downscaling filter's negative lobes (on the line
+/// from the sea through `cc`, at most `OVERSHOOT` beyond it). A darker class of a palette lies
+/// off that line by far more than `MAINLAND_PX`, or farther along it.
+fn mainland_px(c: [u8; 3], cc: [u8; 3], sea: [u8; 3]) -> bool {
+    if cdist(c, cc) <= MAINLAND_PX {
+        return true;
+    }
+    let d: Vec<f64> = (0..3).map(|i| cc[i] as f64 - sea[i] as f64).collect();
+    let l2: f64 = d.iter().map(|v| v * v).sum();
+    if l2 == 0.0 {
+        return false;
+    }
+    let t = (0..3)
+        .map(|i| (c[i] as f64 - sea[i] as f64) * d[i])
+        .sum::<f64>()
+        / l2;
+    let off = (0..3)
+        .map(|i| (c[i] as f64 - sea[i] as f64 - t * d[i]).abs())
+        .fold(0.0, f64::max);
+    (1.0..=1.0 + OVERSHOOT).contains(&t) && off <= MAINLAND_PX as f64
+}
+
 fn probe_island(
     ck: &Checker,
     p: &Prepared,
@@ -1438,9 +1466,11 @@ fn probe_island(
         // sea): a pale fill of the island's own would leave no pixel at the mainland's colour.
         let solid = fill
             .iter()
-            .filter(|&&i| cdist(p.rgb[i], cc) <= MAINLAND_PX)
+            .filter(|&&i| mainland_px(p.rgb[i], cc, sea))
             .count();
         let sea_blends = own.is_none() && solid >= SOLID_PX_MIN;
+        let colours: Vec<[u8; 3]> = fill.iter().map(|&i| p.rgb[i]).collect();
+        tracing::trace!(?own, solid, ?colours, "thin island pixels");
         fill.iter()
             .filter(|&&i| {
                 let c = p.rgb[i];
@@ -2346,6 +2376,33 @@ fn thin_box_corner(p: &Prepared, x0: usize, y0: usize, minlen: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pixels of a small Taiwan in China's fill on a world choropleth (d3, Oranges on an
+    /// ocean tint) scaled to 60% with a Lanczos filter: of its two solid pixels one came out 20
+    /// levels darker than the fill, so only one counted, and its blends with the sea were
+    /// then read as a fill of its own. Darker or paler classes of the palette stay apart.
+    #[test]
+    fn fill_darkened_by_a_downscaling_filter_still_shows_the_mainland() {
+        let (cc, sea) = ([166, 54, 3], [205, 230, 245]);
+        assert!(mainland_px([164, 43, 1], cc, sea));
+        assert!(
+            mainland_px([160, 34, 0], cc, sea),
+            "overshoot past the fill"
+        );
+        assert!(
+            !mainland_px([199, 136, 107], cc, sea),
+            "a blend with the sea"
+        );
+        for other in [[127, 39, 4], [217, 72, 1], [241, 105, 19], [253, 208, 162]] {
+            assert!(!mainland_px(other, cc, sea), "another class {other:?}");
+        }
+        // a lighter class overshot away from a white sea is not the darker one's fill
+        assert!(!mainland_px(
+            [241, 105, 19],
+            [253, 141, 60],
+            [255, 255, 255]
+        ));
+    }
 
     /// A 南海诸岛 box on a blue sea as a JPEG shows it: each 2 px frame line with the ringing
     /// beside it makes a band of 5 rows (columns) off the sea by more than the lossy
