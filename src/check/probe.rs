@@ -1056,23 +1056,30 @@ fn own_fill(p: &Prepared, idx: &[usize]) -> Option<[u8; 3]> {
     (n >= 4 && n as f64 >= OWN_FILL_SHARE * idx.len() as f64).then_some(c)
 }
 
-fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
-    let (c, a, b) = (
-        [c[0] as f64, c[1] as f64, c[2] as f64],
-        [a[0] as f64, a[1] as f64, a[2] as f64],
-        [b[0] as f64, b[1] as f64, b[2] as f64],
-    );
-    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-    let l2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
-    let t = if l2 == 0.0 {
-        0.0
-    } else {
-        (((c[0] - a[0]) * ab[0] + (c[1] - a[1]) * ab[1] + (c[2] - a[2]) * ab[2]) / l2)
-            .clamp(0.0, 1.0)
-    };
+/// Where colour `c` falls on the line from `a` to `b` (0 at `a`, 1 at `b`, unclamped; 0 when
+/// the two are one colour).
+fn along(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
+    let d = |i: usize| b[i] as f64 - a[i] as f64;
+    let l2: f64 = (0..3).map(|i| d(i) * d(i)).sum();
+    if l2 == 0.0 {
+        return 0.0;
+    }
     (0..3)
-        .map(|i| (c[i] - a[i] - t * ab[i]).abs())
+        .map(|i| (c[i] as f64 - a[i] as f64) * d(i))
+        .sum::<f64>()
+        / l2
+}
+
+/// Distance (levels in the farthest channel) from colour `c` to the point at `t` on the line
+/// from `a` to `b`.
+fn off_line(c: [u8; 3], a: [u8; 3], b: [u8; 3], t: f64) -> f64 {
+    (0..3)
+        .map(|i| (c[i] as f64 - a[i] as f64 - t * (b[i] as f64 - a[i] as f64)).abs())
         .fold(0.0, f64::max)
+}
+
+fn seg_dist(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
+    off_line(c, a, b, along(c, a, b).clamp(0.0, 1.0))
 }
 
 /// Distance (levels in the farthest channel) from colour `c` to the nearest blend of `a`, `b`
@@ -1108,16 +1115,7 @@ const SOLID_SHARE: f64 = 0.6;
 /// How much of colour `c` is `a` when `c` is read as a blend of `a` with `b` (0 to 1; the
 /// projection of `c` on the segment from `b` to `a`).
 fn blend_share(c: [u8; 3], a: [u8; 3], b: [u8; 3]) -> f64 {
-    let d = |i: usize| a[i] as f64 - b[i] as f64;
-    let l2: f64 = (0..3).map(|i| d(i) * d(i)).sum();
-    if l2 == 0.0 {
-        return 0.0;
-    }
-    ((0..3)
-        .map(|i| (c[i] as f64 - b[i] as f64) * d(i))
-        .sum::<f64>()
-        / l2)
-        .clamp(0.0, 1.0)
+    along(c, b, a).clamp(0.0, 1.0)
 }
 
 /// Farthest past the mainland's colour (as a share of its distance from the sea) that a
@@ -1133,19 +1131,8 @@ fn mainland_px(c: [u8; 3], cc: [u8; 3], sea: [u8; 3]) -> bool {
     if cdist(c, cc) <= MAINLAND_PX {
         return true;
     }
-    let d: Vec<f64> = (0..3).map(|i| cc[i] as f64 - sea[i] as f64).collect();
-    let l2: f64 = d.iter().map(|v| v * v).sum();
-    if l2 == 0.0 {
-        return false;
-    }
-    let t = (0..3)
-        .map(|i| (c[i] as f64 - sea[i] as f64) * d[i])
-        .sum::<f64>()
-        / l2;
-    let off = (0..3)
-        .map(|i| (c[i] as f64 - sea[i] as f64 - t * d[i]).abs())
-        .fold(0.0, f64::max);
-    (1.0..=1.0 + OVERSHOOT).contains(&t) && off <= MAINLAND_PX as f64
+    let t = along(c, sea, cc);
+    (1.0..=1.0 + OVERSHOOT).contains(&t) && off_line(c, sea, cc, t) <= MAINLAND_PX as f64
 }
 
 fn probe_island(
@@ -1469,8 +1456,12 @@ fn probe_island(
             .filter(|&&i| mainland_px(p.rgb[i], cc, sea))
             .count();
         let sea_blends = own.is_none() && solid >= SOLID_PX_MIN;
-        let colours: Vec<[u8; 3]> = fill.iter().map(|&i| p.rgb[i]).collect();
-        tracing::trace!(?own, solid, ?colours, "thin island pixels");
+        tracing::trace!(
+            ?own,
+            solid,
+            colours = ?fill.iter().map(|&i| p.rgb[i]).collect::<Vec<_>>(),
+            "thin island pixels"
+        );
         fill.iter()
             .filter(|&&i| {
                 let c = p.rgb[i];
