@@ -203,12 +203,20 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     if idx.is_empty() {
         return None;
     }
-    let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
+    // 4096 bins indexed r, g, b (4 bits each): index order is the bins' lexicographic order,
+    // so the mode's ties go to the greatest bin
+    let mut hist = vec![0u32; 4096];
     let q = |c: [u8; 3]| [c[0] >> 4, c[1] >> 4, c[2] >> 4];
     for &i in idx {
-        *hist.entry(q(p.rgb[i])).or_default() += 1;
+        let [r, g, b] = q(p.rgb[i]);
+        hist[(r as usize) << 8 | (g as usize) << 4 | b as usize] += 1;
     }
-    let (bin, n) = hist.into_iter().max_by_key(|(c, n)| (*n, *c))?;
+    let (k, n) = hist
+        .iter()
+        .enumerate()
+        .max_by_key(|&(k, &n)| (n, k))
+        .map(|(k, &n)| (k, n as usize))?;
+    let bin = [(k >> 8) as u8, (k >> 4 & 15) as u8, (k & 15) as u8];
     let sel: Vec<[u8; 3]> = idx
         .iter()
         .map(|&i| p.rgb[i])

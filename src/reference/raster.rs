@@ -25,7 +25,7 @@ impl Mask {
         }
     }
     pub fn count(&self) -> usize {
-        self.data.iter().filter(|&&v| v != 0).count()
+        self.data.iter().map(|&v| usize::from(v != 0)).sum()
     }
 }
 
@@ -38,6 +38,11 @@ pub fn project_rings(frame: &Frame, rings: &[&Vec<[f64; 2]>]) -> Vec<Vec<(f64, f
 }
 
 /// Fills pixel-space rings (even-odd rule) with `val`, sampling pixel centres.
+///
+/// Each edge is listed under the rows its y-span may cross, so a row visits only the edges
+/// that can cross it (a China outline of thousands of vertices crosses a row a few times);
+/// whether an edge crosses a row's centre, and where, is decided exactly as a test of every
+/// edge would decide it.
 pub fn fill_px(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
     let (w, h) = (mask.w as i64, mask.h as i64);
     let mut ymin = f64::MAX;
@@ -48,26 +53,54 @@ pub fn fill_px(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
             ymax = ymax.max(p.1);
         }
     }
-    if ymin > ymax {
+    if ymin > ymax || h <= 0 {
         return;
     }
     let y0 = (ymin.floor() as i64).max(0);
     let y1 = (ymax.ceil() as i64).min(h - 1);
+    if y0 > y1 {
+        return;
+    }
+    // Edges by the first row they may cross (one row of slack each way: the exact test below
+    // decides), each with the last such row.
+    let rows = (y1 - y0 + 1) as usize;
+    let mut starts: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); rows];
+    for (ri, r) in rings.iter().enumerate() {
+        let n = r.len();
+        if n < 3 {
+            continue;
+        }
+        for i in 0..n {
+            let (a, b) = (r[i].1, r[(i + 1) % n].1);
+            // (an edge with an infinite or NaN end, such as a pole in Mercator, is tested on
+            // every row, as before)
+            let (first, last) = if a.is_finite() && b.is_finite() {
+                let (lo, hi) = (a.min(b), a.max(b));
+                (
+                    ((lo - 0.5).floor() as i64 - 1).max(y0),
+                    ((hi - 0.5).ceil() as i64 + 1).min(y1),
+                )
+            } else {
+                (y0, y1)
+            };
+            if first <= last {
+                starts[(first - y0) as usize].push((ri, i, (last - y0) as usize));
+            }
+        }
+    }
+    let mut active: Vec<(usize, usize, usize)> = Vec::new();
     let mut xs: Vec<f64> = Vec::new();
-    for y in y0..=y1 {
+    for (k, y) in (y0..=y1).enumerate() {
+        active.retain(|e| e.2 >= k);
+        active.extend_from_slice(&starts[k]);
         let yc = y as f64 + 0.5;
         xs.clear();
-        for r in rings {
-            let n = r.len();
-            if n < 3 {
-                continue;
-            }
-            for i in 0..n {
-                let a = r[i];
-                let b = r[(i + 1) % n];
-                if (a.1 > yc) != (b.1 > yc) {
-                    xs.push(a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1));
-                }
+        for &(ri, i, _) in &active {
+            let r = &rings[ri];
+            let a = r[i];
+            let b = r[(i + 1) % r.len()];
+            if (a.1 > yc) != (b.1 > yc) {
+                xs.push(a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1));
             }
         }
         xs.sort_by(|a, b| a.total_cmp(b));
@@ -106,6 +139,80 @@ pub fn stroke_px(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, width: f64, 
                     mask.data[yy as usize * mask.w + xx as usize] = val;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fill as it was first written: every edge tested on every row.
+    fn fill_every_edge(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
+        let (w, h) = (mask.w as i64, mask.h as i64);
+        let (mut ymin, mut ymax) = (f64::MAX, f64::MIN);
+        for p in rings.iter().flatten() {
+            ymin = ymin.min(p.1);
+            ymax = ymax.max(p.1);
+        }
+        if ymin > ymax {
+            return;
+        }
+        let mut xs: Vec<f64> = Vec::new();
+        for y in (ymin.floor() as i64).max(0)..=(ymax.ceil() as i64).min(h - 1) {
+            let yc = y as f64 + 0.5;
+            xs.clear();
+            for r in rings.iter().filter(|r| r.len() >= 3) {
+                for i in 0..r.len() {
+                    let (a, b) = (r[i], r[(i + 1) % r.len()]);
+                    if (a.1 > yc) != (b.1 > yc) {
+                        xs.push(a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1));
+                    }
+                }
+            }
+            xs.sort_by(|a, b| a.total_cmp(b));
+            for pair in xs.chunks_exact(2) {
+                let xa = ((pair[0] - 0.5).ceil() as i64).max(0);
+                let xb = ((pair[1] - 0.5).floor() as i64).min(w - 1);
+                if xa <= xb {
+                    let row = (y * w) as usize;
+                    mask.data[row + xa as usize..=row + xb as usize].fill(val);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fill_by_edge_table_paints_the_pixels_a_test_of_every_edge_paints() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |lo: f64, hi: f64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            lo + (hi - lo) * (seed % 1_000_000) as f64 / 1_000_000.0
+        };
+        for case in 0..200 {
+            let (w, h) = (97, 61);
+            let mut rings: Vec<Vec<(f64, f64)>> = (0..1 + case % 3)
+                .map(|_| {
+                    (0..3 + case % 40)
+                        .map(|_| (rnd(-20.0, 117.0), rnd(-15.0, 76.0)))
+                        .collect()
+                })
+                .collect();
+            // vertices exactly on row centres and on pixel corners, and an infinite one
+            if case % 5 == 0 {
+                rings[0].push((40.0, 30.5));
+                rings[0].push((55.0, 30.5));
+                rings[0].push((60.0, 12.0));
+            }
+            if case % 17 == 0 {
+                rings[0].push((30.0, f64::INFINITY));
+            }
+            let (mut a, mut b) = (Mask::new(w, h), Mask::new(w, h));
+            fill_px(&mut a, &rings, 1);
+            fill_every_edge(&mut b, &rings, 1);
+            assert_eq!(a.data, b.data, "case {case}");
         }
     }
 }
