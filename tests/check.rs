@@ -2629,3 +2629,31 @@ fn small_taiwan_darkened_by_a_lanczos_downscale_is_told_apart() {
         assert_taiwan_told_apart(s, lanczos, Some(Status::Ok), &format!("{p:?} at {w} px"));
     }
 }
+
+#[test]
+fn china_region_crop_of_a_pseudo_cylindrical_world_map_registers() {
+    // A world map in Equal Earth or Robinson (centred on Greenwich) zoomed to China's box at
+    // its own aspect, as a chart library zooms one: China leans with the meridians and the
+    // neighbours fill the frame. The crop grid's positions lie up to half a step from the
+    // frame; such a view once went unregistered.
+    for p in [Projection::EqualEarth, Projection::Robinson] {
+        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 1000, Style::dark());
+        s.inset = true;
+        let r = check_spec(&s);
+        assert!(r.map.fit >= 0.6, "{p:?}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{p:?}: {r:#?}");
+        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 1000, Style::choropleth());
+        s.zangnan_as_india = true;
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("taiwan", Status::Violation),
+                ("aksai_chin", Status::Ok),
+            ],
+            &format!("{p:?} crop"),
+        );
+    }
+}

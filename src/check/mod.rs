@@ -1098,7 +1098,8 @@ impl Checker {
 
     /// The crop grid's second ranking: the best score within `MID_TRUNC` px over a 3 x 3
     /// block of positions around `f`, a 24th of the box width `w` apart (the grid's own step
-    /// is an 8th of the view across, a tenth down).
+    /// is an 8th of the view across, a tenth down). Used for views of all Asia; the other
+    /// keys' positions are descended instead (see `crop_search`).
     fn mid_basin_score(&self, p: &Prepared, ei: usize, f: &Frame, w: f64) -> f64 {
         let pts = &self.crop_outlines()[ei];
         let d = w / 24.0;
@@ -1200,9 +1201,20 @@ impl Checker {
             let i = *i;
             if *scored < MID_PER_KEY && *s > 0.0 {
                 *scored += 1;
-                let m = self.mid_basin_score(p, key.0, f, w);
+                // a grid position is up to half a grid step (a 16th of the view) from the
+                // frame: descend in the wide basin first, then rank by the narrower one
+                // (views of all Asia keep the narrow-basin block: descended, they settle on
+                // the borders of any crowded map, Europe's among them)
+                let (m, g) = if whole_asia(&CROP_PROJECTIONS[key.0]) {
+                    (self.mid_basin_score(p, key.0, f, w), *f)
+                } else {
+                    let pts = &self.crop_outlines()[key.0];
+                    let (g, _) = refine(p, pts, *f, 150, true, &[(60.0, 6, w / 16.0)]);
+                    let (m, n) = score(p, pts, &g, MID_TRUNC, 6);
+                    (if n >= 150 { m } else { 0.0 }, g)
+                };
                 if m > mid_reps[i].0 {
-                    mid_reps[i] = (m, *f, *key);
+                    mid_reps[i] = (m, g, *key);
                 }
             }
         }
