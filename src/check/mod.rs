@@ -1184,8 +1184,9 @@ impl Checker {
         // some edge), so a global top few can all be at wrong scales: refine the best
         // candidate of each projection and scale (and aspect) instead.
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-        // A second ranking by a narrower basin (`mid_basin_score`), over the best few
-        // positions of each key: on a map cluttered with inner borders and lakes every
+        // A second ranking by a narrower basin (each position first descended in the wide
+        // one; `mid_basin_score` for views of all Asia), over the best few positions of each
+        // key: on a map cluttered with inner borders and lakes every
         // zoomed-in frame lies near some edge within the wide basin. A plotnine South Asia
         // crop's right frame ranked below the 24th key; by the narrower basin it ranked
         // first. Four positions per key, not eight: with eight, wrong positions further down

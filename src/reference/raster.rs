@@ -44,7 +44,7 @@ pub fn project_rings(frame: &Frame, rings: &[&Vec<[f64; 2]>]) -> Vec<Vec<(f64, f
 /// whether an edge crosses a row's centre, and where, is decided exactly as a test of every
 /// edge would decide it.
 pub fn fill_px(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
-    let (w, h) = (mask.w as i64, mask.h as i64);
+    let h = mask.h as i64;
     let mut ymin = f64::MAX;
     let mut ymax = f64::MIN;
     for r in rings {
@@ -97,20 +97,27 @@ pub fn fill_px(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
         xs.clear();
         for &(ri, i, _) in &active {
             let r = &rings[ri];
-            let a = r[i];
-            let b = r[(i + 1) % r.len()];
-            if (a.1 > yc) != (b.1 > yc) {
-                xs.push(a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1));
-            }
+            xs.extend(crossing(r[i], r[(i + 1) % r.len()], yc));
         }
-        xs.sort_by(|a, b| a.total_cmp(b));
-        for pair in xs.chunks_exact(2) {
-            let xa = ((pair[0] - 0.5).ceil() as i64).max(0);
-            let xb = ((pair[1] - 0.5).floor() as i64).min(w - 1);
-            if xa <= xb {
-                let row = (y * w) as usize;
-                mask.data[row + xa as usize..=row + xb as usize].fill(val);
-            }
+        fill_spans(mask, y, &mut xs, val);
+    }
+}
+
+/// Where the edge from `a` to `b` crosses the row centre `yc`, if it does.
+fn crossing(a: (f64, f64), b: (f64, f64), yc: f64) -> Option<f64> {
+    ((a.1 > yc) != (b.1 > yc)).then(|| a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1))
+}
+
+/// Fills row `y` between the crossings `xs` taken in pairs (even-odd), sampling pixel centres.
+fn fill_spans(mask: &mut Mask, y: i64, xs: &mut [f64], val: u8) {
+    let w = mask.w as i64;
+    xs.sort_by(|a, b| a.total_cmp(b));
+    for pair in xs.chunks_exact(2) {
+        let xa = ((pair[0] - 0.5).ceil() as i64).max(0);
+        let xb = ((pair[1] - 0.5).floor() as i64).min(w - 1);
+        if xa <= xb {
+            let row = (y * w) as usize;
+            mask.data[row + xa as usize..=row + xb as usize].fill(val);
         }
     }
 }
@@ -147,9 +154,10 @@ pub fn stroke_px(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, width: f64, 
 mod tests {
     use super::*;
 
-    /// The fill as it was first written: every edge tested on every row.
+    /// The fill as it was first written: every edge tested on every row (the crossing and
+    /// the span fill are shared; which edges each row tests is what is compared).
     fn fill_every_edge(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
-        let (w, h) = (mask.w as i64, mask.h as i64);
+        let h = mask.h as i64;
         let (mut ymin, mut ymax) = (f64::MAX, f64::MIN);
         for p in rings.iter().flatten() {
             ymin = ymin.min(p.1);
@@ -164,21 +172,10 @@ mod tests {
             xs.clear();
             for r in rings.iter().filter(|r| r.len() >= 3) {
                 for i in 0..r.len() {
-                    let (a, b) = (r[i], r[(i + 1) % r.len()]);
-                    if (a.1 > yc) != (b.1 > yc) {
-                        xs.push(a.0 + (yc - a.1) * (b.0 - a.0) / (b.1 - a.1));
-                    }
+                    xs.extend(crossing(r[i], r[(i + 1) % r.len()], yc));
                 }
             }
-            xs.sort_by(|a, b| a.total_cmp(b));
-            for pair in xs.chunks_exact(2) {
-                let xa = ((pair[0] - 0.5).ceil() as i64).max(0);
-                let xb = ((pair[1] - 0.5).floor() as i64).min(w - 1);
-                if xa <= xb {
-                    let row = (y * w) as usize;
-                    mask.data[row + xa as usize..=row + xb as usize].fill(val);
-                }
-            }
+            fill_spans(mask, y, &mut xs, val);
         }
     }
 
