@@ -48,6 +48,19 @@ const MAINLAND_PX: i32 = 16;
 /// A thin island's pixels in the mainland's own fill (see `MAINLAND_PX`) that show it drawn in
 /// that fill, its other pixels antialiased against the sea.
 const SOLID_PX_MIN: usize = 2;
+/// Share of a thin island's pixels that, read as blends of the mainland's fill with the stroke
+/// and the sea, leave its fill untold (see `probe_island`).
+const BLENDS_ONLY: f64 = 0.8;
+/// Lightness (levels) of JPEG noise around the mainland fill's lightness, and the least
+/// lightness gap between that fill and each of the sea, the stroke and the neighbours' fill
+/// for lightness alone to tell them apart.
+const LUMA_NEAR: f64 = 30.0;
+const LUMA_APART: f64 = 60.0;
+
+/// Lightness of a colour (ITU-R BT.601 luma, the Y that JPEG stores at full resolution).
+fn luma(c: [u8; 3]) -> f64 {
+    0.299 * c[0] as f64 + 0.587 * c[1] as f64 + 0.114 * c[2] as f64
+}
 
 /// Countries whose fill shows whether a China map draws its neighbours.
 const NEIGHBOURS: [&str; 11] = [
@@ -708,6 +721,65 @@ const LOCAL_FIT_FINE: f64 = 0.95;
 /// control to count as Aksai Chin drawn as India (on the maps that draw it so, 0.45 or more).
 const CLAIM_LINE_SEEN: f64 = 0.3;
 
+/// Separation (px) between India's claim line east of Aksai Chin and China's line at or above
+/// which a clean image draws the two apart (a stroke and its antialiasing span about two).
+const CLAIM_SEP_CLEAR: f64 = 8.0;
+
+/// Which of two nearby lines a clean image's ink centres on, row by row: for each point `q`
+/// of the `east` line, the nearest point of the `west` line (pixels) gives the pair; the
+/// centroid of the colour gradient along the row between them (a pixel and a half beyond
+/// each) votes for the nearer line. Returns the share of votes for the east line and the
+/// median separation of the pairs (px; infinite when no pair was read).
+fn ink_side(p: &Prepared, east_px: &[(f64, f64)], west_px: &[(f64, f64)]) -> (f64, f64) {
+    let (mut votes, mut n) = (0usize, 0usize);
+    let mut seps = Vec::new();
+    for &(xe, ye) in east_px {
+        // the west line where it crosses this row: its point in the row nearest in x
+        let Some(xl) = west_px
+            .iter()
+            .filter(|q| (q.1 - ye).abs() <= 0.5)
+            .map(|q| q.0)
+            .min_by(|a, b| (a - xe).abs().total_cmp(&(b - xe).abs()))
+        else {
+            continue;
+        };
+        let sep = (xe - xl).abs();
+        seps.push(sep);
+        if sep < 0.75 {
+            continue;
+        }
+        let (a, b) = (xe.min(xl) - 1.5, xe.max(xl) + 1.5);
+        let y = ye.floor() as i64;
+        let (mut sw, mut sx) = (0.0, 0.0);
+        for x in (a.floor() as i64)..=(b.floor() as i64) {
+            let cx = x as f64 + 0.5;
+            if cx < a || cx > b {
+                continue;
+            }
+            if let (Some(l), Some(r)) = (p.px(x - 1, y), p.px(x + 1, y)) {
+                let g = cdist(l, r) as f64;
+                sw += g;
+                sx += g * cx;
+            }
+        }
+        // a row with no line between the two says nothing
+        if sw < INK_ROW_MIN {
+            continue;
+        }
+        n += 1;
+        let c = sx / sw;
+        if (c - xe).abs() < (c - xl).abs() {
+            votes += 1;
+        }
+    }
+    seps.sort_by(f64::total_cmp);
+    let sep = seps.get(seps.len() / 2).copied().unwrap_or(f64::INFINITY);
+    (if n == 0 { 0.0 } else { votes as f64 / n as f64 }, sep)
+}
+
+/// Least summed colour step (levels) along a row between two lines for it to hold a line.
+const INK_ROW_MIN: f64 = 24.0;
+
 fn probe_zangnan(
     ck: &Checker,
     p: &Prepared,
@@ -959,18 +1031,26 @@ fn probe_aksai(
         } else {
             mids.iter().filter(|&&d| d <= 1.0).count() as f64 / mids.len() as f64
         };
+        // Where the lines lie within a few pixels of each other, a clean image's line is
+        // read by which of the two its ink centres on: a downscaled China-view world map
+        // blurs China's own stroke onto India's claim line, a pixel or two away.
+        let east_px: Vec<(f64, f64)> = east.iter().map(|&(lo, la)| f.to_px(lo, la)).collect();
+        let (east_side, sep) = ink_side(p, &east_px, &lac_px);
         tracing::debug!(
             e,
             ?inner,
             ?lac,
             merged,
+            east_side,
+            sep,
             clean = p.clean,
             "aksai chin: India's claim line"
         );
         if let Some(c) = inner
             && e >= LINE_DRAWN
             && c <= 0.3
-            && ((p.clean && !p.lossy) || merged <= 0.3)
+            && ((p.clean && !p.lossy && (sep >= CLAIM_SEP_CLEAR || east_side >= 0.5))
+                || merged <= 0.3)
         {
             return finding(
                 "aksai_chin",
@@ -1520,6 +1600,60 @@ fn probe_island(
                 format!(
                     "{name}: {:.0}% of its pixels are blends of mainland China's fill #{:02x}{:02x}{:02x} with the boundary and the sea, as JPEG mixes them on an island this thin: its own fill cannot be told",
                     blends as f64 * 100.0 / fill.len() as f64,
+                    cc[0],
+                    cc[1],
+                    cc[2]
+                ),
+            );
+        }
+    }
+    // An island without interior pixels whose pixels are nearly all blends of the mainland's
+    // fill with the stroke and the sea (or, in a JPEG, carry the mainland's lightness, which
+    // JPEG keeps at full resolution while it halves and smears the colour) shows no fill of its
+    // own: a world map downscaled or compressed to a few pixels of Taiwan mixes the mainland's
+    // colour away from every pixel. A fill of its own shows pixels off those blends, or nearer
+    // the neighbours' fill (a pale grey lies close to blends of a stroke with a white sea).
+    if ok_share < 0.5 && interior.len() < 3 {
+        // The lightness of a pixel that carries the mainland's fill: the fill's own, within
+        // JPEG's noise, when the fill is darker (or lighter) than the sea, the stroke and the
+        // neighbours all by a wide margin. (Counting every pixel darker than all of those
+        // also took another class of a choropleth for the mainland's.)
+        let others: Vec<f64> = [sea, sc]
+            .iter()
+            .chain(nfill.iter())
+            .map(|&o| luma(o))
+            .collect();
+        let (lo, hi) = others
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+        let yc = luma(cc);
+        let mainland_light = (lo - yc >= LUMA_APART || yc - hi >= LUMA_APART)
+            .then_some((yc - LUMA_NEAR, yc + LUMA_NEAR));
+        let explained = fill
+            .iter()
+            .filter(|&&i| {
+                let c = p.rgb[i];
+                // nearer the neighbours' fill than every blend: that fill, not a blend
+                let blend = tri_dist(c, cc, sc, sea);
+                cdist(c, cc) <= 32
+                    || (blend <= BLEND3_TOL && nfill.is_none_or(|n| blend < cdist(c, n) as f64))
+                    || (p.lossy && mainland_light.is_some_and(|(a, b)| (a..=b).contains(&luma(c))))
+            })
+            .count();
+        tracing::debug!(
+            n = fill.len(),
+            explained,
+            ?mainland_light,
+            "thin island: blends of the mainland's fill"
+        );
+        if explained as f64 >= BLENDS_ONLY * fill.len() as f64 {
+            return finding(
+                rule,
+                Status::Uncertain,
+                0.4,
+                format!(
+                    "{name}: {explained} of its {} pixels are blends of mainland China's fill #{:02x}{:02x}{:02x} with the boundary and the sea: at this scale its own fill cannot be told",
+                    fill.len(),
                     cc[0],
                     cc[1],
                     cc[2]
