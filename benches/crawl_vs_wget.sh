@@ -23,6 +23,10 @@
 #   ratio: 0.47x of the medians (target >= 2x: NOT met); first round alone 0.68x
 #   tmpfs: 1440 pages/s; crawl alone 10,532 pages/s
 #   rendered capture: 12.5 pages/min with 1 tab, 20.7 with 2 (settle 1500 ms, launch included)
+# 2026-12-03 23:35 UTC, after b7401cc (the gate counts bins by runs), machine quiet:
+#   wget 3638, 3706, 2533 pages/s (median 3638); sweep 1343, 1059, 1118 (median 1118), user
+#   1.4-1.5 s (1.6-1.8 s at 624d320 the same day), sys 0.7-1.2 s, peak 89-94 MB: 0.31x;
+#   tmpfs 1528 pages/s; crawl alone 10,005 pages/s. wget ran twice as fast as on 11-30.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
