@@ -725,11 +725,11 @@ const CLAIM_LINE_SEEN: f64 = 0.3;
 /// which a clean image draws the two apart (a stroke and its antialiasing span about two).
 const CLAIM_SEP_CLEAR: f64 = 8.0;
 
-/// Which of two nearby lines a clean image's ink centres on, row by row: for each point `q`
-/// of the `east` line, the nearest point of the `west` line (pixels) gives the pair; the
-/// centroid of the colour gradient along the row between them (a pixel and a half beyond
-/// each) votes for the nearer line. Returns the share of votes for the east line and the
-/// median separation of the pairs (px; infinite when no pair was read).
+/// Which of two nearby lines a clean image's ink centres on, row by row: for each point of
+/// the `east` line, the `west` line's point in the same row (nearest in x) gives the pair
+/// (pixels); the centroid of the colour gradient along the row between them (a pixel and a
+/// half beyond each) votes for the nearer line. Returns the share of votes for the east line
+/// and the median separation of the pairs (px; infinite when no pair was read).
 fn ink_side(p: &Prepared, east_px: &[(f64, f64)], west_px: &[(f64, f64)]) -> (f64, f64) {
     let (mut votes, mut n) = (0usize, 0usize);
     let mut seps = Vec::new();
