@@ -37,6 +37,15 @@ const MIN_TOP_SHARE: f64 = 0.35;
 /// Least `flat_share` of a map.
 const MIN_FLAT_SHARE: f64 = 0.35;
 
+/// Number of colour bins: 4 bits per channel (see [`colour_bin`]).
+pub const COLOUR_BINS: usize = 4096;
+
+/// A colour's bin, quantised to 4 bits per channel and indexed r, g, b: index order is the
+/// bins' lexicographic order.
+pub fn colour_bin(c: [u8; 3]) -> usize {
+    (c[0] as usize >> 4) << 8 | (c[1] as usize >> 4) << 4 | c[2] as usize >> 4
+}
+
 impl MapLikeness {
     /// Measures an RGB image of `w` x `h` pixels (row-major).
     pub fn measure(rgb: &[[u8; 3]], w: usize, h: usize) -> MapLikeness {
@@ -48,7 +57,7 @@ impl MapLikeness {
                 dominant_share: 1.0,
             };
         }
-        let mut hist = vec![0u32; 4096];
+        let mut hist = vec![0u32; COLOUR_BINS];
         // largest channel difference between two pixels
         let step = |a: &[u8; 3], b: &[u8; 3]| {
             a[0].abs_diff(b[0])
@@ -62,12 +71,9 @@ impl MapLikeness {
         for (row, below) in rows.zip(below) {
             // counted by runs of one bin: flat fills and smooth gradients repeat a bin along
             // the row, and one add per run spares the wait on the same counter each pixel
-            let bin = |c: &[u8; 3]| {
-                ((c[0] as usize >> 4) << 8) | ((c[1] as usize >> 4) << 4) | (c[2] as usize >> 4)
-            };
-            let (mut run_bin, mut run) = (bin(&row[0]), 0u32);
-            for c in row {
-                let b = bin(c);
+            let (mut run_bin, mut run) = (colour_bin(row[0]), 0u32);
+            for &c in row {
+                let b = colour_bin(c);
                 if b != run_bin {
                     hist[run_bin] += run;
                     (run_bin, run) = (b, 0);

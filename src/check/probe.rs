@@ -9,6 +9,7 @@
 //! nothing is drawn); a line is "drawn" only when met along most of its length; strokes, dashes
 //! and antialiased blends are never read as a fill; and evidence that the image cannot separate
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
+use super::gate;
 use super::register::{
     FittedOn, Outline, Prepared, Registered, cdist, densify, median_colour, score,
 };
@@ -216,24 +217,21 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     if idx.is_empty() {
         return None;
     }
-    // 4096 bins indexed r, g, b (4 bits each): index order is the bins' lexicographic order,
-    // so the mode's ties go to the greatest bin
-    let mut hist = vec![0u32; 4096];
-    let q = |c: [u8; 3]| [c[0] >> 4, c[1] >> 4, c[2] >> 4];
+    // the gate's colour bins: index order is the bins' lexicographic order, so the mode's
+    // ties go to the greatest bin
+    let mut hist = vec![0u32; gate::COLOUR_BINS];
     for &i in idx {
-        let [r, g, b] = q(p.rgb[i]);
-        hist[(r as usize) << 8 | (g as usize) << 4 | b as usize] += 1;
+        hist[gate::colour_bin(p.rgb[i])] += 1;
     }
     let (k, n) = hist
         .iter()
         .enumerate()
         .max_by_key(|&(k, &n)| (n, k))
         .map(|(k, &n)| (k, n as usize))?;
-    let bin = [(k >> 8) as u8, (k >> 4 & 15) as u8, (k & 15) as u8];
     let sel: Vec<[u8; 3]> = idx
         .iter()
         .map(|&i| p.rgb[i])
-        .filter(|c| q(*c) == bin)
+        .filter(|&c| gate::colour_bin(c) == k)
         .collect();
     Some((median_colour(&sel)?, n as f64 / idx.len() as f64))
 }
