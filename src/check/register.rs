@@ -593,49 +593,135 @@ pub struct Template {
 /// Points in a row of `Outline::boxes`: the outline is read in runs of consecutive points
 /// (neighbours along a ring), each with its bounding box.
 const RUN: usize = 32;
+/// Runs in a block of `Outline::blocks`.
+const BLOCK: usize = 16;
 
 /// Projected outline points (unit coordinates), in runs of `RUN` with their bounding boxes, so
 /// that scoring a frame skips the runs that fall wholly outside the image: a crop of Asia sees
 /// a tenth of the world's outline. Skipping changes no score: a point outside the image is
 /// never counted, and the points read are the same, in the same order.
+///
+/// The points `score` reads at a stride are also kept packed (`Outline::every`): a frame read
+/// at stride 4 out of the full list would pull every cache line of it (a point is 16 bytes)
+/// for a quarter of the points, and that traffic, not the arithmetic, bounds the loop.
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
     pts: Vec<(f64, f64)>,
     /// min x, min y, max x, max y of each run.
     boxes: Vec<[f64; 4]>,
+    /// The same of each block of `BLOCK` runs.
+    blocks: Vec<[f64; 4]>,
+    /// For each stride in `PACKED_STRIDES`, the points at indices that are multiples of it.
+    packed: Vec<(usize, Vec<(f64, f64)>)>,
 }
+
+/// The strides the registration schedules read at (`FIT_SCHEDULE`, `CROP_SCHEDULE`, the
+/// hypotheses' coarse scores), kept packed in every outline.
+const PACKED_STRIDES: [usize; 4] = [2, 3, 4, 6];
 
 impl Outline {
     pub fn new(pts: Vec<(f64, f64)>) -> Outline {
-        let boxes = pts
-            .chunks(RUN)
+        let packed = PACKED_STRIDES
+            .iter()
+            .map(|&s| (s, pts.iter().step_by(s).copied().collect()))
+            .collect();
+        let boxes = Self::run_boxes(&pts);
+        let blocks = boxes
+            .chunks(BLOCK)
             .map(|c| {
+                c.iter()
+                    .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |a, b| {
+                        [
+                            a[0].min(b[0]),
+                            a[1].min(b[1]),
+                            a[2].max(b[2]),
+                            a[3].max(b[3]),
+                        ]
+                    })
+            })
+            .collect();
+        Outline {
+            boxes,
+            blocks,
+            pts,
+            packed,
+        }
+    }
+
+    /// The points at indices that are multiples of `stride`, packed; None for a stride not
+    /// in `PACKED_STRIDES`.
+    fn every(&self, stride: usize) -> Option<&[(f64, f64)]> {
+        self.packed
+            .iter()
+            .find(|(s, _)| *s == stride)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The bounding box of each run of `RUN` points; the whole plane for a run with a point
+    /// that is not finite, so that it is never taken as wholly inside an image.
+    fn run_boxes(pts: &[(f64, f64)]) -> Vec<[f64; 4]> {
+        pts.chunks(RUN)
+            .map(|c| {
+                if c.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+                    return [
+                        f64::NEG_INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::INFINITY,
+                        f64::INFINITY,
+                    ];
+                }
                 c.iter()
                     .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, &(x, y)| {
                         [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
                     })
             })
-            .collect();
-        Outline { pts, boxes }
+            .collect()
     }
 
-    /// The runs (index ranges) that may put a point inside a `w` x `h` image under `f`.
-    fn runs_in<'a>(
-        &'a self,
-        f: &'a Frame,
+    /// Calls `each` with every run (index range) that may put a point inside a `w` x `h`
+    /// image under `f`, in order, and whether all its points fall inside. Runs are tested a block of `BLOCK` at a time first: a block
+    /// wholly inside the image passes all its runs, one wholly outside none, and only a block
+    /// across the image's edge has its runs tested one by one. Rounding is monotonic, so a
+    /// block's corners bound its runs' corners and every run is passed or not as when tested
+    /// alone.
+    #[inline(always)]
+    fn for_runs_in(
+        &self,
+        f: &Frame,
         w: usize,
         h: usize,
-    ) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
+        mut each: impl FnMut(std::ops::Range<usize>, bool),
+    ) {
         let (w, h) = (w as f64, h as f64);
-        self.boxes.iter().enumerate().filter_map(move |(k, b)| {
-            // the same arithmetic as for each point: rounding is monotonic, so the corners
-            // bound every point of the run
+        // where a box falls: 0 wholly outside, 2 wholly inside, 1 across an edge
+        let place = |b: &[f64; 4]| -> u8 {
             let (x0, x1) = (f.sx * b[0] + f.tx, f.sx * b[2] + f.tx);
             let (y0, y1) = (f.ty - f.sy * b[1], f.ty - f.sy * b[3]);
-            let outside =
-                x0.max(x1) < 0.0 || y0.max(y1) < 0.0 || x0.min(x1) >= w || y0.min(y1) >= h;
-            (!outside).then(|| k * RUN..((k + 1) * RUN).min(self.pts.len()))
-        })
+            let (xl, xh, yl, yh) = (x0.min(x1), x0.max(x1), y0.min(y1), y0.max(y1));
+            if xh < 0.0 || yh < 0.0 || xl >= w || yl >= h {
+                0
+            } else if xl >= 0.0 && yl >= 0.0 && xh < w && yh < h {
+                2
+            } else {
+                1
+            }
+        };
+        let n = self.pts.len();
+        for (bi, bb) in self.blocks.iter().enumerate() {
+            let runs = bi * BLOCK..((bi + 1) * BLOCK).min(self.boxes.len());
+            match place(bb) {
+                0 => {}
+                2 => each(runs.start * RUN..(runs.end * RUN).min(n), true),
+                _ => {
+                    for k in runs {
+                        match place(&self.boxes[k]) {
+                            0 => {}
+                            at => each(k * RUN..((k + 1) * RUN).min(n), at == 2),
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -664,6 +750,8 @@ impl Template {
         static EMPTY: Outline = Outline {
             pts: Vec::new(),
             boxes: Vec::new(),
+            blocks: Vec::new(),
+            packed: Vec::new(),
         };
         self.proj
             .iter()
@@ -707,11 +795,12 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 /// Score of a frame: mean soft support of in-frame points, and the in-frame count.
 ///
 /// The hottest loop of a check (registration reads billions of points over a sweep), so it is
-/// written for speed: the image bounds are tested in floating point before the conversion to
-/// an index, the points read are counted per run rather than per point, and each point's soft
-/// support is one load from `Prepared::support` (summed as an integer, so no chain of
-/// floating-point additions holds the loop back). A point lands on the same pixel as
-/// `Prepared::dt_at` would put it.
+/// written for speed: only the runs that reach the image are read (`Outline::for_runs_in`),
+/// from the outline's packed copy at this stride (`Outline::every`); the image bounds are
+/// tested in floating point before the conversion to an index; the points read are counted
+/// per run rather than per point; and each point's soft support is one load from
+/// `Prepared::support` (summed as an integer, so no chain of floating-point additions holds
+/// the loop back). A point lands on the same pixel as `Prepared::dt_at` would put it.
 pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
     let stride = stride.max(1);
     let (wf, hf) = (p.w as f64, p.h as f64);
@@ -722,12 +811,36 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
     let mut sum = 0u64;
     let mut n = 0usize;
     let mut read = 0u64;
-    // every `stride`-th point of the outline, read only in the runs that reach the image
-    for run in pts.runs_in(f, p.w, p.h) {
-        let first = run.start.next_multiple_of(stride).min(run.end);
-        let run = &pts.pts[first..run.end];
-        read += run.len().div_ceil(stride) as u64;
-        for &(x, y) in run.iter().step_by(stride) {
+    // every point at an index that is a multiple of `stride`, read only in the runs that
+    // reach the image: in a run [a, b) those are packed points ceil(a / s)..ceil(b / s)
+    let (packed, step) = match pts.every(stride) {
+        Some(v) => (v, 1),
+        None => (&pts.pts[..], stride),
+    };
+    pts.for_runs_in(f, p.w, p.h, |run, inside| {
+        let (a, b) = (run.start.div_ceil(stride), run.end.div_ceil(stride));
+        read += (b - a) as u64;
+        let run = if step == 1 {
+            &packed[a..b]
+        } else {
+            &packed[(a * stride).min(run.end)..run.end]
+        };
+        if inside {
+            // every point falls inside (the run's box does): no test per point
+            for &(x, y) in run.iter().step_by(step) {
+                let px = f.sx * x + f.tx;
+                let py = f.ty - f.sy * y;
+                debug_assert!(px >= 0.0 && py >= 0.0 && px < wf && py < hf);
+                // SAFETY: as below; the run's box bounds every point in it
+                let (xi, yi): (i64, i64) =
+                    unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
+                // SAFETY: xi < w and yi < h, and the table holds w * h values
+                sum += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
+            }
+            n += run.len().div_ceil(step);
+            return;
+        }
+        for &(x, y) in run.iter().step_by(step) {
             let px = f.sx * x + f.tx;
             let py = f.ty - f.sy * y;
             // (a NaN coordinate fails these comparisons and is not counted)
@@ -741,7 +854,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
                 n += 1;
             }
         }
-    }
+    });
     p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
     if n == 0 {
         (0.0, 0)
@@ -1027,6 +1140,92 @@ mod tests {
                 score(&p, &outline, &f, trunc, stride),
                 (sum / n as f64, n * stride)
             );
+        }
+    }
+
+    /// `score` point by point, as `Prepared::dt_at` reads the image.
+    fn score_by_point(
+        p: &Prepared,
+        pts: &[(f64, f64)],
+        f: &Frame,
+        trunc: f32,
+        stride: usize,
+    ) -> (f64, usize) {
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        for &(x, y) in pts.iter().step_by(stride) {
+            let (px, py) = (f.sx * x + f.tx, f.ty - f.sy * y);
+            // (`dt_at` reads a NaN as 0; `score` counts no such point)
+            if !px.is_finite() || !py.is_finite() {
+                continue;
+            }
+            if let Some(d) = p.dt_at(px, py) {
+                n += 1;
+                sum += (1.0 - (d / trunc).min(1.0)) as f64;
+            }
+        }
+        if n == 0 {
+            (0.0, 0)
+        } else {
+            (sum / n as f64, n * stride)
+        }
+    }
+
+    #[test]
+    fn score_skipping_runs_and_blocks_reads_every_point_a_plain_loop_reads() {
+        // rings of points a little apart, as a densified outline is, with points that are
+        // not finite among them; framed wholly inside the image, across each edge, and
+        // wholly outside, at packed strides and others
+        let (w, h) = (160, 100);
+        let mut seed = 5;
+        let rgb: Vec<[u8; 3]> = (0..w * h)
+            .map(|_| {
+                let v = if lcg(&mut seed).is_multiple_of(7) {
+                    0
+                } else {
+                    255
+                };
+                [v, v, v]
+            })
+            .collect();
+        let p = Prepared::new(w, h, rgb);
+        let mut pts: Vec<(f64, f64)> = Vec::new();
+        for ring in 0..6 {
+            let (cx, cy, r) = (
+                ring as f64 * 7.0,
+                (ring % 3) as f64 * 9.0,
+                4.0 + ring as f64,
+            );
+            for k in 0..700 {
+                let t = k as f64 / 700.0 * std::f64::consts::TAU;
+                pts.push((cx + r * t.cos(), cy + r * t.sin()));
+            }
+        }
+        pts[100] = (f64::NAN, 3.0);
+        pts[2000] = (f64::INFINITY, f64::NEG_INFINITY);
+        let outline = Outline::new(pts.clone());
+        for (tx, ty) in [
+            (60.0, 60.0),
+            (-30.0, 50.0),
+            (120.0, 10.0),
+            (50.0, 95.0),
+            (-200.0, 0.0),
+        ] {
+            for sx in [1.0, 2.5] {
+                let f = Frame {
+                    projection: Projection::PlateCarree,
+                    sx,
+                    sy: sx * 0.8,
+                    tx,
+                    ty,
+                };
+                for stride in 1..=7 {
+                    assert_eq!(
+                        score(&p, &outline, &f, 8.0, stride),
+                        score_by_point(&p, &pts, &f, 8.0, stride),
+                        "frame at ({tx}, {ty}) x {sx}, stride {stride}"
+                    );
+                }
+            }
         }
     }
 }
