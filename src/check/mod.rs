@@ -16,6 +16,7 @@ use crate::reference::{RefError, Reference, Ring};
 use image::DynamicImage;
 use register::{FittedOn, Outline, Prepared, Registered, Template, densify, refine, score};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Errors of the checker (input that cannot be checked).
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +131,13 @@ pub struct Checker {
     /// The world outline in `Projection::PACIFIC`, projected on first use (registration
     /// tries those only when nothing else fits well).
     pacific: std::sync::OnceLock<Template>,
+    /// `bbox_of` each (projection, China alone, extent) the hypotheses asked for: the same
+    /// few dozen boxes for every image and look, each a pass over a whole template.
+    boxes: std::sync::Mutex<HashMap<ExtentKey, [f64; 4]>>,
 }
+
+/// A template's extent: its projection, China alone or not, and the extent's lon/lat box (bits).
+type ExtentKey = (Projection, bool, [u64; 4]);
 
 /// Working size limit: larger images are scaled down first.
 const WORK_MAX: u32 = 1200;
@@ -324,6 +331,7 @@ impl Checker {
             asia: Default::default(),
             crop: Default::default(),
             pacific: Default::default(),
+            boxes: Default::default(),
         })
     }
 
@@ -830,7 +838,7 @@ impl Checker {
                 let pb = if ext[3] >= 90.0 || ext[1] <= -90.0 && ext[3] > 84.0 {
                     projected_bbox(proj, ext)
                 } else {
-                    let mut bb = bbox_of(self.template(proj, china_only), proj, ext);
+                    let mut bb = self.bbox_of(proj, china_only, ext);
                     if china_only && ext[1] < 10.0 && proj.is_conic() {
                         // China with the South China Sea: out to the dash line (conics only:
                         // in the flat projections the extent without it registers the China
@@ -923,6 +931,26 @@ impl Checker {
             }
         }
         hyps
+    }
+
+    /// The projected box of the template's points within the extent `ext` (`bbox_of`),
+    /// found once per checker.
+    fn bbox_of(&self, proj: Projection, china_only: bool, ext: [f64; 4]) -> [f64; 4] {
+        let key = (proj, china_only, ext.map(f64::to_bits));
+        let cached = self
+            .boxes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        cached.unwrap_or_else(|| {
+            let bb = bbox_of(self.template(proj, china_only), proj, ext);
+            self.boxes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, bb);
+            bb
+        })
     }
 
     /// A map registered in a conic projection: tries the other conic variants (standard

@@ -48,6 +48,8 @@ pub struct Prepared {
     supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<[u32]>)>>,
     /// `open_background`, once found.
     open: std::sync::OnceLock<Vec<bool>>,
+    /// `mass`, once found.
+    mass: std::sync::OnceLock<Option<[f64; 4]>>,
 }
 
 /// One in `Prepared::support`'s fixed point: 2^24.
@@ -132,6 +134,7 @@ impl Prepared {
             work: Default::default(),
             supports: Default::default(),
             open: Default::default(),
+            mass: Default::default(),
         }
     }
 
@@ -185,6 +188,7 @@ impl Prepared {
             work: Default::default(),
             supports: Default::default(),
             open: Default::default(),
+            mass: Default::default(),
         }
     }
 
@@ -254,14 +258,16 @@ impl Prepared {
     }
 
     /// Bounding box of the large connected marks only (text, legend dots and colour bars
-    /// left out), when it differs from `content`. Computed on demand: only registration's
-    /// second try needs it.
+    /// left out), when it differs from `content`. Computed on demand, once: only
+    /// registration's second tries need it.
     pub fn mass(&self) -> Option<[f64; 4]> {
-        let (w, h, frame) = (self.w, self.h, self.frame);
-        let step = if self.pale { PALE_STEP } else { INK_STEP };
-        let ink = ink_mask(&self.rgb, self.bg, step);
-        mass_box(&ink, w, h, &|x, y| in_frame(frame, w, h, x, y))
-            .filter(|m| differs(m, &self.content, w, h))
+        *self.mass.get_or_init(|| {
+            let (w, h, frame) = (self.w, self.h, self.frame);
+            let step = if self.pale { PALE_STEP } else { INK_STEP };
+            let ink = ink_mask(&self.rgb, self.bg, step);
+            mass_box(&ink, w, h, &|x, y| in_frame(frame, w, h, x, y))
+                .filter(|m| differs(m, &self.content, w, h))
+        })
     }
 
     pub fn px(&self, x: i64, y: i64) -> Option<[u8; 3]> {
@@ -817,6 +823,9 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
         Some(v) => (v, 1),
         None => (&pts.pts[..], stride),
     };
+    // the frame and the sums in locals: the closure's captures are references, and a sum
+    // kept behind one is stored and reloaded at every point
+    let (sx, sy, tx, ty) = (f.sx, f.sy, f.tx, f.ty);
     pts.for_runs_in(f, p.w, p.h, |run, inside| {
         let (a, b) = (run.start.div_ceil(stride), run.end.div_ceil(stride));
         read += (b - a) as u64;
@@ -825,35 +834,38 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
         } else {
             &packed[(a * stride).min(run.end)..run.end]
         };
+        let (mut s, mut k) = (0u64, 0usize);
         if inside {
             // every point falls inside (the run's box does): no test per point
             for &(x, y) in run.iter().step_by(step) {
-                let px = f.sx * x + f.tx;
-                let py = f.ty - f.sy * y;
+                let px = sx * x + tx;
+                let py = ty - sy * y;
                 debug_assert!(px >= 0.0 && py >= 0.0 && px < wf && py < hf);
                 // SAFETY: as below; the run's box bounds every point in it
                 let (xi, yi): (i64, i64) =
                     unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
                 // SAFETY: xi < w and yi < h, and the table holds w * h values
-                sum += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
+                s += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
             }
-            n += run.len().div_ceil(step);
-            return;
-        }
-        for &(x, y) in run.iter().step_by(step) {
-            let px = f.sx * x + f.tx;
-            let py = f.ty - f.sy * y;
-            // (a NaN coordinate fails these comparisons and is not counted)
-            if px >= 0.0 && py >= 0.0 && px < wf && py < hf {
-                // SAFETY: 0 <= px < w and 0 <= py < h, so both truncate to in-range integers.
-                // (to i64, not usize: one instruction, no unsigned fix-up)
-                let (xi, yi): (i64, i64) =
-                    unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
-                // SAFETY: xi < w and yi < h, and the table holds w * h values
-                sum += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
-                n += 1;
+            k = run.len().div_ceil(step);
+        } else {
+            for &(x, y) in run.iter().step_by(step) {
+                let px = sx * x + tx;
+                let py = ty - sy * y;
+                // (a NaN coordinate fails these comparisons and is not counted)
+                if px >= 0.0 && py >= 0.0 && px < wf && py < hf {
+                    // SAFETY: 0 <= px < w and 0 <= py < h, so both truncate to in-range
+                    // integers (to i64, not usize: one instruction, no unsigned fix-up)
+                    let (xi, yi): (i64, i64) =
+                        unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
+                    // SAFETY: xi < w and yi < h, and the table holds w * h values
+                    s += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
+                    k += 1;
+                }
             }
         }
+        sum += s;
+        n += k;
     });
     p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
     if n == 0 {
