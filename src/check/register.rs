@@ -45,7 +45,7 @@ pub struct Prepared {
     /// Outline points read by `score` so far: the registration's work, for the debug log.
     pub work: std::sync::atomic::AtomicU64,
     /// `support` tables built so far, by truncation (its bits).
-    supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<[u32]>)>>,
+    supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<Vec<u32>>)>>,
     /// `open_background`, once found.
     open: std::sync::OnceLock<Vec<bool>>,
     /// `mass`, once found.
@@ -228,7 +228,7 @@ impl Prepared {
     /// f64s were exact too (under 2^29 points): `score` reads one table load per point in
     /// place of a division, a comparison and a conversion, and its result is bit for bit
     /// the same.
-    pub fn support(&self, trunc: f32) -> std::sync::Arc<[u32]> {
+    pub fn support(&self, trunc: f32) -> std::sync::Arc<Vec<u32>> {
         let mut built = self
             .supports
             .lock()
@@ -236,11 +236,13 @@ impl Prepared {
         if let Some((_, t)) = built.iter().find(|(b, _)| *b == trunc.to_bits()) {
             return t.clone();
         }
-        let t: std::sync::Arc<[u32]> = self
+        // (collected into a Vec, which vectorises; an Arc<[u32]> is filled one by one)
+        let t: Vec<u32> = self
             .dt
             .iter()
             .map(|&d| ((1.0 - (d / trunc).min(1.0)) * SUPPORT_ONE as f32) as u32)
             .collect();
+        let t = std::sync::Arc::new(t);
         built.push((trunc.to_bits(), t.clone()));
         t
     }
@@ -281,24 +283,36 @@ impl Prepared {
 
 /// Edge pixels (1): where a pixel differs from its right or lower neighbour by more than
 /// `step` levels in some channel.
+///
+/// Row by row over the bytes: a byte is flagged when it differs by more than `step` from the
+/// same channel of the pixel to the right or below (flat byte loops, which vectorise), then a
+/// pixel is an edge when any of its three bytes is flagged.
 fn edges_at(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
     let mut edges = vec![0u8; w * h];
+    let bytes = rgb.as_flattened();
+    // (every step in use is from 0 to 254; 255 or more flags nothing)
+    debug_assert!(step >= 0);
+    let step = step.clamp(0, 255) as u8;
+    let mut flag = vec![0u8; 3 * w];
     for y in 0..h {
-        for x in 0..w {
-            let c = rgb[y * w + x];
-            let r = if x + 1 < w {
-                cdist(c, rgb[y * w + x + 1])
-            } else {
-                0
-            };
-            let d = if y + 1 < h {
-                cdist(c, rgb[(y + 1) * w + x])
-            } else {
-                0
-            };
-            if r > step || d > step {
-                edges[y * w + x] = 1;
+        let row = &bytes[3 * y * w..3 * (y + 1) * w];
+        // right neighbour: byte i against byte i + 3 (the last pixel has none)
+        let n = 3 * w.saturating_sub(1);
+        for ((f, &a), &b) in flag[..n].iter_mut().zip(&row[..n]).zip(&row[3..]) {
+            *f = u8::from(a.abs_diff(b) > step);
+        }
+        flag[n..].iter_mut().for_each(|f| *f = 0);
+        if y + 1 < h {
+            let below = &bytes[3 * (y + 1) * w..3 * (y + 2) * w];
+            for ((f, &a), &b) in flag.iter_mut().zip(row).zip(below) {
+                *f |= u8::from(a.abs_diff(b) > step);
             }
+        }
+        for (e, f) in edges[y * w..(y + 1) * w]
+            .iter_mut()
+            .zip(flag.chunks_exact(3))
+        {
+            *e = f[0] | f[1] | f[2];
         }
     }
     edges
@@ -1083,6 +1097,50 @@ mod tests {
             }
         }
         d
+    }
+
+    /// Edges written pixel by pixel: a step to the right or below beyond `step` in a channel.
+    fn edges_by_pixel(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
+        let mut edges = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let c = rgb[y * w + x];
+                let r = if x + 1 < w {
+                    cdist(c, rgb[y * w + x + 1])
+                } else {
+                    0
+                };
+                let d = if y + 1 < h {
+                    cdist(c, rgb[(y + 1) * w + x])
+                } else {
+                    0
+                };
+                edges[y * w + x] = u8::from(r > step || d > step);
+            }
+        }
+        edges
+    }
+
+    #[test]
+    fn row_wise_edges_equal_the_pixel_by_pixel_ones() {
+        let mut seed = 3;
+        for (w, h) in [(1, 1), (1, 7), (7, 1), (2, 2), (31, 17), (120, 5)] {
+            // few colours (flat fills and steps) and noise
+            for spread in [4u64, 256] {
+                let rgb: Vec<[u8; 3]> = (0..w * h)
+                    .map(|_| {
+                        [0; 3].map(|_: u8| (lcg(&mut seed) % spread) as u8 * (256 / spread) as u8)
+                    })
+                    .collect();
+                for step in [0, 2, 8, 14, 200, 254, 255] {
+                    assert_eq!(
+                        edges_at(&rgb, w, h, step),
+                        edges_by_pixel(&rgb, w, h, step),
+                        "{w}x{h}, spread {spread}, step {step}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
