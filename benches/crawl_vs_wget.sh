@@ -27,6 +27,12 @@
 #   wget 3638, 3706, 2533 pages/s (median 3638); sweep 1343, 1059, 1118 (median 1118), user
 #   1.4-1.5 s (1.6-1.8 s at 624d320 the same day), sys 0.7-1.2 s, peak 89-94 MB: 0.31x;
 #   tmpfs 1528 pages/s; crawl alone 10,005 pages/s. wget ran twice as fast as on 11-30.
+# 2026-12-04 04:20 UTC, at c3482d4 (registration 1.7x faster, which this site's images never
+#   reach: the gate turns them all away), machine quiet:
+#   wget 3706, 3848, 2152 pages/s (median 3706); sweep 1251, 1220, 1228 (median 1228), user
+#   1.3-1.5 s, sys 0.7-1.2 s, peak 95-97 MB: 0.33x; tmpfs 1461 pages/s; crawl alone 11,117.
+#   perf of the tmpfs sweep: PNG unfiltering 9%, the gate 7%, malloc/free 12%, thread
+#   wake-ups and switches (tokio, sqlx's SQLite worker) about 20%.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
