@@ -988,17 +988,30 @@ fn frame_bits(f: &Frame) -> [u64; 4] {
 }
 
 /// Share of in-frame outline points within 1.5 px of an image edge; 0 when fewer than
-/// `min_in` points fall inside the image.
-pub(super) fn hit_rate(p: &Prepared, pts: &[(f64, f64)], f: &Frame, min_in: usize) -> f64 {
+/// `min_in` points fall inside the image. Points land where `Prepared::dt_at` puts them; runs
+/// wholly outside the image are skipped and runs wholly inside read without a test per
+/// point (`Outline::for_runs_in`), which counts the same points.
+pub(super) fn hit_rate(p: &Prepared, pts: &Outline, f: &Frame, min_in: usize) -> f64 {
     let (mut n, mut hit) = (0usize, 0usize);
-    for &(x, y) in pts {
-        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
-            n += 1;
-            if d <= 1.5 {
-                hit += 1;
+    let (sx, sy, tx, ty, w) = (f.sx, f.sy, f.tx, f.ty, p.w);
+    pts.for_runs_in(f, p.w, p.h, |run, inside| {
+        let run = &pts.pts[run];
+        if inside {
+            for &(x, y) in run {
+                // (in range: the run's box is inside the image)
+                let (xi, yi) = ((sx * x + tx) as usize, (ty - sy * y) as usize);
+                hit += usize::from(p.dt[yi * w + xi] <= 1.5);
+            }
+            n += run.len();
+        } else {
+            for &(x, y) in run {
+                if let Some(d) = p.dt_at(sx * x + tx, ty - sy * y) {
+                    n += 1;
+                    hit += usize::from(d <= 1.5);
+                }
             }
         }
-    }
+    });
     if n < min_in {
         0.0
     } else {
@@ -1288,6 +1301,17 @@ mod tests {
                     tx,
                     ty,
                 };
+                let plain_hits = {
+                    let (mut n, mut hit) = (0usize, 0usize);
+                    for &(x, y) in &pts {
+                        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+                            n += 1;
+                            hit += usize::from(d <= 1.5);
+                        }
+                    }
+                    if n < 10 { 0.0 } else { hit as f64 / n as f64 }
+                };
+                assert_eq!(hit_rate(&p, &outline, &f, 10), plain_hits);
                 for stride in 1..=7 {
                     assert_eq!(
                         score(&p, &outline, &f, 8.0, stride),
