@@ -621,9 +621,9 @@ const BLOCK: usize = 16;
 /// a tenth of the world's outline. Skipping changes no score: a point outside the image is
 /// never counted, and the points read are the same, in the same order.
 ///
-/// The points `score` reads at a stride are also kept packed (`Outline::every`): a frame read
-/// at stride 4 out of the full list would pull every cache line of it (a point is 16 bytes)
-/// for a quarter of the points, and that traffic, not the arithmetic, bounds the loop.
+/// The points `score` reads at a stride are also kept packed (`Outline::every`): read at
+/// stride 4 out of the full list, a frame would pull every cache line of it (a point is 16
+/// bytes) for a quarter of the points.
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
     pts: Vec<(f64, f64)>,
@@ -699,11 +699,12 @@ impl Outline {
     }
 
     /// Calls `each` with every run (index range) that may put a point inside a `w` x `h`
-    /// image under `f`, in order, and whether all its points fall inside. Runs are tested a block of `BLOCK` at a time first: a block
-    /// wholly inside the image passes all its runs, one wholly outside none, and only a block
-    /// across the image's edge has its runs tested one by one. Rounding is monotonic, so a
-    /// block's corners bound its runs' corners and every run is passed or not as when tested
-    /// alone.
+    /// image under `f`, in order, and whether all its points fall inside (a block wholly
+    /// inside comes as one range). Runs are tested a block of `BLOCK` at a time first: a
+    /// block wholly inside the image passes all its runs, one wholly outside none, and only
+    /// a block across the image's edge has its runs tested one by one. Rounding is
+    /// monotonic, so a block's corners bound its runs' corners and every run is passed or
+    /// not as when tested alone.
     #[inline(always)]
     fn for_runs_in(
         &self,
