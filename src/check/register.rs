@@ -1212,18 +1212,9 @@ mod tests {
             ty: 0.0,
         };
         for (trunc, stride) in [(3.0, 1), (8.0, 2), (24.0, 4)] {
-            let (mut sum, mut n) = (0.0f64, 0usize);
-            for &(x, y) in pts.iter().step_by(stride) {
-                if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
-                    n += 1;
-                    sum += (1.0 - (d / trunc).min(1.0)) as f64;
-                }
-            }
-            assert!(n > 0);
-            assert_eq!(
-                score(&p, &outline, &f, trunc, stride),
-                (sum / n as f64, n * stride)
-            );
+            let plain = score_by_point(&p, &pts, &f, trunc, stride);
+            assert!(plain.1 > 0);
+            assert_eq!(score(&p, &outline, &f, trunc, stride), plain);
         }
     }
 
