@@ -936,21 +936,12 @@ impl Checker {
     /// The projected box of the template's points within the extent `ext` (`bbox_of`),
     /// found once per checker.
     fn bbox_of(&self, proj: Projection, china_only: bool, ext: [f64; 4]) -> [f64; 4] {
-        let key = (proj, china_only, ext.map(f64::to_bits));
-        let cached = self
+        *self
             .boxes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-            .copied();
-        cached.unwrap_or_else(|| {
-            let bb = bbox_of(self.template(proj, china_only), proj, ext);
-            self.boxes
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(key, bb);
-            bb
-        })
+            .entry((proj, china_only, ext.map(f64::to_bits)))
+            .or_insert_with(|| bbox_of(self.template(proj, china_only), proj, ext))
     }
 
     /// A map registered in a conic projection: tries the other conic variants (standard
