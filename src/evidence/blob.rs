@@ -1,6 +1,7 @@
 //! Content-addressed blob store under `<data-dir>/blobs/`.
 //!
-//! A blob lives at `blobs/<b0b1>/<b2b3>/<blake3 hex>` (two fan-out levels). BLAKE3 names the
+//! A blob lives at `blobs/<b0b1>/<blake3 hex>` (one fan-out level; data dirs created before
+//! 2026-12-04 keep their two levels, `blobs/<b0b1>/<b2b3>/<blake3 hex>`). BLAKE3 names the
 //! blob; SHA-256 is computed in the same pass for reviewers. Bytes in memory are hashed first
 //! and written straight to a new file under their final name; a stream is written to
 //! `<data-dir>/tmp/` and renamed into place once its digest is known, as is a replacement for a
@@ -16,15 +17,19 @@
 //! references such a file, but a later put of the same content would find it by name; hence
 //! the **dedupe rule**: an existing file is never trusted blindly. On a dedupe hit the file is
 //! checked (size, then a BLAKE3 re-hash; cheap next to a disk barrier, and only on hits) and,
-//! when it does not hold the content its name promises, replaced via temp file + rename. A
+//! when it does not hold the content its name promises, replaced via temp file + rename; a
+//! blob this process wrote in full or already checked is remembered (a bounded in-memory set)
+//! and not re-read, since only a crash, which forgets the set, can leave its name partial. A
 //! blob that matches is never rewritten (same name = same content). Writing a new blob under
 //! its final name adds no case to this: a crash mid-write leaves exactly such a partial name,
 //! which no record references (`verify` notes it as unreferenced) and the next put replaces.
 
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Errors of the blob store; each names the file concerned.
@@ -53,7 +58,16 @@ pub struct BlobInfo {
 pub struct BlobStore {
     root: PathBuf,
     tmp: PathBuf,
+    /// `blobs/ab/cd/<digest>` (data dirs from before 2026-12-04) instead of `blobs/ab/<digest>`.
+    two_levels: bool,
+    /// Blobs this process wrote in full or checked (size and BLAKE3) under their final name:
+    /// a dedupe hit on one of these needs no re-read (see [`Self::holds`]). Shared by clones.
+    seen: Arc<Mutex<HashSet<blake3::Hash>>>,
 }
+
+/// At most this many names are remembered in [`BlobStore`]'s seen set (about 5 MB); past it
+/// the set starts over, and a dedupe hit costs a re-read again.
+const SEEN_MAX: usize = 100_000;
 
 /// Both digests in one pass.
 pub struct Hasher {
@@ -131,7 +145,7 @@ pub fn hash_file(path: &Path) -> io::Result<BlobInfo> {
 
 /// True for a 64-character lowercase hex string.
 pub fn is_hex_digest(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    s.len() == 64 && is_hex(s)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -165,6 +179,35 @@ fn file_matches(path: &Path, info: &BlobInfo) -> bool {
     h.finalize().to_hex().as_str() == info.blake3
 }
 
+/// True when the store under `root` uses the two-level fan-out of data dirs created before
+/// 2026-12-04 (`ab/cd/<digest>`): the first fan-out directory with anything in it holds
+/// directories rather than blob files. An empty or new store uses one level (`ab/<digest>`):
+/// at a few blobs per directory the second level cost a directory (a 4 KiB block and an
+/// inode) per blob, a third of a small store's size and of its sealing time.
+fn has_two_levels(root: &Path) -> bool {
+    let Ok(top) = fs::read_dir(root) else {
+        return false;
+    };
+    let fanout = |name: &str| name.len() == 2 && is_hex(name);
+    for e in top.flatten() {
+        let name = e.file_name();
+        if !e.file_type().is_ok_and(|t| t.is_dir()) || !fanout(&name.to_string_lossy()) {
+            continue;
+        }
+        let Ok(sub) = fs::read_dir(e.path()) else {
+            continue;
+        };
+        if let Some(first) = sub.flatten().next() {
+            return first.file_type().is_ok_and(|t| t.is_dir());
+        }
+    }
+    false
+}
+
+fn is_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// `syncfs(2)` on the filesystem holding `dir`: every pending metadata change and cached data
 /// of that filesystem is written and flushed; since Linux 5.8 writeback errors are reported.
 #[cfg(target_os = "linux")]
@@ -182,9 +225,41 @@ fn syncfs(dir: &Path) -> io::Result<()> {
 
 impl BlobStore {
     pub fn new(data_dir: &Path) -> Self {
+        let root = data_dir.join("blobs");
         Self {
-            root: data_dir.join("blobs"),
+            two_levels: has_two_levels(&root),
+            root,
             tmp: data_dir.join("tmp"),
+            seen: Arc::default(),
+        }
+    }
+
+    /// True when this process already wrote or checked this blob under its final name.
+    fn seen(&self, info: &BlobInfo) -> bool {
+        let Ok(h) = blake3::Hash::from_hex(&info.blake3) else {
+            return false;
+        };
+        self.seen.lock().is_ok_and(|s| s.contains(&h))
+    }
+
+    /// True when a file of this name is in the store (taken from the seen set when this
+    /// process wrote or checked the blob; a directory lookup otherwise).
+    pub fn has_name(&self, blake3_hex: &str) -> bool {
+        let seen = blake3::Hash::from_hex(blake3_hex)
+            .is_ok_and(|h| self.seen.lock().is_ok_and(|s| s.contains(&h)));
+        seen || self.path(blake3_hex).exists()
+    }
+
+    /// Remembers that the blob's final name holds its content (written in full or checked).
+    fn mark_seen(&self, info: &BlobInfo) {
+        let Ok(h) = blake3::Hash::from_hex(&info.blake3) else {
+            return;
+        };
+        if let Ok(mut s) = self.seen.lock() {
+            if s.len() >= SEEN_MAX {
+                s.clear();
+            }
+            s.insert(h);
         }
     }
 
@@ -193,13 +268,18 @@ impl BlobStore {
         &self.root
     }
 
-    /// Where a blob with this BLAKE3 hex digest lives (whether or not it exists).
+    /// Where a blob with this BLAKE3 hex digest lives (whether or not it exists):
+    /// `blobs/<b0>/<digest>`, or `blobs/<b0>/<b1>/<digest>` in a data dir that has that layout.
     pub fn path(&self, blake3_hex: &str) -> PathBuf {
         let h = blake3_hex;
-        if h.len() < 4 {
+        if h.len() < 4 || !h.is_char_boundary(2) || !h.is_char_boundary(4) {
             return self.root.join(h);
         }
-        self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+        if self.two_levels {
+            self.root.join(&h[0..2]).join(&h[2..4]).join(h)
+        } else {
+            self.root.join(&h[0..2]).join(h)
+        }
     }
 
     /// Removes temp files left by a killed process.
@@ -271,12 +351,19 @@ impl BlobStore {
     /// The dedupe check: true when the blob's final name exists **and** holds its content
     /// (size and BLAKE3 re-hash). A name without its content (possible after a crash before
     /// [`Self::sync`]) is logged and reported as absent, so the caller writes it again.
+    /// A blob this process wrote or checked before is taken as held without a re-read: its
+    /// name was complete when this process last looked, and only a crash (which forgets the
+    /// set) can leave a name partial.
     pub fn holds(&self, info: &BlobInfo) -> bool {
+        if self.seen(info) {
+            return true;
+        }
         let dest = self.path(&info.blake3);
         if !dest.exists() {
             return false;
         }
         if file_matches(&dest, info) {
+            self.mark_seen(info);
             return true;
         }
         tracing::warn!(
@@ -304,6 +391,7 @@ impl BlobStore {
         };
         fs::create_dir_all(dir).map_err(w)?;
         fs::rename(tmp, &dest).map_err(w)?;
+        self.mark_seen(info);
         Ok(())
     }
 
@@ -344,10 +432,10 @@ impl BlobStore {
     /// Writes `bytes` under `info`'s name unless the store already holds them (dedupe rule);
     /// reads only `info.blake3` and `info.size`.
     fn write_new(&self, bytes: &[u8], info: &BlobInfo) -> Result<(), BlobError> {
-        let dest = self.path(&info.blake3);
-        if self.holds(info) {
+        if self.seen(info) {
             return Ok(());
         }
+        let dest = self.path(&info.blake3);
         let w = |cause| BlobError::Write {
             path: dest.clone(),
             cause,
@@ -369,10 +457,16 @@ impl BlobStore {
                     let _ = fs::remove_file(&dest);
                     return Err(w(cause));
                 }
+                self.mark_seen(info);
                 return Ok(());
             }
-            // a partial file from a crash, or another put of the same content right now
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            // the blob from an earlier put (the usual dedupe hit), a partial file from a
+            // crash, or another put of the same content right now
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if self.holds(info) {
+                    return Ok(());
+                }
+            }
             Err(cause) => return Err(w(cause)),
         }
         let (tmp, mut f) = self.tmp_file()?;
@@ -498,6 +592,41 @@ mod tests {
             // a second put of the same content dedupes to the same blob
             assert_eq!(store.put_bytes_blocking(&bytes).expect("put again"), info);
         }
+    }
+
+    /// Guards data dirs created before the one-level fan-out: a store whose blobs sit at
+    /// `ab/cd/<digest>` keeps finding and writing them there; a new store uses `ab/<digest>`.
+    #[test]
+    fn a_store_with_two_fan_out_levels_keeps_them_and_a_new_store_uses_one() {
+        let bytes = bytes_of(5000);
+        let info = hash_bytes(&bytes);
+        let h = &info.blake3;
+
+        let new = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::new(new.path());
+        store.put_bytes_blocking(&bytes).expect("put");
+        let one = new.path().join("blobs").join(&h[0..2]).join(h);
+        assert_eq!(store.path(h), one);
+        assert!(fs::read(&one).expect("one-level blob") == bytes);
+        // reopened, it is still one level
+        assert_eq!(BlobStore::new(new.path()).path(h), one);
+
+        let old = tempfile::tempdir().expect("tempdir");
+        let other = hash_bytes(b"an earlier blob");
+        let legacy = |d: &str| {
+            old.path()
+                .join("blobs")
+                .join(&d[0..2])
+                .join(&d[2..4])
+                .join(d)
+        };
+        fs::create_dir_all(legacy(&other.blake3).parent().expect("parent")).expect("mkdir");
+        fs::write(legacy(&other.blake3), b"an earlier blob").expect("write");
+        let store = BlobStore::new(old.path());
+        assert!(store.holds(&other), "the earlier blob is found where it is");
+        store.put_bytes_blocking(&bytes).expect("put");
+        assert!(fs::read(legacy(h)).expect("two-level blob") == bytes);
+        assert_eq!(store.list().expect("list").len(), 2);
     }
 
     /// A name that exists without its content (a crash before the barrier) is replaced.
