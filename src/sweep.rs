@@ -10,6 +10,9 @@
 //!   the transaction that seals it ([`findings::index_hook`]): no commit of their own. Pages
 //!   waiting to be sealed are bounded by their bytes (96 MiB, at most 384 pages), not by a
 //!   small count, so groups grow with the crawl's pace.
+//! - A page's artifacts reach the blob store in two batches (its own body and resources, then
+//!   its map images with their reports and overlays), each written on one blocking thread; an
+//!   image this sweep stored for an earlier page is listed by its digests, not read back.
 //! - Seals run concurrently with the sweep's other writes (state saves): the seal's transaction
 //!   takes SQLite's write lock first (`store::begin_write`), so it waits instead of failing
 //!   with "database is locked" when another write lands between its read and its insert.
@@ -28,8 +31,8 @@ use crate::crawl::{
     RenderOutcome, SinkFlow,
 };
 use crate::evidence::{
-    ArtifactRef, ArtifactRole, CaptureMeta, CaptureMethod, EvidenceError, EvidenceStore, Header,
-    RedirectHop, SignedTreeHead,
+    ArtifactContent, ArtifactRef, ArtifactRole, BlobInfo, CaptureMeta, CaptureMethod,
+    EvidenceError, EvidenceStore, Header, NewArtifact, RedirectHop, SignedTreeHead,
 };
 use crate::findings::{self, NewFinding, RuleResult};
 use serde::Serialize;
@@ -237,6 +240,9 @@ struct Shared {
     known: Mutex<std::collections::HashMap<String, Option<KnownMap>>>,
     /// candidate URL -> blake3, so a candidate deduplicated by URL finds its earlier bytes.
     url_hash: Mutex<std::collections::HashMap<String, String>>,
+    /// blake3 -> digests of map images this sweep stored, so a page showing one again lists
+    /// it without reading it back.
+    stored: Mutex<std::collections::HashMap<String, BlobInfo>>,
     sealed: Mutex<std::collections::HashSet<Url>>,
     failed: Mutex<Vec<Url>>,
     counters: Counters,
@@ -353,11 +359,11 @@ struct MapInput {
     role: ArtifactRole,
     source: String,
     media_type: String,
-    bytes: Vec<u8>,
+    content: ArtifactContent,
     blake3: String,
 }
 
-async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepError> {
+async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), SweepError> {
     let fetch = &page.fetch;
     let rendered = match &page.render {
         RenderOutcome::Rendered(r) => Some(r.as_ref()),
@@ -430,6 +436,14 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
     let mut cap = shared.store.begin_capture(meta);
     cap.set_ended_at(fetch.finished_at);
     let page_url = page.url.to_string();
+    // The page's own artifacts, written in one batch (the map images follow their checks).
+    let mut own: Vec<NewArtifact> = Vec::new();
+    let new = |role, url: &str, mt: &str, bytes: Vec<u8>| NewArtifact {
+        role,
+        source_url: Some(url.to_string()),
+        media_type: mt.to_string(),
+        content: ArtifactContent::Bytes(bytes),
+    };
     if !page.body.is_empty() {
         let role = if page.is_html {
             ArtifactRole::Html
@@ -440,23 +454,21 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
             .media_type
             .clone()
             .unwrap_or_else(|| "application/octet-stream".into());
-        cap.add_artifact(role, Some(&page_url), &mt, &page.body)
-            .await?;
+        own.push(new(role, &page_url, &mt, std::mem::take(&mut page.body)));
     }
-    for r in &page.resources {
+    for r in &mut page.resources {
         if !r.body.is_empty() {
             let mt = r
                 .fetch
                 .media_type
                 .clone()
                 .unwrap_or_else(|| "text/css".into());
-            cap.add_artifact(
+            own.push(new(
                 ArtifactRole::Resource,
-                Some(r.fetch.requested_url.as_str()),
+                r.fetch.requested_url.as_str(),
                 &mt,
-                &r.body,
-            )
-            .await?;
+                std::mem::take(&mut r.body),
+            ));
         }
     }
 
@@ -488,12 +500,12 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
                         .media_type
                         .clone()
                         .unwrap_or_else(|| "application/octet-stream".into()),
-                    bytes: bytes.clone(),
+                    content: ArtifactContent::Bytes(bytes.clone()),
                     blake3: hash,
                 });
             }
             (CandidateStatus::DuplicateUrl | CandidateStatus::DuplicateContent { .. }, _) => {
-                // The same image was taken on an earlier page: when it was a map, this page
+                // The same image was taken on an earlier page: when it was checked, this page
                 // shows it too, so seal it again here (the blob is shared) with the same result.
                 let hash = match &c.blake3 {
                     Some(h) => Some(h.clone()),
@@ -505,12 +517,17 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
                 let Some(hash) = hash else { continue };
                 let known = shared.known.lock().await.get(&hash).cloned().flatten();
                 let Some(k) = known else { continue };
-                let bytes = shared.store.read_blob(&hash).await?;
+                // listed by its digests when this sweep stored it, else read back
+                let stored = shared.stored.lock().await.get(&hash).cloned();
+                let content = match stored {
+                    Some(info) => ArtifactContent::Stored(info),
+                    None => ArtifactContent::Bytes(shared.store.read_blob(&hash).await?),
+                };
                 maps.push(MapInput {
                     role: ArtifactRole::MapCandidate,
                     source,
                     media_type: k.media_type.clone(),
-                    bytes,
+                    content,
                     blake3: hash,
                 });
             }
@@ -518,34 +535,35 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         }
     }
     if let Some(r) = rendered {
-        cap.add_artifact(
+        own.push(new(
             ArtifactRole::Dom,
-            Some(&r.final_url),
+            &r.final_url,
             "text/html",
-            r.dom_html.as_bytes(),
-        )
-        .await?;
+            r.dom_html.as_bytes().to_vec(),
+        ));
         if !r.screenshot_png.is_empty() {
-            cap.add_artifact(
+            own.push(new(
                 ArtifactRole::Screenshot,
-                Some(&r.final_url),
+                &r.final_url,
                 "image/png",
-                &r.screenshot_png,
-            )
-            .await?;
+                r.screenshot_png.clone(),
+            ));
         }
         let log = serde_json::to_vec(&r.network).unwrap_or_default();
-        cap.add_artifact(
+        own.push(new(
             ArtifactRole::NetworkLog,
-            Some(&r.final_url),
+            &r.final_url,
             "application/json",
-            &log,
-        )
-        .await?;
+            log,
+        ));
         for n in &r.network {
             if let Some(body) = &n.body {
-                cap.add_artifact(ArtifactRole::Resource, Some(&n.url), &n.mime_type, body)
-                    .await?;
+                own.push(new(
+                    ArtifactRole::Resource,
+                    &n.url,
+                    &n.mime_type,
+                    body.clone(),
+                ));
             }
         }
         for e in &r.elements {
@@ -557,11 +575,12 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
                 role: ArtifactRole::ElementScreenshot,
                 source: format!("{}#css={}", r.final_url, e.selector),
                 media_type: "image/png".into(),
-                bytes: e.png.clone(),
+                content: ArtifactContent::Bytes(e.png.clone()),
                 blake3: hash,
             });
         }
     }
+    cap.add_artifacts(own).await?;
 
     // Check every map image (in parallel on blocking threads), then seal them with the page.
     let mut checks = tokio::task::JoinSet::new();
@@ -577,8 +596,12 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
             checks.spawn(async move { (i, Ok(k)) });
             continue;
         }
+        // a stored (duplicate) image always has a cached result; nothing to check without bytes
+        let ArtifactContent::Bytes(bytes) = &m.content else {
+            continue;
+        };
         let checker = shared.checker.clone();
-        let bytes = m.bytes.clone();
+        let bytes = bytes.clone();
         let name = m.source.clone();
         let media_type = m.media_type.clone();
         let shared2 = shared.clone();
@@ -617,52 +640,79 @@ async fn seal_page(shared: &Arc<Shared>, page: PageResult) -> Result<(), SweepEr
         report: ArtifactRef,
         known: KnownMap,
     }
-    let mut pending = Vec::new();
-    for (m, r) in maps.iter().zip(results) {
-        let artifact = cap
-            .add_artifact(m.role.clone(), Some(&m.source), &m.media_type, &m.bytes)
-            .await?;
+    // Each map image, then its report and overlay, written in one batch.
+    let mut batch: Vec<NewArtifact> = Vec::new();
+    let mut layout: Vec<(usize, Option<KnownMap>, bool)> = Vec::new();
+    for (m, r) in maps.iter_mut().zip(results) {
+        let at = batch.len();
+        batch.push(NewArtifact {
+            role: m.role.clone(),
+            source_url: Some(m.source.clone()),
+            media_type: m.media_type.clone(),
+            content: std::mem::replace(&mut m.content, ArtifactContent::Bytes(vec![])),
+        });
         match r {
             Some(Ok(Some(k))) => {
-                shared
-                    .known
-                    .lock()
-                    .await
-                    .insert(m.blake3.clone(), Some(k.clone()));
-                if let Some(c) = &shared.cache {
-                    c.put(&m.blake3, &k);
-                }
-                shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
-                let report = cap
-                    .add_artifact(
-                        ArtifactRole::Other("check-report".into()),
-                        Some(&m.source),
-                        "application/json",
-                        &k.report_json,
-                    )
-                    .await?;
-                let overlay = match &k.overlay {
-                    Some(png) if k.report.verdict != Verdict::NotApplicable => Some(
-                        cap.add_artifact(ArtifactRole::Overlay, Some(&m.source), "image/png", png)
-                            .await?,
-                    ),
-                    _ => None,
-                };
-                pending.push(Pending {
-                    artifact,
-                    overlay,
-                    report,
-                    known: k,
+                batch.push(NewArtifact {
+                    role: ArtifactRole::Other("check-report".into()),
+                    source_url: Some(m.source.clone()),
+                    media_type: "application/json".into(),
+                    content: ArtifactContent::Bytes(k.report_json.to_vec()),
                 });
+                let overlay = match &k.overlay {
+                    Some(png) if k.report.verdict != Verdict::NotApplicable => {
+                        batch.push(NewArtifact {
+                            role: ArtifactRole::Overlay,
+                            source_url: Some(m.source.clone()),
+                            media_type: "image/png".into(),
+                            content: ArtifactContent::Bytes(png.to_vec()),
+                        });
+                        true
+                    }
+                    _ => false,
+                };
+                layout.push((at, Some(k), overlay));
             }
-            Some(Ok(None)) | None => {}
+            Some(Ok(None)) | None => layout.push((at, None, false)),
             Some(Err(e)) => {
                 shared.counters.check_errors.fetch_add(1, Ordering::SeqCst);
                 shared.known.lock().await.insert(m.blake3.clone(), None);
                 tracing::warn!(source = %m.source, error = %e, "map check failed");
                 cap.add_note(&format!("check failed for {}: {e}", m.source));
+                layout.push((at, None, false));
             }
         }
+    }
+    let refs = cap.add_artifacts(batch).await?;
+    let mut pending = Vec::new();
+    for (m, (at, known, has_overlay)) in maps.iter().zip(layout) {
+        let artifact = refs[at].clone();
+        if m.role == ArtifactRole::MapCandidate {
+            shared.stored.lock().await.insert(
+                m.blake3.clone(),
+                BlobInfo {
+                    blake3: artifact.blake3.clone(),
+                    sha256: artifact.sha256.clone(),
+                    size: artifact.size,
+                },
+            );
+        }
+        let Some(k) = known else { continue };
+        shared
+            .known
+            .lock()
+            .await
+            .insert(m.blake3.clone(), Some(k.clone()));
+        if let Some(c) = &shared.cache {
+            c.put(&m.blake3, &k);
+        }
+        shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
+        pending.push(Pending {
+            artifact,
+            report: refs[at + 1].clone(),
+            overlay: has_overlay.then(|| refs[at + 2].clone()),
+            known: k,
+        });
     }
 
     // The findings are written in the transaction that seals the page: no commit of their own.
@@ -805,6 +855,7 @@ impl Sweep {
             check_slots: Semaphore::new(threads),
             known: Mutex::default(),
             url_hash: Mutex::default(),
+            stored: Mutex::default(),
             sealed: Mutex::default(),
             failed: Mutex::default(),
             counters: Counters::default(),

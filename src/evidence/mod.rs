@@ -24,7 +24,8 @@
 //!    nothing is synced yet, neither the data nor the name. If a file of that name already
 //!    exists it is not trusted blindly (**dedupe rule**): it is re-checked (size and a BLAKE3
 //!    re-hash) and replaced via temp file + rename when it does not hold the content its name
-//!    promises.
+//!    promises; only a blob this process itself wrote or checked earlier is taken without a
+//!    re-read (a crash, the one way to leave a name partial, also forgets that).
 //! 2. `seal` queues the record. The next writer to take the lock takes *every* queued record
 //!    (group commit), and makes all their blobs durable, data and names, with one barrier
 //!    started before it touches the database ([`blob::BlobStore::sync`]: `syncfs(2)` of the
@@ -558,11 +559,10 @@ impl EvidenceStore {
             });
         }
         for a in artifacts {
-            let p = self.blob_path(&a.blake3);
-            if !p.exists() {
+            if !self.inner.blobs.has_name(&a.blake3) {
                 return Err(EvidenceError::MissingBlob {
                     blake3: a.blake3.clone(),
-                    path: p,
+                    path: self.blob_path(&a.blake3),
                 });
             }
         }
@@ -1127,6 +1127,23 @@ pub fn parse_record(
     })
 }
 
+/// An artifact with what the manifest says about it, for [`CaptureBuilder::add_artifacts`].
+#[derive(Debug, Clone)]
+pub struct NewArtifact {
+    pub role: ArtifactRole,
+    pub source_url: Option<String>,
+    pub media_type: String,
+    pub content: ArtifactContent,
+}
+
+/// What an artifact holds: bytes to store, or a blob the store already holds (the same image
+/// sealed with an earlier capture), listed without reading it back.
+#[derive(Debug, Clone)]
+pub enum ArtifactContent {
+    Bytes(Vec<u8>),
+    Stored(BlobInfo),
+}
+
 /// Collects a capture's artifacts, then seals it.
 pub struct CaptureBuilder {
     store: EvidenceStore,
@@ -1151,19 +1168,79 @@ impl CaptureBuilder {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<ArtifactRef, EvidenceError> {
+        let info = self.store_bytes(bytes).await?;
+        Ok(self.push(role, source_url, media_type, info))
+    }
+
+    /// Puts bytes in the blob store. A large body is hashed and written in place rather than
+    /// copied for a blocking thread (a 50 MB copy costs as much as its SHA-256);
+    /// `block_in_place` needs the multi-thread runtime.
+    async fn store_bytes(&self, bytes: &[u8]) -> Result<BlobInfo, EvidenceError> {
         let blobs = &self.store.inner.blobs;
-        // A large body is hashed and written in place rather than copied for a blocking
-        // thread (a 50 MB copy costs as much as its SHA-256); `block_in_place` needs the
-        // multi-thread runtime.
         let in_place = bytes.len() >= blob::OVERLAP_MIN
             && tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread;
-        let info = if in_place {
+        Ok(if in_place {
             tokio::task::block_in_place(|| blobs.put_bytes_blocking(bytes))?
         } else {
             blobs.put_bytes(bytes.to_vec()).await?
-        };
-        Ok(self.push(role, source_url, media_type, info))
+        })
+    }
+
+    /// [`Self::add_artifact`] for several artifacts at once: new small ones are hashed and
+    /// written, and stored ones checked, on one blocking thread (one hand-off instead of one
+    /// per artifact); large ones are written as [`Self::add_artifact`] writes them. A stored
+    /// artifact the store does not hold fails with [`EvidenceError::MissingBlob`]. References
+    /// come back in input order.
+    pub async fn add_artifacts(
+        &mut self,
+        mut items: Vec<NewArtifact>,
+    ) -> Result<Vec<ArtifactRef>, EvidenceError> {
+        let large = |c: &ArtifactContent| matches!(c, ArtifactContent::Bytes(b) if b.len() >= blob::OVERLAP_MIN);
+        let mut infos: Vec<Option<BlobInfo>> = vec![None; items.len()];
+        let quick: Vec<usize> = (0..items.len())
+            .filter(|&i| !large(&items[i].content))
+            .collect();
+        if !quick.is_empty() {
+            // moved to the blocking thread and back: no copy of the bytes
+            let contents: Vec<ArtifactContent> = quick
+                .iter()
+                .map(|&i| std::mem::replace(&mut items[i].content, ArtifactContent::Bytes(vec![])))
+                .collect();
+            let blobs = self.store.inner.blobs.clone();
+            let (contents, done) = tokio::task::spawn_blocking(move || {
+                let done: Result<Vec<BlobInfo>, EvidenceError> = contents
+                    .iter()
+                    .map(|c| match c {
+                        ArtifactContent::Bytes(b) => Ok(blobs.put_bytes_blocking(b)?),
+                        ArtifactContent::Stored(info) if blobs.holds(info) => Ok(info.clone()),
+                        ArtifactContent::Stored(info) => Err(EvidenceError::MissingBlob {
+                            blake3: info.blake3.clone(),
+                            path: blobs.path(&info.blake3),
+                        }),
+                    })
+                    .collect();
+                (contents, done)
+            })
+            .await
+            .map_err(|e| BlobError::Join(e.to_string()))?;
+            for ((&i, c), info) in quick.iter().zip(contents).zip(done?) {
+                items[i].content = c;
+                infos[i] = Some(info);
+            }
+        }
+        for (a, info) in items.iter().zip(infos.iter_mut()) {
+            if let (None, ArtifactContent::Bytes(b)) = (&info, &a.content) {
+                *info = Some(self.store_bytes(b).await?);
+            }
+        }
+        Ok(items
+            .into_iter()
+            .zip(infos)
+            .filter_map(|(a, info)| {
+                Some(self.push(a.role, a.source_url.as_deref(), &a.media_type, info?))
+            })
+            .collect())
     }
 
     /// Like [`Self::add_artifact`], streaming from a reader (for large bodies).
