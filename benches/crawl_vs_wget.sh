@@ -33,6 +33,16 @@
 #   1.3-1.5 s, sys 0.7-1.2 s, peak 95-97 MB: 0.33x; tmpfs 1461 pages/s; crawl alone 11,117.
 #   perf of the tmpfs sweep: PNG unfiltering 9%, the gate 7%, malloc/free 12%, thread
 #   wake-ups and switches (tokio, sqlx's SQLite worker) about 20%.
+# 2026-12-04 10:25 UTC, at 1f694ad (new data dirs fan blobs out one level, not two: the second
+#   level made a directory, a 4 KiB block and an inode, for nearly every blob; a page's
+#   artifacts go to the blob store in two batches on one blocking thread each; an image seen
+#   on an earlier page is listed by digest, not read back and re-hashed), five rounds:
+#   wget 2668, 744, 866, 2021, 3176 pages/s (median 2021; sys 0.3-2.2 s); sweep 1640, 1516,
+#   1710, 1563, 1505 (median 1563; 1.17-1.33 s, user 1.2-1.3 s, sys 0.4-0.6 s, was 0.7-2.7 s),
+#   peak 95-98 MB: 0.77x, evidence 36 MB (46 MB before); tmpfs 2106 pages/s; crawl alone
+#   15,392. Where the sweep's CPU goes now (perf, DWARF call graphs, tmpfs): PNG decoding 22%
+#   (paeth unfiltering in the png crate 18%), the gate 12%, sealing 13% plus SQLite's worker
+#   thread 11%, the rest crawling, hashing, thread hand-offs and allocation.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
