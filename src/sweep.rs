@@ -10,9 +10,16 @@
 //!   the transaction that seals it ([`findings::index_hook`]): no commit of their own. Pages
 //!   waiting to be sealed are bounded by their bytes (96 MiB, at most 384 pages), not by a
 //!   small count, so groups grow with the crawl's pace.
-//! - A page's artifacts reach the blob store in two batches (its own body and resources, then
-//!   its map images with their reports and overlays), each written on one blocking thread; an
-//!   image this sweep stored for an earlier page is listed by its digests, not read back.
+//! - A page's artifacts (its body and resources, then its map images with their reports and
+//!   overlays) reach the blob store in one batch, written on one blocking thread once the
+//!   checks are done.
+//! - An image the crawler fetched once for several pages (duplicate by URL or content) is
+//!   sealed and flagged on every page that shows it: the page that fetched it publishes it
+//!   (digests and check result) once stored and checked, and the others wait for that and list
+//!   it by digest, without reading it back. A page publishes its own images before it waits,
+//!   and gives back its in-flight slot while waiting, so no page waits forever; what no page
+//!   will publish (its page was never handed over or failed to seal, or an earlier run of a
+//!   resumed sweep took it) resolves to nothing.
 //! - Seals run concurrently with the sweep's other writes (state saves): the seal's transaction
 //!   takes SQLite's write lock first (`store::begin_write`), so it waits instead of failing
 //!   with "database is locked" when another write lands between its read and its insert.
@@ -31,8 +38,8 @@ use crate::crawl::{
     RenderOutcome, SinkFlow,
 };
 use crate::evidence::{
-    ArtifactContent, ArtifactRef, ArtifactRole, BlobInfo, CaptureMeta, CaptureMethod,
-    EvidenceError, EvidenceStore, Header, NewArtifact, RedirectHop, SignedTreeHead,
+    ArtifactContent, ArtifactRef, ArtifactRole, BlobInfo, CaptureBuilder, CaptureMeta,
+    CaptureMethod, EvidenceError, EvidenceStore, Header, NewArtifact, RedirectHop, SignedTreeHead,
 };
 use crate::findings::{self, NewFinding, RuleResult};
 use serde::Serialize;
@@ -238,11 +245,8 @@ struct Shared {
     check_slots: Semaphore,
     /// blake3 of map images already checked in this sweep (content dedupe across pages).
     known: Mutex<std::collections::HashMap<String, Option<KnownMap>>>,
-    /// candidate URL -> blake3, so a candidate deduplicated by URL finds its earlier bytes.
-    url_hash: Mutex<std::collections::HashMap<String, String>>,
-    /// blake3 -> digests of map images this sweep stored, so a page showing one again lists
-    /// it without reading it back.
-    stored: Mutex<std::collections::HashMap<String, BlobInfo>>,
+    /// Images shown on more than one page, for the pages that did not fetch them.
+    images: SharedImages,
     sealed: Mutex<std::collections::HashSet<Url>>,
     failed: Mutex<Vec<Url>>,
     counters: Counters,
@@ -324,10 +328,12 @@ impl CrawlSink for Sink {
                 },
             );
         }
+        self.shared.images.register(&page);
         let shared = self.shared.clone();
         self.shared.tasks.lock().await.spawn(async move {
             let url = page.url.clone();
-            match seal_page(&shared, page).await {
+            let mut permit = Some(permit);
+            match seal_page(&shared, page, &mut permit).await {
                 Ok(()) => {
                     shared.sealed.lock().await.insert(url.clone());
                 }
@@ -354,6 +360,172 @@ impl CrawlSink for Sink {
     }
 }
 
+/// An image the crawler fetched once for the page that first showed it, as the other pages
+/// showing it seal it: its digests (the blob is in the store) and its check result.
+#[derive(Clone)]
+struct SharedImage {
+    info: BlobInfo,
+    known: KnownMap,
+}
+
+/// Where a page that shows an image fetched for another page (a duplicate by URL or by
+/// content) gets it from: the page that fetched it publishes it under `url:<url>` and
+/// `b3:<digest>` once it is stored and checked, and the others wait for that. Each key
+/// resolves once: to the image, or to nothing (it was not an image, its check failed, the
+/// page that had it was not sealed, or it was taken in an earlier run of a resumed sweep).
+#[derive(Default)]
+struct SharedImages {
+    slots: std::sync::Mutex<std::collections::HashMap<String, Arc<ImageSlot>>>,
+}
+
+struct ImageSlot {
+    /// `None` while pending; `Some(None)` when there is nothing to seal.
+    tx: tokio::sync::watch::Sender<Option<Option<SharedImage>>>,
+    /// A page that will publish this key was handed to the sink.
+    owned: std::sync::atomic::AtomicBool,
+}
+
+fn url_key(u: &Url) -> String {
+    format!("url:{u}")
+}
+
+fn hash_key(h: &str) -> String {
+    format!("b3:{h}")
+}
+
+impl SharedImages {
+    fn slot(&self, key: &str) -> Arc<ImageSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                Arc::new(ImageSlot {
+                    tx: tokio::sync::watch::channel(None).0,
+                    owned: std::sync::atomic::AtomicBool::new(false),
+                })
+            })
+            .clone()
+    }
+
+    /// Marks a key as one a page in the sink will publish.
+    fn own(&self, key: &str) {
+        self.slot(key).owned.store(true, Ordering::SeqCst);
+    }
+
+    /// Publishes a key; a key resolves once, later calls change nothing.
+    fn resolve(&self, key: &str, image: Option<SharedImage>) {
+        self.slot(key).tx.send_if_modified(|v| {
+            if v.is_some() {
+                return false;
+            }
+            *v = Some(image);
+            true
+        });
+    }
+
+    /// Resolves to nothing every pending key no page in the sink will publish (called when
+    /// the crawl has handed over its last page).
+    fn release_unowned(&self) {
+        let slots: Vec<Arc<ImageSlot>> = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for s in slots {
+            if !s.owned.load(Ordering::SeqCst) {
+                s.tx.send_if_modified(|v| {
+                    if v.is_some() {
+                        return false;
+                    }
+                    *v = Some(None);
+                    true
+                });
+            }
+        }
+    }
+
+    /// The key's resolution when it is published, without waiting (`None` while pending).
+    fn ready(&self, key: &str) -> Option<Option<SharedImage>> {
+        self.slot(key).tx.borrow().clone()
+    }
+
+    /// Waits until the key is published.
+    async fn wait(&self, key: &str) -> Option<SharedImage> {
+        let mut rx = self.slot(key).tx.subscribe();
+        let v = rx.wait_for(Option::is_some).await;
+        v.ok().and_then(|v| v.clone()).flatten()
+    }
+
+    /// Registers what a page handed to the sink will publish: each image it fetched (by URL
+    /// and digest) and each duplicate by content it shows (by URL). A URL it took that is not
+    /// an image resolves to nothing now.
+    fn register(&self, page: &PageResult) {
+        for c in &page.candidates {
+            match (&c.status, &c.url) {
+                (CandidateStatus::DuplicateUrl, _) => {}
+                (CandidateStatus::Fetched, url) if c.bytes.is_some() => {
+                    if let Some(u) = url {
+                        self.own(&url_key(u));
+                    }
+                    if let Some(h) = &c.blake3 {
+                        self.own(&hash_key(h));
+                    }
+                }
+                (CandidateStatus::DuplicateContent { .. }, Some(u)) => self.own(&url_key(u)),
+                (_, Some(u)) => self.resolve(&url_key(u), None),
+                (_, None) => {}
+            }
+        }
+    }
+}
+
+/// Resolves to nothing, when dropped, the keys a page was to publish and did not (its seal
+/// failed on the way), so no page waits for them.
+struct Publishes<'a> {
+    images: &'a SharedImages,
+    keys: Vec<String>,
+}
+
+impl Drop for Publishes<'_> {
+    fn drop(&mut self) {
+        for k in &self.keys {
+            self.images.resolve(k, None);
+        }
+    }
+}
+
+/// An image of a page that another page fetched: `key` is what to wait for, `also` the key
+/// this page publishes it under in turn (its URL, for a duplicate by content).
+struct Duplicate {
+    source: String,
+    key: String,
+    also: Option<String>,
+}
+
+impl Duplicate {
+    /// The map input for this duplicate once its key resolved; on nothing, the key this page
+    /// was to publish it under resolves to nothing too.
+    fn resolved(self, img: Option<SharedImage>, images: &SharedImages) -> Option<MapInput> {
+        let Some(img) = img else {
+            if let Some(k) = &self.also {
+                images.resolve(k, None);
+            }
+            return None;
+        };
+        Some(MapInput {
+            role: ArtifactRole::MapCandidate,
+            source: self.source,
+            media_type: img.known.media_type.clone(),
+            blake3: img.info.blake3.clone(),
+            content: ArtifactContent::Stored(img.info),
+            checked: Some(img.known),
+            publish: self.also.into_iter().collect(),
+        })
+    }
+}
+
 /// One map image of a page to check and seal.
 struct MapInput {
     role: ArtifactRole,
@@ -361,9 +533,170 @@ struct MapInput {
     media_type: String,
     content: ArtifactContent,
     blake3: String,
+    /// The check result, when another page's check of the same image gave it.
+    checked: Option<KnownMap>,
+    /// Keys of [`SharedImages`] to publish this image under once it is stored and checked.
+    publish: Vec<String>,
 }
 
-async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), SweepError> {
+/// A map image stored with the page, checked, with its report (and overlay) stored too.
+struct Pending {
+    artifact: ArtifactRef,
+    overlay: Option<ArtifactRef>,
+    report: ArtifactRef,
+    known: KnownMap,
+}
+
+/// Checks the map images (in parallel on blocking threads, unless a result is at hand), then
+/// stores the page's artifacts `own`, each image, its report and overlay in one batch, and
+/// publishes each image under its [`MapInput::publish`] keys.
+async fn check_and_store(
+    shared: &Arc<Shared>,
+    cap: &mut CaptureBuilder,
+    own: Vec<NewArtifact>,
+    mut maps: Vec<MapInput>,
+) -> Result<Vec<Pending>, SweepError> {
+    let mut checks = tokio::task::JoinSet::new();
+    for (i, m) in maps.iter().enumerate() {
+        let mut cached = match &m.checked {
+            Some(k) => Some(Some(k.clone())),
+            None => shared.known.lock().await.get(&m.blake3).cloned(),
+        };
+        if cached.is_none()
+            && let Some(mut k) = shared.cache.as_ref().and_then(|c| c.get(&m.blake3))
+        {
+            k.media_type = m.media_type.clone();
+            cached = Some(Some(k));
+        }
+        if let Some(k) = cached {
+            checks.spawn(async move { (i, Ok(k)) });
+            continue;
+        }
+        // a stored (duplicate) image comes with its result; nothing to check without bytes
+        let ArtifactContent::Bytes(bytes) = &m.content else {
+            continue;
+        };
+        let checker = shared.checker.clone();
+        let bytes = bytes.clone();
+        let name = m.source.clone();
+        let media_type = m.media_type.clone();
+        let shared2 = shared.clone();
+        checks.spawn(async move {
+            let _slot = shared2.check_slots.acquire().await;
+            let r =
+                tokio::task::spawn_blocking(move || checker.check_bytes_opts(&bytes, &name, true))
+                    .await;
+            let r = match r {
+                Ok(Ok(rep)) => {
+                    let overlay = rep.overlay_png.clone().map(Arc::new);
+                    let report_json = serde_json::to_vec_pretty(&rep).unwrap_or_default();
+                    Ok(Some(KnownMap {
+                        report: Arc::new(rep),
+                        report_json: Arc::new(report_json),
+                        overlay,
+                        media_type,
+                    }))
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("check panicked: {e}")),
+            };
+            (i, r)
+        });
+    }
+    let mut results: Vec<Option<Result<Option<KnownMap>, String>>> = vec![None; maps.len()];
+    while let Some(j) = checks.join_next().await {
+        if let Ok((i, r)) = j {
+            results[i] = Some(r);
+        }
+    }
+
+    // The page's own artifacts, then each map image with its report and overlay, written in
+    // one batch.
+    let mut batch: Vec<NewArtifact> = own;
+    let mut layout: Vec<(usize, Option<KnownMap>, bool)> = Vec::new();
+    for (m, r) in maps.iter_mut().zip(results) {
+        let at = batch.len();
+        batch.push(NewArtifact {
+            role: m.role.clone(),
+            source_url: Some(m.source.clone()),
+            media_type: m.media_type.clone(),
+            content: std::mem::replace(&mut m.content, ArtifactContent::Bytes(vec![])),
+        });
+        match r {
+            Some(Ok(Some(k))) => {
+                batch.push(NewArtifact {
+                    role: ArtifactRole::Other("check-report".into()),
+                    source_url: Some(m.source.clone()),
+                    media_type: "application/json".into(),
+                    content: ArtifactContent::Bytes(k.report_json.to_vec()),
+                });
+                let overlay = match &k.overlay {
+                    Some(png) if k.report.verdict != Verdict::NotApplicable => {
+                        batch.push(NewArtifact {
+                            role: ArtifactRole::Overlay,
+                            source_url: Some(m.source.clone()),
+                            media_type: "image/png".into(),
+                            content: ArtifactContent::Bytes(png.to_vec()),
+                        });
+                        true
+                    }
+                    _ => false,
+                };
+                layout.push((at, Some(k), overlay));
+            }
+            Some(Ok(None)) | None => layout.push((at, None, false)),
+            Some(Err(e)) => {
+                shared.counters.check_errors.fetch_add(1, Ordering::SeqCst);
+                shared.known.lock().await.insert(m.blake3.clone(), None);
+                tracing::warn!(source = %m.source, error = %e, "map check failed");
+                cap.add_note(&format!("check failed for {}: {e}", m.source));
+                layout.push((at, None, false));
+            }
+        }
+    }
+    let refs = cap.add_artifacts(batch).await?;
+    let mut pending = Vec::new();
+    for (m, (at, known, has_overlay)) in maps.iter().zip(layout) {
+        let artifact = refs[at].clone();
+        let image = known.as_ref().map(|k| SharedImage {
+            info: BlobInfo {
+                blake3: artifact.blake3.clone(),
+                sha256: artifact.sha256.clone(),
+                size: artifact.size,
+            },
+            known: k.clone(),
+        });
+        for key in &m.publish {
+            shared.images.resolve(key, image.clone());
+        }
+        let Some(k) = known else { continue };
+        shared
+            .known
+            .lock()
+            .await
+            .insert(m.blake3.clone(), Some(k.clone()));
+        if let Some(c) = &shared.cache {
+            c.put(&m.blake3, &k);
+        }
+        shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
+        pending.push(Pending {
+            artifact,
+            report: refs[at + 1].clone(),
+            overlay: has_overlay.then(|| refs[at + 2].clone()),
+            known: k,
+        });
+    }
+
+    Ok(pending)
+}
+
+/// Seals one page with its map images. `permit` (the page's share of the in-flight bound) is
+/// given back early when the page waits for an image another page is storing.
+async fn seal_page(
+    shared: &Arc<Shared>,
+    mut page: PageResult,
+    permit: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<(), SweepError> {
     let fetch = &page.fetch;
     let rendered = match &page.render {
         RenderOutcome::Rendered(r) => Some(r.as_ref()),
@@ -436,7 +769,7 @@ async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), Swe
     let mut cap = shared.store.begin_capture(meta);
     cap.set_ended_at(fetch.finished_at);
     let page_url = page.url.to_string();
-    // The page's own artifacts, written in one batch (the map images follow their checks).
+    // The page's own artifacts, written with its map images once they are checked.
     let mut own: Vec<NewArtifact> = Vec::new();
     let new = |role, url: &str, mt: &str, bytes: Vec<u8>| NewArtifact {
         role,
@@ -472,7 +805,14 @@ async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), Swe
         }
     }
 
+    // What this page publishes for the pages that show its images again; whatever is not
+    // published by the end (an error on the way) resolves to nothing.
+    let mut publishes = Publishes {
+        images: &shared.images,
+        keys: Vec::new(),
+    };
     let mut maps: Vec<MapInput> = Vec::new();
+    let mut dups: Vec<Duplicate> = Vec::new();
     for c in &page.candidates {
         let source = c
             .url
@@ -486,13 +826,9 @@ async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), Swe
                     .blake3
                     .clone()
                     .unwrap_or_else(|| blake3::hash(bytes).to_hex().to_string());
-                if let Some(u) = &c.url {
-                    shared
-                        .url_hash
-                        .lock()
-                        .await
-                        .insert(u.to_string(), hash.clone());
-                }
+                let publish: Vec<String> =
+                    c.url.iter().map(url_key).chain([hash_key(&hash)]).collect();
+                publishes.keys.extend(publish.iter().cloned());
                 maps.push(MapInput {
                     role: ArtifactRole::MapCandidate,
                     source,
@@ -502,34 +838,27 @@ async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), Swe
                         .unwrap_or_else(|| "application/octet-stream".into()),
                     content: ArtifactContent::Bytes(bytes.clone()),
                     blake3: hash,
+                    checked: None,
+                    publish,
                 });
             }
             (CandidateStatus::DuplicateUrl | CandidateStatus::DuplicateContent { .. }, _) => {
-                // The same image was taken on an earlier page: when it was checked, this page
-                // shows it too, so seal it again here (the blob is shared) with the same result.
-                let hash = match &c.blake3 {
-                    Some(h) => Some(h.clone()),
-                    None => match &c.url {
-                        Some(u) => shared.url_hash.lock().await.get(u.as_str()).cloned(),
-                        None => None,
-                    },
+                // The same image was taken for another page: once that page has stored and
+                // checked it, this page seals it too (the blob is shared), with the same result.
+                let by_content = matches!(c.status, CandidateStatus::DuplicateContent { .. });
+                let also = c.url.as_ref().filter(|_| by_content).map(url_key);
+                publishes.keys.extend(also.iter().cloned());
+                let key = match (by_content, &c.blake3, &c.url) {
+                    (true, Some(h), _) => hash_key(h),
+                    (false, _, Some(u)) => url_key(u),
+                    _ => continue,
                 };
-                let Some(hash) = hash else { continue };
-                let known = shared.known.lock().await.get(&hash).cloned().flatten();
-                let Some(k) = known else { continue };
-                // listed by its digests when this sweep stored it, else read back
-                let stored = shared.stored.lock().await.get(&hash).cloned();
-                let content = match stored {
-                    Some(info) => ArtifactContent::Stored(info),
-                    None => ArtifactContent::Bytes(shared.store.read_blob(&hash).await?),
-                };
-                maps.push(MapInput {
-                    role: ArtifactRole::MapCandidate,
-                    source,
-                    media_type: k.media_type.clone(),
-                    content,
-                    blake3: hash,
-                });
+                let d = Duplicate { source, key, also };
+                match shared.images.ready(&d.key) {
+                    // published already (the usual case): stored with the page's own images
+                    Some(img) => maps.extend(d.resolved(img, &shared.images)),
+                    None => dups.push(d),
+                }
             }
             _ => {}
         }
@@ -577,142 +906,24 @@ async fn seal_page(shared: &Arc<Shared>, mut page: PageResult) -> Result<(), Swe
                 media_type: "image/png".into(),
                 content: ArtifactContent::Bytes(e.png.clone()),
                 blake3: hash,
+                checked: None,
+                publish: Vec::new(),
             });
         }
     }
-    cap.add_artifacts(own).await?;
 
-    // Check every map image (in parallel on blocking threads), then seal them with the page.
-    let mut checks = tokio::task::JoinSet::new();
-    for (i, m) in maps.iter().enumerate() {
-        let mut cached = shared.known.lock().await.get(&m.blake3).cloned();
-        if cached.is_none()
-            && let Some(mut k) = shared.cache.as_ref().and_then(|c| c.get(&m.blake3))
-        {
-            k.media_type = m.media_type.clone();
-            cached = Some(Some(k));
+    let mut pending = check_and_store(shared, &mut cap, own, maps).await?;
+    // Then the images other pages fetched and have not published yet: by now this page has
+    // published its own, so no two pages can wait for each other. The page's slot is given
+    // back while it waits, so the page it waits for can be handed over however many wait.
+    if !dups.is_empty() {
+        drop(permit.take());
+        let mut again = Vec::new();
+        for d in dups {
+            let img = shared.images.wait(&d.key).await;
+            again.extend(d.resolved(img, &shared.images));
         }
-        if let Some(k) = cached {
-            checks.spawn(async move { (i, Ok(k)) });
-            continue;
-        }
-        // a stored (duplicate) image always has a cached result; nothing to check without bytes
-        let ArtifactContent::Bytes(bytes) = &m.content else {
-            continue;
-        };
-        let checker = shared.checker.clone();
-        let bytes = bytes.clone();
-        let name = m.source.clone();
-        let media_type = m.media_type.clone();
-        let shared2 = shared.clone();
-        checks.spawn(async move {
-            let _slot = shared2.check_slots.acquire().await;
-            let r =
-                tokio::task::spawn_blocking(move || checker.check_bytes_opts(&bytes, &name, true))
-                    .await;
-            let r = match r {
-                Ok(Ok(rep)) => {
-                    let overlay = rep.overlay_png.clone().map(Arc::new);
-                    let report_json = serde_json::to_vec_pretty(&rep).unwrap_or_default();
-                    Ok(Some(KnownMap {
-                        report: Arc::new(rep),
-                        report_json: Arc::new(report_json),
-                        overlay,
-                        media_type,
-                    }))
-                }
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(format!("check panicked: {e}")),
-            };
-            (i, r)
-        });
-    }
-    let mut results: Vec<Option<Result<Option<KnownMap>, String>>> = vec![None; maps.len()];
-    while let Some(j) = checks.join_next().await {
-        if let Ok((i, r)) = j {
-            results[i] = Some(r);
-        }
-    }
-
-    struct Pending {
-        artifact: ArtifactRef,
-        overlay: Option<ArtifactRef>,
-        report: ArtifactRef,
-        known: KnownMap,
-    }
-    // Each map image, then its report and overlay, written in one batch.
-    let mut batch: Vec<NewArtifact> = Vec::new();
-    let mut layout: Vec<(usize, Option<KnownMap>, bool)> = Vec::new();
-    for (m, r) in maps.iter_mut().zip(results) {
-        let at = batch.len();
-        batch.push(NewArtifact {
-            role: m.role.clone(),
-            source_url: Some(m.source.clone()),
-            media_type: m.media_type.clone(),
-            content: std::mem::replace(&mut m.content, ArtifactContent::Bytes(vec![])),
-        });
-        match r {
-            Some(Ok(Some(k))) => {
-                batch.push(NewArtifact {
-                    role: ArtifactRole::Other("check-report".into()),
-                    source_url: Some(m.source.clone()),
-                    media_type: "application/json".into(),
-                    content: ArtifactContent::Bytes(k.report_json.to_vec()),
-                });
-                let overlay = match &k.overlay {
-                    Some(png) if k.report.verdict != Verdict::NotApplicable => {
-                        batch.push(NewArtifact {
-                            role: ArtifactRole::Overlay,
-                            source_url: Some(m.source.clone()),
-                            media_type: "image/png".into(),
-                            content: ArtifactContent::Bytes(png.to_vec()),
-                        });
-                        true
-                    }
-                    _ => false,
-                };
-                layout.push((at, Some(k), overlay));
-            }
-            Some(Ok(None)) | None => layout.push((at, None, false)),
-            Some(Err(e)) => {
-                shared.counters.check_errors.fetch_add(1, Ordering::SeqCst);
-                shared.known.lock().await.insert(m.blake3.clone(), None);
-                tracing::warn!(source = %m.source, error = %e, "map check failed");
-                cap.add_note(&format!("check failed for {}: {e}", m.source));
-                layout.push((at, None, false));
-            }
-        }
-    }
-    let refs = cap.add_artifacts(batch).await?;
-    let mut pending = Vec::new();
-    for (m, (at, known, has_overlay)) in maps.iter().zip(layout) {
-        let artifact = refs[at].clone();
-        if m.role == ArtifactRole::MapCandidate {
-            shared.stored.lock().await.insert(
-                m.blake3.clone(),
-                BlobInfo {
-                    blake3: artifact.blake3.clone(),
-                    sha256: artifact.sha256.clone(),
-                    size: artifact.size,
-                },
-            );
-        }
-        let Some(k) = known else { continue };
-        shared
-            .known
-            .lock()
-            .await
-            .insert(m.blake3.clone(), Some(k.clone()));
-        if let Some(c) = &shared.cache {
-            c.put(&m.blake3, &k);
-        }
-        shared.counters.maps_checked.fetch_add(1, Ordering::SeqCst);
-        pending.push(Pending {
-            artifact,
-            report: refs[at + 1].clone(),
-            overlay: has_overlay.then(|| refs[at + 2].clone()),
-            known: k,
-        });
+        pending.extend(check_and_store(shared, &mut cap, Vec::new(), again).await?);
     }
 
     // The findings are written in the transaction that seals the page: no commit of their own.
@@ -854,8 +1065,7 @@ impl Sweep {
             sweep_id: sweep_id.clone(),
             check_slots: Semaphore::new(threads),
             known: Mutex::default(),
-            url_hash: Mutex::default(),
-            stored: Mutex::default(),
+            images: SharedImages::default(),
             sealed: Mutex::default(),
             failed: Mutex::default(),
             counters: Counters::default(),
@@ -905,8 +1115,20 @@ impl Sweep {
         };
 
         let t_setup = t0.elapsed();
+        // Images taken in an earlier run of a resumed sweep are not fetched again: a page
+        // showing one now has nothing to wait for.
+        if let Some(st) = &resume_state {
+            for u in &st.candidate_urls {
+                shared.images.resolve(&url_key(u), None);
+            }
+            for h in &st.candidate_hashes {
+                shared.images.resolve(&hash_key(h), None);
+            }
+        }
         let crawl = crawler.run(&seeds, resume_state, &sink).await;
         let t_crawl = t0.elapsed();
+        // Every page is handed over: an image no page in the sink will publish never comes.
+        shared.images.release_unowned();
         saver.abort();
         stopper.abort();
         // Pages handed to the sink finish sealing before the state is saved.

@@ -1022,3 +1022,73 @@ async fn sweep_records_hostile_urls_as_errors_with_the_url_and_goes_on() {
     assert_verifies(&data).await;
     server.stop().await;
 }
+
+/// Guards the sweep's listing of an image it already stored (by URL or by content) without
+/// reading it back: every page that shows the problem map gets its own finding and lists the
+/// same blob, and the evidence verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_problem_map_shown_on_several_pages_is_sealed_and_flagged_on_each() {
+    let r = Reference::get().expect("reference data");
+    let bad = render_png(r, &south_asia(Style::highlight(), true));
+    let mut site = Site::new();
+    site.route("/img/bad.png", Route::bytes("image/png", bad.clone()));
+    site.route("/img/bad-copy.png", Route::bytes("image/png", bad.clone()));
+    site.route("/a.html", page("a", "<img src=\"/img/bad.png\">"));
+    site.route("/b.html", page("b", "<img src=\"/img/bad-copy.png\">"));
+    // two pages showing the same two maps in opposite orders: each may fetch one and wait
+    // for the other's, which must not leave them waiting for each other
+    let x = render_png(r, &world_without_dash_line());
+    let y = render_png(r, &south_asia(Style::uniform(), true));
+    site.route("/img/x.png", Route::bytes("image/png", x.clone()));
+    site.route("/img/y.png", Route::bytes("image/png", y.clone()));
+    site.route(
+        "/c.html",
+        page("c", "<img src=\"/img/x.png\"><img src=\"/img/y.png\">"),
+    );
+    site.route(
+        "/d.html",
+        page("d", "<img src=\"/img/y.png\"><img src=\"/img/x.png\">"),
+    );
+    site.route(
+        "/",
+        page(
+            "home",
+            "<img src=\"/img/bad.png\"><a href=\"/a.html\">a</a> <a href=\"/b.html\">b</a> \
+             <a href=\"/c.html\">c</a> <a href=\"/d.html\">d</a>",
+        ),
+    );
+    let s = static_sweep(site, "repeat").await;
+    assert_eq!(s.code, Some(1), "{}", s.out);
+    let base = s.server.url("");
+    let flagged = flagged_pages(&s.data, "repeat", &base).await;
+    let want: BTreeSet<String> = ["/", "/a.html", "/b.html", "/c.html", "/d.html"]
+        .map(String::from)
+        .into();
+    assert_eq!(flagged, want, "{}", s.out);
+    let digest = |b: &[u8]| mapsweep::evidence::blob::hash_bytes(b).blake3;
+    let (one, two) = (
+        BTreeSet::from([digest(&bad)]),
+        BTreeSet::from([digest(&x), digest(&y)]),
+    );
+    for m in manifests(&s.data).await {
+        let maps: Vec<String> = m
+            .artifacts
+            .iter()
+            .filter(|a| a.role.as_str() == "map-candidate")
+            .map(|a| a.blake3.clone())
+            .collect();
+        let want = if m.requested_url.ends_with("/c.html") || m.requested_url.ends_with("/d.html") {
+            &two
+        } else {
+            &one
+        };
+        assert_eq!(maps.len(), want.len(), "{}: {maps:?}", m.requested_url);
+        assert_eq!(
+            &maps.into_iter().collect::<BTreeSet<_>>(),
+            want,
+            "{}",
+            m.requested_url
+        );
+    }
+    assert_verifies(&s.data).await;
+}

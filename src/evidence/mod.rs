@@ -1234,13 +1234,15 @@ impl CaptureBuilder {
                 *info = Some(self.store_bytes(b).await?);
             }
         }
-        Ok(items
-            .into_iter()
-            .zip(infos)
-            .filter_map(|(a, info)| {
-                Some(self.push(a.role, a.source_url.as_deref(), &a.media_type, info?))
-            })
-            .collect())
+        let mut refs = Vec::with_capacity(items.len());
+        for (a, info) in items.into_iter().zip(infos) {
+            // every item was written above, the quick ones or the large ones
+            let info = info.ok_or_else(|| {
+                EvidenceError::Join(format!("artifact from {:?} was not written", a.source_url))
+            })?;
+            refs.push(self.push(a.role, a.source_url.as_deref(), &a.media_type, info));
+        }
+        Ok(refs)
     }
 
     /// Like [`Self::add_artifact`], streaming from a reader (for large bodies).
