@@ -925,6 +925,10 @@ async fn seal_page(
         }
         pending.extend(check_and_store(shared, &mut cap, Vec::new(), again).await?);
     }
+    // One finding per image per page, as the index hook writes them: an image the page shows
+    // twice, under one URL or two, is listed twice and counted and flagged once.
+    let mut found = std::collections::HashSet::new();
+    pending.retain(|p| found.insert(p.artifact.blake3.clone()));
 
     // The findings are written in the transaction that seals the page: no commit of their own.
     let capture_id = cap.id();
