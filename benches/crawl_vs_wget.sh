@@ -43,6 +43,13 @@
 #   15,392. Where the sweep's CPU goes now (perf, DWARF call graphs, tmpfs): PNG decoding 22%
 #   (paeth unfiltering in the png crate 18%), the gate 12%, sealing 13% plus SQLite's worker
 #   thread 11%, the rest crawling, hashing, thread hand-offs and allocation.
+# 2026-12-04 11:15 UTC, at f363d58 (a shared image is sealed and flagged on every page that
+#   shows it; the bench site's banner is such an image), five rounds: wget 2900, 3127, 3127,
+#   542, 1325 pages/s (median 2900); sweep 1493, 882, 720, 1516, 1627 (median 1493; 1.23-2.78 s,
+#   user 1.1-1.2 s, sys 0.5-3.7 s), peak 89-93 MB: 0.51x; tmpfs 2063 pages/s. Either tool's
+#   system time jumps 5-10x in some rounds (ext4 on this VM; it hit wget in round 4, the
+#   sweep in rounds 2-3), so the ratio of medians went 0.51-1.31x over the day's runs; best
+#   round against best round, 1627 against 3127 pages/s = 0.52x.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
