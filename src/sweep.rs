@@ -24,7 +24,9 @@
 //!   takes SQLite's write lock first (`store::begin_write`), so it waits instead of failing
 //!   with "database is locked" when another write lands between its read and its insert.
 //! - A stop (Ctrl-C, SIGTERM) lets pages in flight finish and seal, then saves the crawl state,
-//!   so `--resume` continues without capturing a done page twice.
+//!   so `--resume` continues without capturing a done page twice. The saved state counts as
+//!   taken only the candidates sealed pages took, so a page requeued unsealed fetches its
+//!   images again.
 //! - The sweep reports progress through a callback; it never prints.
 //! - A [`CheckCache`] given with [`Sweep::with_check_cache`] carries check results from one
 //!   sweep to the next (the scheduled runner): a map image is known by its BLAKE3 and the
@@ -254,6 +256,9 @@ struct Shared {
     seal_errors: Mutex<Vec<String>>,
     render_note: Option<String>,
     user_agent: String,
+    /// Candidate URLs and hashes taken by sealed pages: the only ones the saved crawl state
+    /// keeps, so a page requeued unsealed fetches its images again on resume.
+    claims: std::sync::Mutex<Claims>,
     /// Pages handed to the sink (requested URL -> its queue entry), for requeueing on resume.
     handed: std::sync::Mutex<std::collections::HashMap<Url, crate::crawl::QueuedUrl>>,
     progress: Option<ProgressFn>,
@@ -333,8 +338,12 @@ impl CrawlSink for Sink {
         self.shared.tasks.lock().await.spawn(async move {
             let url = page.url.clone();
             let mut permit = Some(permit);
+            let claimed = Claims::of(&page.candidates);
             match seal_page(&shared, page, &mut permit).await {
                 Ok(()) => {
+                    if let Ok(mut c) = shared.claims.lock() {
+                        c.add(claimed);
+                    }
                     shared.sealed.lock().await.insert(url.clone());
                 }
                 Err(e) => {
@@ -1077,6 +1086,7 @@ impl Sweep {
             seal_errors: Mutex::default(),
             render_note: render_note.clone(),
             user_agent: settings.user_agent.clone(),
+            claims: std::sync::Mutex::default(),
             handed: std::sync::Mutex::default(),
             progress: self.progress.clone(),
             tasks: Mutex::default(),
@@ -1121,12 +1131,19 @@ impl Sweep {
         let t_setup = t0.elapsed();
         // Images taken in an earlier run of a resumed sweep are not fetched again: a page
         // showing one now has nothing to wait for.
+        // They stay claimed by the sealed pages of that run.
         if let Some(st) = &resume_state {
             for u in &st.candidate_urls {
                 shared.images.resolve(&url_key(u), None);
             }
             for h in &st.candidate_hashes {
                 shared.images.resolve(&hash_key(h), None);
+            }
+            if let Ok(mut c) = shared.claims.lock() {
+                c.add(Claims {
+                    urls: st.candidate_urls.iter().cloned().collect(),
+                    hashes: st.candidate_hashes.iter().cloned().collect(),
+                });
             }
         }
         let crawl = crawler.run(&seeds, resume_state, &sink).await;
@@ -1196,7 +1213,50 @@ async fn settled_state(handle: &crate::crawl::CrawlHandle, shared: &Shared) -> C
         .collect();
     requeue.append(&mut st.queued);
     st.queued = requeue;
+    if let Ok(c) = shared.claims.lock() {
+        c.keep_in(&mut st);
+    }
     st
+}
+
+/// The candidate URLs and content hashes pages took (fetched, or found too small, broken or
+/// not an image) rather than found taken by another page.
+#[derive(Debug, Default)]
+struct Claims {
+    urls: std::collections::HashSet<Url>,
+    hashes: std::collections::HashSet<String>,
+}
+
+impl Claims {
+    fn of(candidates: &[crate::crawl::Candidate]) -> Claims {
+        let mut c = Claims::default();
+        for cand in candidates {
+            let (url_taken, hash_taken) = match cand.status {
+                CandidateStatus::DuplicateUrl => (false, false),
+                CandidateStatus::DuplicateContent { .. } => (true, false),
+                _ => (true, true),
+            };
+            if let (true, Some(u)) = (url_taken, &cand.url) {
+                c.urls.insert(u.clone());
+            }
+            if let (true, Some(h)) = (hash_taken, &cand.blake3) {
+                c.hashes.insert(h.clone());
+            }
+        }
+        c
+    }
+
+    fn add(&mut self, other: Claims) {
+        self.urls.extend(other.urls);
+        self.hashes.extend(other.hashes);
+    }
+
+    /// Drops from a crawl state the candidates no sealed page took: those of pages requeued
+    /// unsealed (or still in the crawler), which must fetch them again when resumed.
+    fn keep_in(&self, st: &mut CrawlState) {
+        st.candidate_urls.retain(|u| self.urls.contains(u));
+        st.candidate_hashes.retain(|h| self.hashes.contains(h));
+    }
 }
 
 /// The `sweeps` table: one row per sweep, with the crawl state for `--resume`.
@@ -1317,6 +1377,49 @@ mod tests {
             overlay: Some(Arc::new(vec![0; overlay_len])),
             media_type: "image/png".into(),
         }
+    }
+
+    /// Guards resume after a stop: an image taken by a page that was requeued unsealed is
+    /// not kept as taken, so the page fetches (and seals and checks) it again when resumed.
+    #[test]
+    fn saved_state_keeps_only_the_candidates_sealed_pages_took() {
+        let u = |p: &str| Url::parse(&format!("http://site.test/{p}")).expect("url");
+        let cand =
+            |url: &str, status: CandidateStatus, hash: Option<&str>| crate::crawl::Candidate {
+                source: crate::crawl::CandidateSource::ImgSrc,
+                element: "img".into(),
+                url: Some(u(url)),
+                found_on: u(""),
+                status,
+                media_type: None,
+                width: None,
+                height: None,
+                blake3: hash.map(str::to_string),
+                fetch: None,
+                error: None,
+                bytes: None,
+            };
+        let mut sealed = Claims::default();
+        sealed.add(Claims::of(&[
+            cand("a.png", CandidateStatus::Fetched, Some("aa")),
+            cand("b.png", CandidateStatus::DuplicateUrl, None),
+            cand(
+                "c.png",
+                CandidateStatus::DuplicateContent { first: "x".into() },
+                Some("bb"),
+            ),
+        ]));
+        let mut st = CrawlState {
+            format: crate::crawl::CRAWL_STATE_FORMAT.into(),
+            done: vec![],
+            queued: vec![],
+            // b.png and the hash bb were taken by a page that did not get sealed
+            candidate_urls: vec![u("a.png"), u("b.png"), u("c.png")],
+            candidate_hashes: vec!["aa".into(), "bb".into()],
+        };
+        sealed.keep_in(&mut st);
+        assert_eq!(st.candidate_urls, vec![u("a.png"), u("c.png")]);
+        assert_eq!(st.candidate_hashes, vec!["aa".to_string()]);
     }
 
     #[test]
