@@ -394,6 +394,34 @@ struct ImageSlot {
     owned: std::sync::atomic::AtomicBool,
 }
 
+impl ImageSlot {
+    /// Resolves the slot, unless it is resolved already (a slot resolves once).
+    fn settle(&self, image: Option<SharedImage>) {
+        self.tx.send_if_modified(|v| {
+            if v.is_some() {
+                return false;
+            }
+            *v = Some(image);
+            true
+        });
+    }
+}
+
+/// The keys a page publishes a candidate under: an image it fetched by its URL and digest, a
+/// duplicate by content by its URL (the digest is the first page's to publish).
+fn publish_keys(c: &crate::crawl::Candidate) -> Vec<String> {
+    match (&c.status, &c.bytes) {
+        (CandidateStatus::Fetched, Some(_)) => c
+            .url
+            .iter()
+            .map(url_key)
+            .chain(c.blake3.as_deref().map(hash_key))
+            .collect(),
+        (CandidateStatus::DuplicateContent { .. }, _) => c.url.iter().map(url_key).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn url_key(u: &Url) -> String {
     format!("url:{u}")
 }
@@ -423,13 +451,7 @@ impl SharedImages {
 
     /// Publishes a key; a key resolves once, later calls change nothing.
     fn resolve(&self, key: &str, image: Option<SharedImage>) {
-        self.slot(key).tx.send_if_modified(|v| {
-            if v.is_some() {
-                return false;
-            }
-            *v = Some(image);
-            true
-        });
+        self.slot(key).settle(image);
     }
 
     /// Resolves to nothing every pending key no page in the sink will publish (called when
@@ -444,13 +466,7 @@ impl SharedImages {
             .collect();
         for s in slots {
             if !s.owned.load(Ordering::SeqCst) {
-                s.tx.send_if_modified(|v| {
-                    if v.is_some() {
-                        return false;
-                    }
-                    *v = Some(None);
-                    true
-                });
+                s.settle(None);
             }
         }
     }
@@ -472,19 +488,16 @@ impl SharedImages {
     /// an image resolves to nothing now.
     fn register(&self, page: &PageResult) {
         for c in &page.candidates {
-            match (&c.status, &c.url) {
-                (CandidateStatus::DuplicateUrl, _) => {}
-                (CandidateStatus::Fetched, url) if c.bytes.is_some() => {
-                    if let Some(u) = url {
-                        self.own(&url_key(u));
-                    }
-                    if let Some(h) = &c.blake3 {
-                        self.own(&hash_key(h));
-                    }
-                }
-                (CandidateStatus::DuplicateContent { .. }, Some(u)) => self.own(&url_key(u)),
-                (_, Some(u)) => self.resolve(&url_key(u), None),
-                (_, None) => {}
+            let keys = publish_keys(c);
+            for k in &keys {
+                self.own(k);
+            }
+            if let (true, false, Some(u)) = (
+                keys.is_empty(),
+                c.status == CandidateStatus::DuplicateUrl,
+                &c.url,
+            ) {
+                self.resolve(&url_key(u), None);
             }
         }
     }
@@ -505,12 +518,12 @@ impl Drop for Publishes<'_> {
     }
 }
 
-/// An image of a page that another page fetched: `key` is what to wait for, `also` the key
-/// this page publishes it under in turn (its URL, for a duplicate by content).
+/// An image of a page that another page fetched: `key` is what to wait for, `publish` the
+/// keys this page publishes it under in turn ([`publish_keys`]).
 struct Duplicate {
     source: String,
     key: String,
-    also: Option<String>,
+    publish: Vec<String>,
 }
 
 impl Duplicate {
@@ -518,7 +531,7 @@ impl Duplicate {
     /// was to publish it under resolves to nothing too.
     fn resolved(self, img: Option<SharedImage>, images: &SharedImages) -> Option<MapInput> {
         let Some(img) = img else {
-            if let Some(k) = &self.also {
+            for k in &self.publish {
                 images.resolve(k, None);
             }
             return None;
@@ -530,7 +543,7 @@ impl Duplicate {
             blake3: img.info.blake3.clone(),
             content: ArtifactContent::Stored(img.info),
             checked: Some(img.known),
-            publish: self.also.into_iter().collect(),
+            publish: self.publish,
         })
     }
 }
@@ -835,8 +848,7 @@ async fn seal_page(
                     .blake3
                     .clone()
                     .unwrap_or_else(|| blake3::hash(bytes).to_hex().to_string());
-                let publish: Vec<String> =
-                    c.url.iter().map(url_key).chain([hash_key(&hash)]).collect();
+                let publish = publish_keys(c);
                 publishes.keys.extend(publish.iter().cloned());
                 maps.push(MapInput {
                     role: ArtifactRole::MapCandidate,
@@ -854,15 +866,18 @@ async fn seal_page(
             (CandidateStatus::DuplicateUrl | CandidateStatus::DuplicateContent { .. }, _) => {
                 // The same image was taken for another page: once that page has stored and
                 // checked it, this page seals it too (the blob is shared), with the same result.
-                let by_content = matches!(c.status, CandidateStatus::DuplicateContent { .. });
-                let also = c.url.as_ref().filter(|_| by_content).map(url_key);
-                publishes.keys.extend(also.iter().cloned());
-                let key = match (by_content, &c.blake3, &c.url) {
-                    (true, Some(h), _) => hash_key(h),
-                    (false, _, Some(u)) => url_key(u),
+                let publish = publish_keys(c);
+                publishes.keys.extend(publish.iter().cloned());
+                let key = match (&c.status, &c.blake3, &c.url) {
+                    (CandidateStatus::DuplicateContent { .. }, Some(h), _) => hash_key(h),
+                    (CandidateStatus::DuplicateUrl, _, Some(u)) => url_key(u),
                     _ => continue,
                 };
-                let d = Duplicate { source, key, also };
+                let d = Duplicate {
+                    source,
+                    key,
+                    publish,
+                };
                 match shared.images.ready(&d.key) {
                     // published already (the usual case): stored with the page's own images
                     Some(img) => maps.extend(d.resolved(img, &shared.images)),
@@ -1130,8 +1145,7 @@ impl Sweep {
 
         let t_setup = t0.elapsed();
         // Images taken in an earlier run of a resumed sweep are not fetched again: a page
-        // showing one now has nothing to wait for.
-        // They stay claimed by the sealed pages of that run.
+        // showing one now has nothing to wait for, and they stay claimed by that run's pages.
         if let Some(st) = &resume_state {
             for u in &st.candidate_urls {
                 shared.images.resolve(&url_key(u), None);

@@ -235,19 +235,15 @@ impl BlobStore {
     }
 
     /// True when this process already wrote or checked this blob under its final name.
-    fn seen(&self, info: &BlobInfo) -> bool {
-        let Ok(h) = blake3::Hash::from_hex(&info.blake3) else {
-            return false;
-        };
-        self.seen.lock().is_ok_and(|s| s.contains(&h))
+    fn seen(&self, blake3_hex: &str) -> bool {
+        blake3::Hash::from_hex(blake3_hex)
+            .is_ok_and(|h| self.seen.lock().is_ok_and(|s| s.contains(&h)))
     }
 
     /// True when a file of this name is in the store (taken from the seen set when this
     /// process wrote or checked the blob; a directory lookup otherwise).
     pub fn has_name(&self, blake3_hex: &str) -> bool {
-        let seen = blake3::Hash::from_hex(blake3_hex)
-            .is_ok_and(|h| self.seen.lock().is_ok_and(|s| s.contains(&h)));
-        seen || self.path(blake3_hex).exists()
+        self.seen(blake3_hex) || self.path(blake3_hex).exists()
     }
 
     /// Remembers that the blob's final name holds its content (written in full or checked).
@@ -355,7 +351,7 @@ impl BlobStore {
     /// name was complete when this process last looked, and only a crash (which forgets the
     /// set) can leave a name partial.
     pub fn holds(&self, info: &BlobInfo) -> bool {
-        if self.seen(info) {
+        if self.seen(&info.blake3) {
             return true;
         }
         let dest = self.path(&info.blake3);
@@ -432,7 +428,7 @@ impl BlobStore {
     /// Writes `bytes` under `info`'s name unless the store already holds them (dedupe rule);
     /// reads only `info.blake3` and `info.size`.
     fn write_new(&self, bytes: &[u8], info: &BlobInfo) -> Result<(), BlobError> {
-        if self.seen(info) {
+        if self.seen(&info.blake3) {
             return Ok(());
         }
         let dest = self.path(&info.blake3);
