@@ -14,7 +14,9 @@ use crate::reference::build::point_in;
 use crate::reference::project::{Frame, Projection, projected_bbox};
 use crate::reference::{RefError, Reference, Ring};
 use image::DynamicImage;
-use register::{FittedOn, Outline, Prepared, Registered, Template, densify, refine, score};
+use register::{
+    FittedOn, Outline, Prepared, Registered, Template, densify, refine, refine_all, score,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -164,6 +166,9 @@ const MAX_FLAT_HYPS: usize = 4;
 const MAX_CONIC_HYPS: usize = 2;
 /// World maps running off the top of the picture refined besides (see `Hyp::cut_top`).
 const MAX_CUT_TOP_HYPS: usize = 1;
+/// Refined frames of one outline this close everywhere in the image (pixels) are merged
+/// between stages (see `refine_all`).
+const MERGE_PX: f64 = 1.0;
 /// Least coarse score of such a frame, as a share of the best whole-map flat one's, for it to
 /// be refined (the Leaflet world maps' frames scored 0.96-1.05 of it).
 const CUT_TOP_SHARE: f64 = 0.95;
@@ -615,33 +620,28 @@ impl Checker {
         let mut best_conic: Option<Registered> = None;
         // Candidates often coincide exactly (a world map's content box at its projection's
         // aspect is fitted alike by width, by height and flush with either side): such a frame
-        // is refined once and its slot keeps the result. Only identical frames: frames a pixel
-        // apart can settle in different places.
-        let mut refined: Vec<(Frame, bool, Frame, f64)> = Vec::new();
+        // is refined once and its slot keeps the result. Others come together as they are
+        // refined, and are merged after each stage (see `refine_all`).
+        let mut starts: Vec<(bool, Frame)> = Vec::new();
+        for h in &picked {
+            if !starts.contains(&(h.china_only, h.frame)) {
+                starts.push((h.china_only, h.frame));
+            }
+        }
+        let outlines: Vec<(&Outline, Frame)> = starts
+            .iter()
+            .map(|&(china_only, f)| {
+                let t = if china_only { &self.china } else { &self.world };
+                (t.points(f.projection), f)
+            })
+            .collect();
+        let results = refine_all(p, &outlines, 150, true, FIT_SCHEDULE, MERGE_PX);
         for h in picked {
-            let t = if h.china_only {
-                &self.china
-            } else {
-                &self.world
-            };
-            let (f, s) = match refined
+            let i = starts
                 .iter()
-                .find(|r| r.1 == h.china_only && r.0 == h.frame)
-            {
-                Some(&(_, _, f, s)) => (f, s),
-                None => {
-                    let (f, s) = refine(
-                        p,
-                        t.points(h.frame.projection),
-                        h.frame,
-                        150,
-                        true,
-                        FIT_SCHEDULE,
-                    );
-                    refined.push((h.frame, h.china_only, f, s));
-                    (f, s)
-                }
-            };
+                .position(|&s| s == (h.china_only, h.frame))
+                .expect("every picked frame is a start");
+            let (f, s) = results[i];
             tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, sx = f.sx, sy = f.sy, tx = f.tx, ty = f.ty, "refined hypothesis");
             let slot = if f.projection.is_conic() {
                 &mut best_conic

@@ -45,11 +45,77 @@ pub struct Prepared {
     /// Outline points read by `score` so far: the registration's work, for the debug log.
     pub work: std::sync::atomic::AtomicU64,
     /// `support` tables built so far, by truncation (its bits).
-    supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<Vec<u32>>)>>,
+    supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<Support>)>>,
     /// `open_background`, once found.
     open: std::sync::OnceLock<Vec<bool>>,
     /// `mass`, once found.
     mass: std::sync::OnceLock<Option<[f64; 4]>>,
+}
+
+/// A pixel's soft support, by pixel (see `Prepared::support`).
+pub enum Support {
+    /// Each pixel's `DtCodes` code, and the support of each code's distance.
+    Coded {
+        codes: DtCodes,
+        lut: Box<[u32; 256]>,
+    },
+    /// Each pixel's support.
+    Full(Vec<u32>),
+}
+
+/// The code of distances at or beyond the truncation, which have no support.
+const FAR_CODE: u8 = 255;
+
+/// A distance transform as codes, one byte per pixel: the index of the pixel's distance among
+/// the distinct distances under a truncation, or `FAR_CODE` for any distance from there on.
+pub struct DtCodes {
+    pub codes: Vec<u8>,
+    /// The distance of each code below `FAR_CODE`, then the truncation's up to 256.
+    pub values: Vec<f32>,
+}
+
+impl DtCodes {
+    /// The codes of `dt` under `below`; None when its distances under it take more than 255
+    /// values.
+    fn new(dt: &[f32], below: f32) -> Option<DtCodes> {
+        // open addressing on the distance's bits: 1024 slots for at most 255 values
+        const SLOTS: usize = 1024;
+        let mut keys = [u32::MAX; SLOTS];
+        let mut vals = [0u8; SLOTS];
+        let mut values: Vec<f32> = Vec::new();
+        let mut codes = Vec::with_capacity(dt.len());
+        let (mut last_bits, mut last_code) = (below.to_bits(), FAR_CODE);
+        for &d in dt {
+            let bits = d.to_bits();
+            if bits != last_bits {
+                last_bits = bits;
+                // (a NaN is far: it is no distance under `below`)
+                last_code = if d >= below || d.is_nan() {
+                    FAR_CODE
+                } else {
+                    let mut i = (bits.wrapping_mul(0x9E37_79B9) >> 22) as usize;
+                    loop {
+                        if keys[i] == bits {
+                            break vals[i];
+                        }
+                        if keys[i] == u32::MAX {
+                            if values.len() == FAR_CODE as usize {
+                                return None;
+                            }
+                            keys[i] = bits;
+                            vals[i] = values.len() as u8;
+                            values.push(d);
+                            break vals[i];
+                        }
+                        i = (i + 1) % SLOTS;
+                    }
+                };
+            }
+            codes.push(last_code);
+        }
+        values.resize(256, below);
+        Some(DtCodes { codes, values })
+    }
 }
 
 /// One in `Prepared::support`'s fixed point: 2^24.
@@ -228,7 +294,13 @@ impl Prepared {
     /// f64s were exact too (under 2^29 points): `score` reads one table load per point in
     /// place of a division, a comparison and a conversion, and its result is bit for bit
     /// the same.
-    pub fn support(&self, trunc: f32) -> std::sync::Arc<Vec<u32>> {
+    ///
+    /// When the distances under `trunc` take at most 255 values (under 8 pixels about 35, under
+    /// 24 over 300: the chamfer distances are sums of steps of 1 and the f32 nearest √2, added
+    /// in many orders), the table is `Support::Coded`: a byte per pixel and a table of 256
+    /// supports, the same values in a quarter of the memory, which the points' scattered
+    /// loads pull through the cache four times less.
+    pub fn support(&self, trunc: f32) -> std::sync::Arc<Support> {
         let mut built = self
             .supports
             .lock()
@@ -236,12 +308,19 @@ impl Prepared {
         if let Some((_, t)) = built.iter().find(|(b, _)| *b == trunc.to_bits()) {
             return t.clone();
         }
-        // (collected into a Vec, which vectorises; an Arc<[u32]> is filled one by one)
-        let t: Vec<u32> = self
-            .dt
-            .iter()
-            .map(|&d| ((1.0 - (d / trunc).min(1.0)) * SUPPORT_ONE as f32) as u32)
-            .collect();
+        let of = |d: f32| ((1.0 - (d / trunc).min(1.0)) * SUPPORT_ONE as f32) as u32;
+        let t = match DtCodes::new(&self.dt, trunc) {
+            Some(codes) => {
+                // a distance of `trunc` or more has no support
+                let mut lut = Box::new([0u32; 256]);
+                for (l, &d) in lut.iter_mut().zip(&codes.values) {
+                    *l = of(d);
+                }
+                Support::Coded { codes, lut }
+            }
+            // (collected into a Vec, which vectorises; an Arc<[u32]> is filled one by one)
+            None => Support::Full(self.dt.iter().map(|&d| of(d)).collect()),
+        };
         let t = std::sync::Arc::new(t);
         built.push((trunc.to_bits(), t.clone()));
         t
@@ -746,6 +825,21 @@ impl Outline {
     }
 }
 
+/// The farthest, in pixels, frame `b` puts a point from where frame `a` puts it, over the
+/// points `a` puts inside a `w` x `h` image (those a score reads): at a corner of the image,
+/// since a frame maps x and y apart and linearly. Infinite for a degenerate frame.
+pub fn max_shift(a: &Frame, b: &Frame, w: usize, h: usize) -> f64 {
+    if a.sx == 0.0 || a.sy == 0.0 {
+        return f64::INFINITY;
+    }
+    // a point at pixel u under `a` is at x = (u - a.tx) / a.sx, and b puts it at b.sx x + b.tx
+    let dx = |u: f64| (b.sx * (u - a.tx) / a.sx + b.tx - u).abs();
+    let dy = |v: f64| (b.ty - b.sy * (a.ty - v) / a.sy - v).abs();
+    let (mx, my) = (dx(0.0).max(dx(w as f64)), dy(0.0).max(dy(h as f64)));
+    let m = mx.hypot(my);
+    if m.is_finite() { m } else { f64::INFINITY }
+}
+
 impl std::ops::Deref for Outline {
     type Target = [(f64, f64)];
     fn deref(&self) -> &[(f64, f64)] {
@@ -823,12 +917,44 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 /// `Prepared::support` (summed as an integer, so no chain of floating-point additions holds
 /// the loop back). A point lands on the same pixel as `Prepared::dt_at` would put it.
 pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
+    let support = p.support(trunc);
+    let (sum, n, read) = match &*support {
+        Support::Coded { codes, lut } => {
+            let codes = &codes.codes[..];
+            debug_assert_eq!(codes.len(), p.w * p.h);
+            // SAFETY: `sum_supports` passes indices under w * h, the length of `codes`; a
+            // byte indexes the 256 entries of `lut`
+            sum_supports(p, pts, f, stride, |i| unsafe {
+                lut[*codes.get_unchecked(i) as usize]
+            })
+        }
+        Support::Full(t) => {
+            debug_assert_eq!(t.len(), p.w * p.h);
+            // SAFETY: as above; the table holds w * h values
+            sum_supports(p, pts, f, stride, |i| unsafe { *t.get_unchecked(i) })
+        }
+    };
+    p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+    if n == 0 {
+        (0.0, 0)
+    } else {
+        (sum as f64 / SUPPORT_ONE / n as f64, n * stride)
+    }
+}
+
+/// `score`'s loop: the sum of the supports `at` gives for the pixel index (y * w + x, always
+/// under w * h) of each in-frame point at this stride, their count, and the points read.
+#[inline(always)]
+fn sum_supports(
+    p: &Prepared,
+    pts: &Outline,
+    f: &Frame,
+    stride: usize,
+    at: impl Fn(usize) -> u32,
+) -> (u64, usize, u64) {
     let stride = stride.max(1);
     let (wf, hf) = (p.w as f64, p.h as f64);
     let w = p.w;
-    let support = p.support(trunc);
-    let support = &support[..];
-    debug_assert_eq!(support.len(), p.w * p.h);
     let mut sum = 0u64;
     let mut n = 0usize;
     let mut read = 0u64;
@@ -859,8 +985,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
                 // SAFETY: as below; the run's box bounds every point in it
                 let (xi, yi): (i64, i64) =
                     unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
-                // SAFETY: xi < w and yi < h, and the table holds w * h values
-                s += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
+                s += at(yi as usize * w + xi as usize) as u64;
             }
             k = run.len().div_ceil(step);
         } else {
@@ -873,8 +998,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
                     // integers (to i64, not usize: one instruction, no unsigned fix-up)
                     let (xi, yi): (i64, i64) =
                         unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
-                    // SAFETY: xi < w and yi < h, and the table holds w * h values
-                    s += unsafe { *support.get_unchecked(yi as usize * w + xi as usize) } as u64;
+                    s += at(yi as usize * w + xi as usize) as u64;
                     k += 1;
                 }
             }
@@ -882,12 +1006,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
         sum += s;
         n += k;
     });
-    p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
-    if n == 0 {
-        (0.0, 0)
-    } else {
-        (sum as f64 / SUPPORT_ONE / n as f64, n * stride)
-    }
+    (sum, n, read)
 }
 
 /// Coordinate-descent refinement of (sx, sy, tx, ty).
@@ -900,82 +1019,152 @@ pub fn refine(
     schedule: &[(f32, usize, f64)],
 ) -> (Frame, f64) {
     let mut f = f0;
-    let eval = |f: &Frame, trunc: f32, stride: usize| {
-        let (s, n) = score(p, pts, f, trunc, stride);
-        if n < min_in { 0.0 } else { s }
-    };
-    for &(trunc, stride, mut step) in schedule {
-        // A step and its reverse often land on exactly the frame left behind (a translation
-        // undone), and a stage's score of a frame never changes: each frame is scored once.
-        // About one evaluation in eight is such a return.
-        let mut seen: HashMap<[u64; 4], f64> = HashMap::new();
-        let mut best = eval(&f, trunc, stride);
-        seen.insert(frame_bits(&f), best);
-        let mut iters = 0;
-        while step > 0.2 && iters < 80 {
-            iters += 1;
-            let mut improved = false;
-            for k in 0..5 {
-                for sign in [-1.0, 1.0] {
-                    let mut g = f;
-                    match k {
-                        0 => g.tx += sign * step,
-                        1 => g.ty += sign * step,
-                        2 => {
-                            // uniform scale about the content centre
-                            let c = (p.content[0] + p.content[2]) / 2.0;
-                            let m = (p.content[1] + p.content[3]) / 2.0;
-                            let r = 1.0 + sign * step / (p.w as f64);
-                            g.sx *= r;
-                            g.sy *= r;
-                            g.tx = c - (c - g.tx) * r;
-                            g.ty = m - (m - g.ty) * r;
-                        }
-                        3 => {
-                            if !free_aspect {
-                                continue;
-                            }
-                            let c = (p.content[0] + p.content[2]) / 2.0;
-                            let r = 1.0 + sign * step / (p.w as f64);
-                            g.sx *= r;
-                            g.tx = c - (c - g.tx) * r;
-                        }
-                        _ => {
-                            if !free_aspect {
-                                continue;
-                            }
-                            let m = (p.content[1] + p.content[3]) / 2.0;
-                            let r = 1.0 + sign * step / (p.h as f64);
-                            g.sy *= r;
-                            g.ty = m - (m - g.ty) * r;
-                        }
-                    }
-                    let s = *seen
-                        .entry(frame_bits(&g))
-                        .or_insert_with(|| eval(&g, trunc, stride));
-                    if s > best + 1e-6 {
-                        best = s;
-                        f = g;
-                        improved = true;
-                    }
-                }
-            }
-            if !improved {
-                step /= 2.0;
-            }
-        }
-        tracing::trace!(
-            trunc,
-            stride,
-            score = best,
-            iters,
-            evals = seen.len(),
-            "refine stage"
-        );
+    for &stage in schedule {
+        f = refine_stage(p, pts, f, min_in, free_aspect, stage).0;
     }
     // reported fit: share of in-frame outline points within 1.5 px of an image edge
     let s = hit_rate(p, pts, &f, min_in);
     (f, s)
+}
+
+/// Refines several starting frames, each of its own outline, as `refine` refines each, but a
+/// stage at a time, and merges the ones that have come together: after each stage, a frame of
+/// the same outline (the same object) and projection that puts every point of it within
+/// `merge_px` of where a better-scoring one puts it is dropped, and takes that one's result.
+/// Starts a few pixels apart settle on the same optimum, and the last stage (every point, the
+/// finest truncation) costs more than the others together: refined alone, each would pay it.
+pub fn refine_all(
+    p: &Prepared,
+    starts: &[(&Outline, Frame)],
+    min_in: usize,
+    free_aspect: bool,
+    schedule: &[(f32, usize, f64)],
+    merge_px: f64,
+) -> Vec<(Frame, f64)> {
+    // each start's current frame and stage score, and the start it merged into
+    let mut cur: Vec<(Frame, f64)> = starts.iter().map(|&(_, f)| (f, 0.0)).collect();
+    let mut into: Vec<Option<usize>> = vec![None; starts.len()];
+    for &stage in schedule {
+        for (i, &(pts, _)) in starts.iter().enumerate() {
+            if into[i].is_none() {
+                cur[i] = refine_stage(p, pts, cur[i].0, min_in, free_aspect, stage);
+            }
+        }
+        let mut order: Vec<usize> = (0..starts.len()).filter(|&i| into[i].is_none()).collect();
+        // the best score first; ties to the earlier start
+        order.sort_by(|&a, &b| cur[b].1.total_cmp(&cur[a].1).then(a.cmp(&b)));
+        let mut kept: Vec<usize> = Vec::new();
+        for i in order {
+            let same = kept.iter().copied().find(|&k| {
+                std::ptr::eq(starts[k].0, starts[i].0)
+                    && cur[k].0.projection == cur[i].0.projection
+                    && max_shift(&cur[k].0, &cur[i].0, p.w, p.h) <= merge_px
+            });
+            match same {
+                Some(k) => into[i] = Some(k),
+                None => kept.push(i),
+            }
+        }
+    }
+    let fits: Vec<Option<f64>> = (0..starts.len())
+        .map(|i| {
+            into[i]
+                .is_none()
+                .then(|| hit_rate(p, starts[i].0, &cur[i].0, min_in))
+        })
+        .collect();
+    (0..starts.len())
+        .map(|i| {
+            let mut k = i;
+            while let Some(j) = into[k] {
+                k = j;
+            }
+            (cur[k].0, fits[k].unwrap_or(0.0))
+        })
+        .collect()
+}
+
+/// One stage of `refine`: coordinate descent at truncation `trunc`, reading every `stride`th
+/// point, from steps of `step` pixels down to a fifth of one. Returns the frame and its score.
+fn refine_stage(
+    p: &Prepared,
+    pts: &Outline,
+    f0: Frame,
+    min_in: usize,
+    free_aspect: bool,
+    (trunc, stride, mut step): (f32, usize, f64),
+) -> (Frame, f64) {
+    let mut f = f0;
+    let eval = |f: &Frame| {
+        let (s, n) = score(p, pts, f, trunc, stride);
+        if n < min_in { 0.0 } else { s }
+    };
+    // A step and its reverse often land on exactly the frame left behind (a translation
+    // undone), and a stage's score of a frame never changes: each frame is scored once.
+    // About one evaluation in eight is such a return.
+    let mut seen: HashMap<[u64; 4], f64> = HashMap::new();
+    let mut best = eval(&f);
+    seen.insert(frame_bits(&f), best);
+    let mut iters = 0;
+    while step > 0.2 && iters < 80 {
+        iters += 1;
+        let mut improved = false;
+        for k in 0..5 {
+            for sign in [-1.0, 1.0] {
+                let mut g = f;
+                match k {
+                    0 => g.tx += sign * step,
+                    1 => g.ty += sign * step,
+                    2 => {
+                        // uniform scale about the content centre
+                        let c = (p.content[0] + p.content[2]) / 2.0;
+                        let m = (p.content[1] + p.content[3]) / 2.0;
+                        let r = 1.0 + sign * step / (p.w as f64);
+                        g.sx *= r;
+                        g.sy *= r;
+                        g.tx = c - (c - g.tx) * r;
+                        g.ty = m - (m - g.ty) * r;
+                    }
+                    3 => {
+                        if !free_aspect {
+                            continue;
+                        }
+                        let c = (p.content[0] + p.content[2]) / 2.0;
+                        let r = 1.0 + sign * step / (p.w as f64);
+                        g.sx *= r;
+                        g.tx = c - (c - g.tx) * r;
+                    }
+                    _ => {
+                        if !free_aspect {
+                            continue;
+                        }
+                        let m = (p.content[1] + p.content[3]) / 2.0;
+                        let r = 1.0 + sign * step / (p.h as f64);
+                        g.sy *= r;
+                        g.ty = m - (m - g.ty) * r;
+                    }
+                }
+                let s = *seen.entry(frame_bits(&g)).or_insert_with(|| eval(&g));
+                if s > best + 1e-6 {
+                    best = s;
+                    f = g;
+                    improved = true;
+                }
+            }
+        }
+        if !improved {
+            step /= 2.0;
+        }
+    }
+    tracing::trace!(
+        trunc,
+        stride,
+        score = best,
+        iters,
+        evals = seen.len(),
+        "refine stage"
+    );
+    (f, best)
 }
 
 /// A frame's scale and offset, bit for bit (the projection is the caller's).
@@ -1216,6 +1405,102 @@ mod tests {
             assert!(plain.1 > 0);
             assert_eq!(score(&p, &outline, &f, trunc, stride), plain);
         }
+        // the two finer tables are read through codes, and give the same scores above
+        assert!(matches!(*p.support(3.0), Support::Coded { .. }));
+        assert!(matches!(*p.support(8.0), Support::Coded { .. }));
+    }
+
+    #[test]
+    fn refine_all_merges_starts_that_come_together_and_refines_one_as_refine_does() {
+        // a dark rectangle's border, and its outline as points
+        let (w, h) = (160, 120);
+        let rgb: Vec<[u8; 3]> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let inside = (30..130).contains(&x) && (20..100).contains(&y);
+                if inside {
+                    [40, 40, 40]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        let p = Prepared::new(w, h, rgb);
+        let mut pts = Vec::new();
+        for k in 0..100 {
+            let t = k as f64 / 100.0;
+            pts.extend([(t, 0.0), (t, 0.8), (0.0, t * 0.8), (1.0, t * 0.8)]);
+        }
+        let outline = Outline::new(pts);
+        let other = outline.clone();
+        let frame = |tx: f64| Frame {
+            projection: Projection::PlateCarree,
+            sx: 99.0,
+            sy: 99.0,
+            tx,
+            ty: 101.0,
+        };
+        let alone = refine(
+            &p,
+            &outline,
+            frame(31.0),
+            10,
+            true,
+            &[(8.0, 2, 3.0), (3.0, 1, 1.0)],
+        );
+        let all = refine_all(
+            &p,
+            &[(&outline, frame(31.0))],
+            10,
+            true,
+            &[(8.0, 2, 3.0), (3.0, 1, 1.0)],
+            1.0,
+        );
+        assert_eq!(all, vec![alone]);
+        assert!(alone.1 > 0.9, "the border is found: {alone:?}");
+        // two starts a hundredth of a pixel apart settle together and share one result; the same
+        // start on another outline object is refined on its own
+        let all = refine_all(
+            &p,
+            &[
+                (&outline, frame(31.0)),
+                (&outline, frame(31.01)),
+                (&other, frame(31.01)),
+            ],
+            10,
+            true,
+            &[(8.0, 2, 3.0), (3.0, 1, 1.0)],
+            1.0,
+        );
+        assert_eq!(all[0], all[1]);
+        assert_eq!(
+            all[2],
+            refine(
+                &p,
+                &other,
+                frame(31.01),
+                10,
+                true,
+                &[(8.0, 2, 3.0), (3.0, 1, 1.0)]
+            )
+        );
+    }
+
+    #[test]
+    fn distances_taking_more_than_255_values_are_not_coded() {
+        let dt: Vec<f32> = (0..600).map(|i| i as f32 / 20.0).collect();
+        // 255 distinct values under 12.75: coded, each pixel's code giving back its distance
+        let c = DtCodes::new(&dt, 12.75).expect("255 values fit in a byte");
+        for (i, &d) in dt.iter().enumerate() {
+            let v = c.values[c.codes[i] as usize];
+            assert!(if d < 12.75 {
+                v == d
+            } else {
+                c.codes[i] == FAR_CODE
+            });
+        }
+        // 256 values under 12.8: not coded
+        assert!(DtCodes::new(&dt, 12.8).is_none());
     }
 
     /// `score` point by point, as `Prepared::dt_at` reads the image.
