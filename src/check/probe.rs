@@ -22,6 +22,9 @@ use crate::reference::{Reference, Ring};
 /// Least share of the sampled mainland pixels in one colour bin for a China map to count as
 /// filled in one colour (provinces not coloured apart), so that Taiwan must share that fill.
 const CHINA_UNIFORM_SHARE: f64 = 0.85;
+/// Levels from a fill within which a pixel counts as that fill for `CHINA_UNIFORM_SHARE`: above
+/// JPEG noise away from edges, below the step between a choropleth's classes.
+const UNIFORM_NEAR: i32 = 8;
 /// Widest band of neighbouring columns (rows) read as one frame line of a 南海诸岛 inset box.
 const INSET_LINE_MAX: usize = 4;
 /// The same in a lossy image: JPEG ringing spreads a 2 px line over 5 or 6 rows off a
@@ -217,23 +220,36 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     if idx.is_empty() {
         return None;
     }
-    // the gate's colour bins: index order is the bins' lexicographic order, so the mode's
-    // ties go to the greatest bin
-    let mut hist = vec![0u32; gate::COLOUR_BINS];
-    for &i in idx {
-        hist[gate::colour_bin(p.rgb[i])] += 1;
-    }
-    let (k, n) = hist
-        .iter()
-        .enumerate()
-        .max_by_key(|&(k, &n)| (n, k))
-        .map(|(k, &n)| (k, n as usize))?;
-    let sel: Vec<[u8; 3]> = idx
-        .iter()
-        .map(|&i| p.rgb[i])
-        .filter(|&c| gate::colour_bin(c) == k)
-        .collect();
-    Some((median_colour(&sel)?, n as f64 / idx.len() as f64))
+    // The gate's colour bins, and the same shifted by half a bin: a fill on a bin's boundary
+    // (176 levels in some channel, say) is split between two bins by JPEG noise of a level
+    // or two, and its mode would lose to a lesser colour held in one; it lies mid-bin in the
+    // other grid. The grid whose mode holds more pixels wins, the gate's on a tie. In each,
+    // index order is the bins' lexicographic order, so the mode's ties go to the greatest bin.
+    let half = |c: [u8; 3]| gate::colour_bin(c.map(|v| v.saturating_add(8)));
+    let mode = |bin: &dyn Fn([u8; 3]) -> usize| {
+        let mut hist = vec![0u32; gate::COLOUR_BINS];
+        for &i in idx {
+            hist[bin(p.rgb[i])] += 1;
+        }
+        hist.iter()
+            .enumerate()
+            .max_by_key(|&(k, &n)| (n, k))
+            .map(|(k, &n)| (k, n as usize))
+    };
+    let (k, n) = mode(&gate::colour_bin)?;
+    let (kh, nh) = mode(&half)?;
+    let sel: Vec<[u8; 3]> = if nh > n {
+        idx.iter()
+            .map(|&i| p.rgb[i])
+            .filter(|&c| half(c) == kh)
+            .collect()
+    } else {
+        idx.iter()
+            .map(|&i| p.rgb[i])
+            .filter(|&c| gate::colour_bin(c) == k)
+            .collect()
+    };
+    Some((median_colour(&sel)?, n.max(nh) as f64 / idx.len() as f64))
 }
 
 /// Pixels of `mask` (every pixel when `None`) within a lon/lat box, away from image edges by at
@@ -710,6 +726,70 @@ fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask) -> Finding {
     }
 }
 
+/// Least share of a zone's pixels (off any edge) in the background's colour for the zone to be
+/// left out of China (see `blank_zone`).
+const BLANK_SHARE: f64 = 0.6;
+/// Least number of such pixels read.
+const BLANK_MIN_PX: usize = 12;
+
+/// A disputed zone left blank: China's data without the zone, drawn over nothing (Highcharts'
+/// `cn-all`, amCharts' `chinaLow`), leaves a hole in the shape of the zone, in the background's
+/// colour, while China around it is filled (`c`, apart from the background) and the boundary
+/// along the `line` China's outline follows without the zone is drawn (`support`, at least
+/// `LINE_DRAWN`). None when the zone is not such a hole.
+#[allow(clippy::too_many_arguments)]
+fn blank_zone(
+    p: &Prepared,
+    f: &Frame,
+    zpix: &[usize],
+    c: [u8; 3],
+    support: Option<f64>,
+    name: &str,
+    line: &str,
+    bmsg: &str,
+) -> Option<Finding> {
+    let tol = if p.lossy { OPEN_TOL_LOSSY } else { OPEN_TOL };
+    if zpix.len() < BLANK_MIN_PX || support.is_none_or(|m| m < LINE_DRAWN) {
+        return None;
+    }
+    // Blank is the page's colour, or the sea's where an ocean fill lies under the land: the
+    // open water of the Bay of Bengal, or of the South China Sea when the map stops short of
+    // the Bay, holding one colour over most of its pixels.
+    let sea_in = |win: [f64; 4]| {
+        dominant(p, &pixels_in(p, f, None, win, 0.0, None)).filter(|&(_, share)| share >= 0.5)
+    };
+    let sea = sea_in([86.5, 17.5, 91.0, 20.5]).or_else(|| sea_in([113.0, 12.0, 118.0, 17.0]));
+    let blanks: Vec<[u8; 3]> = std::iter::once(p.bg)
+        .chain(sea.map(|s| s.0))
+        .filter(|&b| cdist(c, b) > FILL_MATCH)
+        .collect();
+    if blanks.is_empty() {
+        return None;
+    }
+    let blank = zpix
+        .iter()
+        .filter(|&&k| blanks.iter().any(|&b| cdist(p.rgb[k], b) <= tol))
+        .count() as f64
+        / zpix.len() as f64;
+    tracing::debug!(blank, n = zpix.len(), ?blanks, zone = ?dominant(p, zpix), "{name} left blank");
+    let rule = if name == "Zangnan" {
+        "zangnan"
+    } else {
+        "aksai_chin"
+    };
+    (blank >= BLANK_SHARE).then(|| {
+        finding(
+            rule,
+            Status::Violation,
+            (0.5 + blank / 2.0).min(0.9),
+            format!(
+                "{name} left out of China: {:.0}% of the zone is blank (the page's or the sea's colour), China's boundary drawn along {line}; {bmsg}",
+                blank * 100.0
+            ),
+        )
+    })
+}
+
 /// Least support for a boundary line to count as drawn (see `probe_zangnan`).
 const LINE_DRAWN: f64 = 0.8;
 /// Least share of the boundaries around a zone within a pixel of an image edge, in the locally
@@ -854,6 +934,11 @@ fn probe_zangnan(
     {
         return f;
     }
+    if let Some((c, _)) = dominant(p, &cpx)
+        && let Some(f) = blank_zone(p, &f, &zpix, c, m, "Zangnan", "the McMahon line", &bmsg)
+    {
+        return f;
+    }
     let ctl = (f.px_per_deg() >= WIDE_APART_PPD)
         .then(|| support(p, &f, &ck.probes.nepal, 1.0, (0.0, 0.0)))
         .flatten();
@@ -897,6 +982,23 @@ fn probe_zangnan(
                 "Zangnan inside China: boundary follows China's line, none along the McMahon line; {bmsg}"
             ),
         ),
+        // Both lines drawn, where they lie well apart: the zone is a region of its own, bounded
+        // along the McMahon line as well as along China's line (a hole in China's outline, or
+        // a disputed area), so China's boundary does not enclose it. Neither view draws a
+        // boundary along both; the China-Nepal boundary drawn as clearly says lines are drawn
+        // where the frame puts them here.
+        (Some(m), Some(c))
+            if m >= LINE_DRAWN && c >= LINE_DRAWN && ctl.is_some_and(|k| k >= LINE_DRAWN) =>
+        {
+            finding(
+                "zangnan",
+                Status::Violation,
+                0.6,
+                format!(
+                    "Zangnan drawn apart from China: boundaries along both the McMahon line and China's line; {bmsg}"
+                ),
+            )
+        }
         _ => finding(
             "zangnan",
             Status::Uncertain,
@@ -1358,7 +1460,15 @@ fn probe_island(
     // (most sampled pixels in one colour bin) and the neighbours are drawn as land, so that a
     // country other than China has a look of its own.
     if region == "china" {
-        let cn_share = dominant(p, &cpx).map_or(0.0, |d| d.1);
+        // (the share of pixels within `UNIFORM_NEAR` of the commonest colour too: a JPEG's
+        // ringing beside the provinces' borders scatters a uniform fill over several bins)
+        let cn_share = dominant(p, &cpx).map_or(0.0, |(c, share)| {
+            let near = cpx
+                .iter()
+                .filter(|&&i| cdist(p.rgb[i], c) <= UNIFORM_NEAR)
+                .count();
+            share.max(near as f64 / cpx.len() as f64)
+        });
         let neighbours_drawn = cn_share >= CHINA_UNIFORM_SHARE && {
             let land_n = npx.iter().filter(|&&i| is_land(p.rgb[i], 24)).count();
             // borders between the other countries, drawn however pale their fills
@@ -1368,6 +1478,9 @@ fn probe_island(
                 n = npx.len(),
                 land_n,
                 ?others,
+                ?nfill,
+                ?sea,
+                ?bg,
                 "taiwan on a China map"
             );
             (land_n >= 30 && land_n as f64 >= 0.5 * npx.len() as f64)
