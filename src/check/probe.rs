@@ -790,6 +790,10 @@ fn blank_zone(
     })
 }
 
+/// Share of China's land beside Aksai Chin in India's fill from which the zone's fill tells
+/// nothing (see `probe_aksai`).
+const INDIA_FILL_IN_CHINA: f64 = 0.3;
+
 /// Least support for a boundary line to count as drawn (see `probe_zangnan`).
 const LINE_DRAWN: f64 = 0.8;
 /// Least share of the boundaries around a zone within a pixel of an image edge, in the locally
@@ -1045,9 +1049,21 @@ fn probe_aksai(
         1.5,
         Some(zm),
     );
+    // China's land right beside the zone (Xinjiang and Tibet north and east of it): on a
+    // choropleth of provinces one of them may take a class colour that India's fill shares, and
+    // a zone in that colour is then no more India's than China's.
+    let beside = pixels_in(
+        p,
+        &f,
+        Some(china_m),
+        [80.5, 34.0, 84.0, 38.0],
+        1.5,
+        Some(zm),
+    );
     if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
         && fills_apart(c, i)
         && zpix.len() >= 3
+        && share_nearer(p, &beside, i, c) < INDIA_FILL_IN_CHINA
     {
         let sc = share_nearer(p, &zpix, c, i);
         let si = share_india_like(p, &zpix, i, c);
@@ -2066,8 +2082,12 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     // of land; a dash line in the same data may be drawn as polygons thinner than a pixel,
     // which a border stroke in the sea colour, or a JPEG, wipes out. Specks on most island
     // positions, where chance puts almost none, say the map is drawn from such data: its
-    // dash line unseen is then no evidence that it is missing.
-    if let Some(sea) = sea {
+    // dash line unseen is then no evidence that it is missing, up to `ISLANDS_ALONE_MAX_PPD`:
+    // at larger scales any dash line a map draws shows (polygons a fiftieth of a degree wide
+    // tint a third of a pixel and more), and islands without it are a map without the line.
+    if let Some(sea) = sea
+        && ppd < ISLANDS_ALONE_MAX_PPD
+    {
         let (ni, ihit, ictrl) = island_marks(ck, p, &f, sea, faint_t);
         tracing::debug!(ni, ihit, ictrl, "south china sea island pass");
         if ni >= ISLAND_MIN && ihit >= 3 && ihit as f64 >= ictrl + 2.5 && ictrl <= 1.0 {
@@ -2150,6 +2170,9 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     )
 }
 
+/// Scale (px per degree) up to which islands drawn without a visible dash line leave the rule
+/// uncertain (see `probe_scs`).
+const ISLANDS_ALONE_MAX_PPD: f64 = 6.0;
 /// Scale below which a dash polygon is narrower than a border stroke (a dash is about 0.2 degrees
 /// wide): under it, borders in the sea colour hide the dash line.
 const SEA_STROKE_MAX_PPD: f64 = 3.0;
