@@ -2146,7 +2146,9 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     // Lines along most dash positions, but nearly as many beside them: the sea there is
     // crowded with coasts and islands at this scale. On our renders at 640-960 px such readings
     // came as often from maps with the dashes as from maps without: no decision either way.
-    if n_in >= 3 && hit >= need {
+    // So too when chance alone marks a good share of the positions beside the line, however
+    // few lie on it: a loosely registered frame over a busy sea.
+    if n_in >= 3 && (hit >= need || ctrl >= CROWDED_CTRL * n_in as f64) {
         return finding(
             "south_china_sea",
             Status::Uncertain,
@@ -2169,6 +2171,10 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         ),
     )
 }
+
+/// Share of the dash positions marked by chance (beside the line) from which the sea is too
+/// crowded to call the dash line missing (see `probe_scs`).
+const CROWDED_CTRL: f64 = 0.3;
 
 /// Scale (px per degree) up to which islands drawn without a visible dash line leave the rule
 /// uncertain (see `probe_scs`).
