@@ -2351,6 +2351,11 @@ fn india_drawn_alone_in_china_view_is_compliant() {
 /// `islands_marked`, each island group is marked with a 3 px speck in the land colour, as
 /// libraries that give every feature a minimum size draw them.
 fn east_asia_thin_dashes(islands_marked: bool) -> CheckReport {
+    east_asia_thin_dashes_at(islands_marked, 600)
+}
+
+/// `east_asia_thin_dashes` `width` px wide (600: 12 px per degree).
+fn east_asia_thin_dashes_at(islands_marked: bool, width: u32) -> CheckReport {
     let mut style = Style::uniform();
     style.land = [166, 189, 219];
     style.china = style.land;
@@ -2360,7 +2365,7 @@ fn east_asia_thin_dashes(islands_marked: bool) -> CheckReport {
     let mut s = RenderSpec::at_aspect(
         Projection::PlateCarree,
         [88.0, 0.0, 138.0, 45.0],
-        600,
+        width,
         style,
     );
     s.dashes = false;
@@ -2385,11 +2390,20 @@ fn east_asia_thin_dashes(islands_marked: bool) -> CheckReport {
 }
 
 #[test]
-fn dash_line_thinner_than_a_pixel_beside_drawn_islands_is_not_called_missing() {
+fn islands_without_a_visible_dash_line_at_regional_scale_are_flagged() {
     // China-view data drawn at 12 px per degree: the dash polygons, a few hundredths of a
-    // degree wide, vanish under the white border; the islands show. The dash line unseen is
-    // no evidence that it is missing.
+    // degree wide, vanish under the white border; the islands show. At this scale any dash line
+    // a map means to show shows, so the map as published has none: a violation.
     let r = east_asia_thin_dashes(true);
+    assert!(r.map.region.is_some(), "{r:#?}");
+    assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+}
+
+#[test]
+fn dash_line_thinner_than_a_pixel_beside_drawn_islands_at_small_scale_is_not_called_missing() {
+    // the same at 5.2 px per degree, where a dash line drawn as a line a pixel wide or less
+    // may vanish under the borders: the dash line unseen is no evidence that it is missing
+    let r = east_asia_thin_dashes_at(true, 260);
     assert!(r.map.region.is_some(), "{r:#?}");
     assert_eq!(status(&r, "south_china_sea"), Status::Uncertain, "{r:#?}");
 }
@@ -2687,5 +2701,50 @@ fn taiwan_of_a_few_pixels_mixed_by_scaling_or_jpeg_is_not_flagged() {
         let r = checker().check_bytes(&bytes, name).expect("decodes");
         assert_ne!(status(&r, "taiwan"), Status::Violation, "{name}: {r:#?}");
         assert_ne!(r.verdict, Verdict::Violation, "{name}: {r:#?}");
+    }
+}
+
+/// A China map in China's view (China filled red beside grey neighbours on white, Albers,
+/// 900 px wide) with Zangnan cut out of China and left white, as China's data without the
+/// zone (Highcharts' `cn-all`, amCharts' `chinaLow`) draws over a world without it; with
+/// `as_jpeg`, saved as JPEG at quality 75.
+fn china_with_zangnan_left_blank(as_jpeg: bool) -> CheckReport {
+    let s = RenderSpec::at_aspect(
+        Projection::ALBERS_CHINA,
+        [73.0, 17.5, 136.0, 54.0],
+        900,
+        Style::highlight(),
+    );
+    let png = render_png(reference(), &s);
+    let mut img = image::load_from_memory(&png)
+        .expect("render decodes")
+        .to_rgb8();
+    // the zone's cells (0.05 degrees, under a pixel here) cover its pixels one by one
+    let f = s.frame();
+    let z = reference().zone("zangnan").expect("zone");
+    assert!(f.px_per_deg() * 0.05 < 1.0, "cells under a pixel");
+    for (lon, lat) in z.cells() {
+        let (x, y) = f.to_px(lon, lat);
+        img.put_pixel(x as u32, y as u32, image::Rgb([255, 255, 255]));
+    }
+    if as_jpeg {
+        check_image_as_jpeg(&img.into(), 75)
+    } else {
+        check_as_png(img)
+    }
+}
+
+#[test]
+fn zangnan_left_blank_in_a_china_map_is_flagged() {
+    for as_jpeg in [false, true] {
+        let r = china_with_zangnan_left_blank(as_jpeg);
+        assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+        let msg = &r
+            .findings
+            .iter()
+            .find(|f| f.rule == "zangnan")
+            .expect("zangnan finding")
+            .message;
+        assert!(msg.contains("left out of China"), "{msg}");
     }
 }

@@ -1063,7 +1063,7 @@ fn probe_aksai(
     if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
         && fills_apart(c, i)
         && zpix.len() >= 3
-        && share_nearer(p, &beside, i, c) < INDIA_FILL_IN_CHINA
+        && share_india_like(p, &beside, i, c) < INDIA_FILL_IN_CHINA
     {
         let sc = share_nearer(p, &zpix, c, i);
         let si = share_india_like(p, &zpix, i, c);
@@ -1449,6 +1449,13 @@ fn probe_island(
         .iter()
         .filter(|&&i| p.edges[i] != 0 && china_m.data[i] == 0)
         .count();
+    tracing::debug!(
+        rule,
+        land = land.len(),
+        all = all.len(),
+        outlined,
+        "island: land and outline in the zone"
+    );
     if ((land.len() as f64) < 0.15 * all.len() as f64 || land.len() < 2) && outlined < 3 {
         let big = f.px_per_deg() >= 5.0 && rule != "diaoyu";
         return if big && region == "china" {
