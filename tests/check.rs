@@ -2748,3 +2748,39 @@ fn zangnan_left_blank_in_a_china_map_is_flagged() {
         assert!(msg.contains("left out of China"), "{msg}");
     }
 }
+
+/// `china_with_zangnan_left_blank`'s map with Taiwan (and the islands off Fujian it
+/// administers) painted out in the sea's white instead: China's provinces drawn without Taiwan.
+fn china_without_taiwan() -> CheckReport {
+    let s = RenderSpec::at_aspect(
+        Projection::ALBERS_CHINA,
+        [73.0, 17.5, 136.0, 54.0],
+        900,
+        Style::highlight(),
+    );
+    let png = render_png(reference(), &s);
+    let mut img = image::load_from_memory(&png)
+        .expect("render decodes")
+        .to_rgb8();
+    let f = s.frame();
+    let z = reference().zone("taiwan").expect("zone");
+    // cells of 0.05 degrees, a pixel or two around each (Taiwan's outline stroke too)
+    for (lon, lat) in z.cells() {
+        let (x, y) = f.to_px(lon, lat);
+        for dy in -2..=2i64 {
+            for dx in -2..=2i64 {
+                let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                if xx >= 0 && yy >= 0 && xx < img.width() as i64 && yy < img.height() as i64 {
+                    img.put_pixel(xx as u32, yy as u32, image::Rgb([255, 255, 255]));
+                }
+            }
+        }
+    }
+    check_as_png(img)
+}
+
+#[test]
+fn taiwan_missing_from_a_china_map_drawn_beside_its_neighbours_is_flagged() {
+    let r = china_without_taiwan();
+    assert_eq!(status(&r, "taiwan"), Status::Violation, "{r:#?}");
+}

@@ -1424,18 +1424,19 @@ fn probe_island(
     };
     // the dash line passes close to Taiwan: its strokes are no island's fill
     let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
+    // never the mainland coast across the strait (registration slack), nor the islands off it
+    let off_mainland = |i: usize| {
+        let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
+        [(0, 0), (-2, 0), (2, 0), (0, -2), (0, 2), (-2, -2), (-2, 2)]
+            .iter()
+            .all(|(dx, dy)| china_m.get(x + dx, y + dy) == 0)
+    };
     let land: Vec<usize> = all
         .iter()
         .copied()
         .filter(|&i| is_land(p.rgb[i], bg_t))
         .filter(|&i| on_dash.data[i] == 0)
-        .filter(|&i| {
-            // never the mainland coast across the strait (registration slack)
-            let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
-            [(0, 0), (-2, 0), (2, 0), (0, -2), (0, 2), (-2, -2), (-2, 2)]
-                .iter()
-                .all(|(dx, dy)| china_m.get(x + dx, y + dy) == 0)
-        })
+        .filter(|&i| off_mainland(i))
         .collect();
     if all.is_empty() {
         return finding(
@@ -1445,9 +1446,19 @@ fn probe_island(
             format!("{name}: outside the frame"),
         );
     }
+    // (nor are the dash line's strokes an island's outline, nor, across the strait, the
+    // mainland's coast and the islands off it: Hainan lies under a pixel off the mainland on a
+    // world map, so only its edges on the mainland itself are left out)
     let outlined = all
         .iter()
-        .filter(|&&i| p.edges[i] != 0 && china_m.data[i] == 0)
+        .filter(|&&i| p.edges[i] != 0 && on_dash.data[i] == 0)
+        .filter(|&&i| {
+            if rule == "hainan" {
+                china_m.data[i] == 0
+            } else {
+                off_mainland(i)
+            }
+        })
         .count();
     tracing::debug!(
         rule,
