@@ -2705,10 +2705,9 @@ fn taiwan_of_a_few_pixels_mixed_by_scaling_or_jpeg_is_not_flagged() {
 }
 
 /// A China map in China's view (China filled red beside grey neighbours on white, Albers,
-/// 900 px wide) with Zangnan cut out of China and left white, as China's data without the
-/// zone (Highcharts' `cn-all`, amCharts' `chinaLow`) draws over a world without it; with
-/// `as_jpeg`, saved as JPEG at quality 75.
-fn china_with_zangnan_left_blank(as_jpeg: bool) -> CheckReport {
+/// 900 px wide, about 14 px per degree) with `zone`'s cells (0.05 degrees, under a pixel here)
+/// and `around` pixels about each painted out in white.
+fn china_with_zone_painted_out(zone: &str, around: i64) -> image::RgbImage {
     let s = RenderSpec::at_aspect(
         Projection::ALBERS_CHINA,
         [73.0, 17.5, 136.0, 54.0],
@@ -2719,14 +2718,28 @@ fn china_with_zangnan_left_blank(as_jpeg: bool) -> CheckReport {
     let mut img = image::load_from_memory(&png)
         .expect("render decodes")
         .to_rgb8();
-    // the zone's cells (0.05 degrees, under a pixel here) cover its pixels one by one
     let f = s.frame();
-    let z = reference().zone("zangnan").expect("zone");
     assert!(f.px_per_deg() * 0.05 < 1.0, "cells under a pixel");
+    let z = reference().zone(zone).expect("zone");
     for (lon, lat) in z.cells() {
         let (x, y) = f.to_px(lon, lat);
-        img.put_pixel(x as u32, y as u32, image::Rgb([255, 255, 255]));
+        for dy in -around..=around {
+            for dx in -around..=around {
+                let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                if xx >= 0 && yy >= 0 && xx < img.width() as i64 && yy < img.height() as i64 {
+                    img.put_pixel(xx as u32, yy as u32, image::Rgb([255, 255, 255]));
+                }
+            }
+        }
     }
+    img
+}
+
+/// Zangnan cut out of China and left white, as China's data without the zone (Highcharts'
+/// `cn-all`, amCharts' `chinaLow`) draws over a world without it; with `as_jpeg`, saved as
+/// JPEG at quality 75.
+fn china_with_zangnan_left_blank(as_jpeg: bool) -> CheckReport {
+    let img = china_with_zone_painted_out("zangnan", 0);
     if as_jpeg {
         check_image_as_jpeg(&img.into(), 75)
     } else {
@@ -2749,34 +2762,10 @@ fn zangnan_left_blank_in_a_china_map_is_flagged() {
     }
 }
 
-/// `china_with_zangnan_left_blank`'s map with Taiwan (and the islands off Fujian it
-/// administers) painted out in the sea's white instead: China's provinces drawn without Taiwan.
+/// The same map with Taiwan painted out in the sea's white, its outline stroke too: China's
+/// provinces drawn without Taiwan.
 fn china_without_taiwan() -> CheckReport {
-    let s = RenderSpec::at_aspect(
-        Projection::ALBERS_CHINA,
-        [73.0, 17.5, 136.0, 54.0],
-        900,
-        Style::highlight(),
-    );
-    let png = render_png(reference(), &s);
-    let mut img = image::load_from_memory(&png)
-        .expect("render decodes")
-        .to_rgb8();
-    let f = s.frame();
-    let z = reference().zone("taiwan").expect("zone");
-    // cells of 0.05 degrees, a pixel or two around each (Taiwan's outline stroke too)
-    for (lon, lat) in z.cells() {
-        let (x, y) = f.to_px(lon, lat);
-        for dy in -2..=2i64 {
-            for dx in -2..=2i64 {
-                let (xx, yy) = (x as i64 + dx, y as i64 + dy);
-                if xx >= 0 && yy >= 0 && xx < img.width() as i64 && yy < img.height() as i64 {
-                    img.put_pixel(xx as u32, yy as u32, image::Rgb([255, 255, 255]));
-                }
-            }
-        }
-    }
-    check_as_png(img)
+    check_as_png(china_with_zone_painted_out("taiwan", 2))
 }
 
 #[test]
