@@ -50,7 +50,7 @@
 #   system time jumps 5-10x in some rounds (ext4 on this VM; it hit wget in round 4, the
 #   sweep in rounds 2-3), so the ratio of medians went 0.51-1.31x over the day's runs; best
 #   round against best round, 1627 against 3127 pages/s = 0.52x.
-# 2026-12-04 15:38 UTC, at 2cb160d (sweep unchanged; checker changes never reached by this
+# 2026-12-04 15:35 UTC, at 2cb160d (sweep unchanged; checker changes never reached by this
 #   site's images), three rounds: sweep median 922 pages/s against wget 2248 = 0.41x; the
 #   third round's sweep took 3.8 s of system time (ext4 again); peak 96-97 MB; tmpfs 1836
 #   pages/s; crawl alone 14,293.
