@@ -727,25 +727,22 @@ fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask) -> Finding {
 }
 
 /// Least share of a zone's pixels (off any edge) in the background's colour for the zone to be
-/// left out of China (see `blank_zone`).
+/// left out of China (see `zangnan_left_blank`).
 const BLANK_SHARE: f64 = 0.6;
 /// Least number of such pixels read.
 const BLANK_MIN_PX: usize = 12;
 
-/// A disputed zone left blank: China's data without the zone, drawn over nothing (Highcharts'
-/// `cn-all`, amCharts' `chinaLow`), leaves a hole in the shape of the zone, in the background's
-/// colour, while China around it is filled (`c`, apart from the background) and the boundary
-/// along the `line` China's outline follows without the zone is drawn (`support`, at least
-/// `LINE_DRAWN`). None when the zone is not such a hole.
-#[allow(clippy::too_many_arguments)]
-fn blank_zone(
+/// Zangnan left blank: China's data without the zone, drawn over nothing (Highcharts' `cn-all`,
+/// amCharts' `chinaLow`), leaves a hole in the shape of the zone (its pixels off any edge:
+/// `zpix`), in the background's colour, while China around it is filled (`c`, apart from the
+/// background) and the McMahon line, which China's outline then follows, is drawn (`support`,
+/// at least `LINE_DRAWN`). None when the zone is not such a hole.
+fn zangnan_left_blank(
     p: &Prepared,
     f: &Frame,
     zpix: &[usize],
     c: [u8; 3],
     support: Option<f64>,
-    name: &str,
-    line: &str,
     bmsg: &str,
 ) -> Option<Finding> {
     let tol = if p.lossy { OPEN_TOL_LOSSY } else { OPEN_TOL };
@@ -771,19 +768,14 @@ fn blank_zone(
         .filter(|&&k| blanks.iter().any(|&b| cdist(p.rgb[k], b) <= tol))
         .count() as f64
         / zpix.len() as f64;
-    tracing::debug!(blank, n = zpix.len(), ?blanks, zone = ?dominant(p, zpix), "{name} left blank");
-    let rule = if name == "Zangnan" {
-        "zangnan"
-    } else {
-        "aksai_chin"
-    };
+    tracing::debug!(blank, n = zpix.len(), ?blanks, zone = ?dominant(p, zpix), "zangnan left blank");
     (blank >= BLANK_SHARE).then(|| {
         finding(
-            rule,
+            "zangnan",
             Status::Violation,
             (0.5 + blank / 2.0).min(0.9),
             format!(
-                "{name} left out of China: {:.0}% of the zone is blank (the page's or the sea's colour), China's boundary drawn along {line}; {bmsg}",
+                "Zangnan left out of China: {:.0}% of the zone is blank (the page's or the sea's colour), China's boundary drawn along the McMahon line; {bmsg}",
                 blank * 100.0
             ),
         )
@@ -939,7 +931,7 @@ fn probe_zangnan(
         return f;
     }
     if let Some((c, _)) = dominant(p, &cpx)
-        && let Some(f) = blank_zone(p, &f, &zpix, c, m, "Zangnan", "the McMahon line", &bmsg)
+        && let Some(f) = zangnan_left_blank(p, &f, &zpix, c, m, &bmsg)
     {
         return f;
     }
