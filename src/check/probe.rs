@@ -238,17 +238,16 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     };
     let (k, n) = mode(&gate::colour_bin)?;
     let (kh, nh) = mode(&half)?;
-    let sel: Vec<[u8; 3]> = if nh > n {
-        idx.iter()
-            .map(|&i| p.rgb[i])
-            .filter(|&c| half(c) == kh)
-            .collect()
+    let (bin, k): (&dyn Fn([u8; 3]) -> usize, usize) = if nh > n {
+        (&half, kh)
     } else {
-        idx.iter()
-            .map(|&i| p.rgb[i])
-            .filter(|&c| gate::colour_bin(c) == k)
-            .collect()
+        (&gate::colour_bin, k)
     };
+    let sel: Vec<[u8; 3]> = idx
+        .iter()
+        .map(|&i| p.rgb[i])
+        .filter(|&c| bin(c) == k)
+        .collect();
     Some((median_colour(&sel)?, n.max(nh) as f64 / idx.len() as f64))
 }
 
@@ -886,8 +885,9 @@ fn probe_zangnan(
     // strip beside the zone, where at world scale the boundary strokes (and in a JPEG their
     // ringing) outnumber the fill's clear pixels
     let ipx = pixels_in(p, &f, Some(india_m), [68.0, 8.0, 97.0, 27.5], 1.5, Some(zm));
-    tracing::debug!(z = zpix.len(), c = ?dominant(p, &cpx), i = ?dominant(p, &ipx), "zangnan fill references");
-    let fill = match (dominant(p, &cpx), dominant(p, &ipx)) {
+    let (cd, id) = (dominant(p, &cpx), dominant(p, &ipx));
+    tracing::debug!(z = zpix.len(), c = ?cd, i = ?id, "zangnan fill references");
+    let fill = match (cd, id) {
         (Some((c, _)), Some((i, _))) if fills_apart(c, i) => {
             let interior = (zpix.len() >= 3)
                 .then(|| {
@@ -930,7 +930,7 @@ fn probe_zangnan(
     {
         return f;
     }
-    if let Some((c, _)) = dominant(p, &cpx)
+    if let Some((c, _)) = cd
         && let Some(f) = zangnan_left_blank(p, &f, &zpix, c, m, &bmsg)
     {
         return f;
@@ -1376,7 +1376,8 @@ fn probe_island(
         p.bg
     };
     let cpx = pixels_in(p, &f, Some(china_m), [104.0, 22.5, 120.0, 30.0], 1.5, None);
-    let cc = dominant(p, &cpx).map(|d| d.0);
+    let cdom = dominant(p, &cpx);
+    let cc = cdom.map(|d| d.0);
     // boundary stroke colour: colours on China's projected outline, away from the fill
     let mut on_line = Vec::new();
     for ring in &ck.probes.china_main {
@@ -1488,7 +1489,7 @@ fn probe_island(
     if region == "china" {
         // (the share of pixels within `UNIFORM_NEAR` of the commonest colour too: a JPEG's
         // ringing beside the provinces' borders scatters a uniform fill over several bins)
-        let cn_share = dominant(p, &cpx).map_or(0.0, |(c, share)| {
+        let cn_share = cdom.map_or(0.0, |(c, share)| {
             let near = cpx
                 .iter()
                 .filter(|&&i| cdist(p.rgb[i], c) <= UNIFORM_NEAR)
