@@ -909,6 +909,48 @@ fn south_asia_crop_in_a_conic_projection_registers_and_flags_zangnan() {
     }
 }
 
+/// South Asia maps in a conic of their own, centred on India (d3's conics rotated onto the
+/// region): a China conic is turned some ten degrees against them and fits nowhere. The crop
+/// search tries South Asia conics, and the map is re-fitted over central meridians two
+/// degrees apart; these are centred between them. Zangnan or Aksai Chin drawn as India (in
+/// lines only, as an outline map draws them) is flagged; China's view is not.
+#[test]
+fn south_asia_map_in_a_conic_centred_on_india_registers_and_flags_each_zone() {
+    for (p, style, aksai) in [
+        (
+            Projection::Albers {
+                p1: 15,
+                p2: 35,
+                lon0: 83,
+            },
+            Style::outline(),
+            true,
+        ),
+        (
+            Projection::Lambert {
+                p1: 15,
+                p2: 35,
+                lon0: 79,
+            },
+            Style::choropleth(),
+            false,
+        ),
+    ] {
+        let rule = if aksai { "aksai_chin" } else { "zangnan" };
+        let mut s = RenderSpec::new(p, [62.0, 6.0, 98.0, 38.0], 900, 760, style);
+        s.zangnan_as_india = !aksai;
+        s.aksai_chin_as_india = aksai;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("asia"), "{p:?}: {r:#?}");
+        assert!(r.map.fit >= 0.9, "{p:?}: {r:#?}");
+        assert_eq!(status(&r, rule), Status::Violation, "{p:?}: {r:#?}");
+        s.zangnan_as_india = false;
+        s.aksai_chin_as_india = false;
+        let r = check_spec(&s);
+        assert_eq!(status(&r, rule), Status::Ok, "{p:?}: {r:#?}");
+    }
+}
+
 /// South Asia cut out of a world map drawn in Natural Earth or Equal Earth (a world map zoomed
 /// on the region): the crop search tries those projections too. Zangnan drawn as India is
 /// flagged; China's view of the same map is not.

@@ -216,13 +216,15 @@ const INDIA_TRY_BELOW: f64 = 0.8;
 /// Asia, as chart libraries draw a continent: in Highcharts' conic for it
 /// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
 /// scope, Vega in Natural Earth, about 80-130 degrees across).
-const CROP_PROJECTIONS: [(Projection, f64, f64); 13] = [
+const CROP_PROJECTIONS: [(Projection, f64, f64); 15] = [
     (Projection::PlateCarree, 12.0, 80.0),
     (Projection::WebMercator, 12.0, 80.0),
     (Projection::NaturalEarth1, 12.0, 80.0),
     (Projection::EqualEarth, 12.0, 80.0),
     (Projection::ALBERS_CHINA, 35.0, 80.0),
     (Projection::LAMBERT_CHINA, 35.0, 80.0),
+    (Projection::ALBERS_SOUTH_ASIA, 25.0, 60.0),
+    (Projection::LAMBERT_SOUTH_ASIA, 25.0, 60.0),
     (Projection::HIGHCHARTS_ASIA, 80.0, 170.0),
     (Projection::PlateCarree, 92.0, 170.0),
     (Projection::WebMercator, 92.0, 170.0),
@@ -751,7 +753,11 @@ impl Checker {
         {
             best = Some(crop);
         }
-        let best = if varied {
+        // (a South Asia conic comes from the crop search alone, so was never varied)
+        let south_asia = best
+            .as_ref()
+            .is_some_and(|b| b.frame.projection.is_south_asia_conic());
+        let best = if varied && !south_asia {
             best
         } else {
             best.map(|b| self.conic_variants(p, b))
@@ -952,11 +958,19 @@ impl Checker {
             return reg;
         }
         let mut best = reg;
-        for &q in &Projection::CONICS {
+        // a map of South Asia in a conic of its own is re-fitted in those, carried over on
+        // a grid over South Asia
+        let (variants, window): (&[Projection], [f64; 4]) =
+            if reg.frame.projection.is_south_asia_conic() {
+                (&Projection::SOUTH_ASIA_CONICS, SOUTH_ASIA_GRID)
+            } else {
+                (&Projection::CONICS, CHINA_GRID)
+            };
+        for &q in variants {
             if q == reg.frame.projection {
                 continue;
             }
-            let f0 = carry_frame(&reg.frame, q);
+            let f0 = carry_frame(&reg.frame, q, window);
             let pts = if reg.on == FittedOn::China {
                 self.china.points(q)
             } else {
@@ -988,7 +1002,14 @@ impl Checker {
                 lon0: (lon0 + d + 179).rem_euclid(360) - 179,
             };
             let pts = self.outline(q, china_only);
-            let (g, t) = refine(p, &pts, carry_frame(&f, q), 150, true, &FIT_SCHEDULE[1..]);
+            let (g, t) = refine(
+                p,
+                &pts,
+                carry_frame(&f, q, CHINA_GRID),
+                150,
+                true,
+                &FIT_SCHEDULE[1..],
+            );
             tracing::debug!(proj = ?q, fit = t, "centred variant");
             if t > best.1 + 0.005 {
                 best = (g, t);
@@ -1046,9 +1067,15 @@ impl Checker {
         let asia = self.asia.get_or_init(|| {
             let projs: Vec<Projection> = Projection::CONICS
                 .into_iter()
+                .chain(Projection::SOUTH_ASIA_CONICS)
                 .chain(CROP_PROJECTIONS.iter().map(|e| e.0))
                 .filter(|q| q.is_conic())
-                .collect();
+                .fold(Vec::new(), |mut v, q| {
+                    if !v.contains(&q) {
+                        v.push(q);
+                    }
+                    v
+                });
             Template::new(self.world_in([30.0, -15.0, 180.0, 80.0]).collect(), &projs)
         });
         asia.points(proj)
@@ -1258,7 +1285,8 @@ impl Checker {
             .filter(|(k, (_, f, key))| {
                 let c = f.projection.is_conic();
                 // the best whole-Asia candidate of each projection (spans over 80 degrees)
-                let wide_first = CROP_PROJECTIONS[key.0].1 > 80.0 && !wide_seen.contains(&key.0);
+                let wide_first =
+                    whole_asia(&CROP_PROJECTIONS[key.0]) && !wide_seen.contains(&key.0);
                 let keep = *k < CROP_REFINED || (c && conic < CROP_CONIC) || wide_first;
                 if keep {
                     conic += usize::from(c);
@@ -1363,15 +1391,19 @@ fn outline_span(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> [f64; 2] {
     }
 }
 
-/// The frame in projection `to` that puts a grid of points over China where `f` puts them
-/// (least squares on x and on y separately).
-fn carry_frame(f: &Frame, to: Projection) -> Frame {
+/// The lon/lat boxes `carry_frame` lays its grid over: China, and South Asia.
+const CHINA_GRID: [f64; 4] = [75.0, 18.0, 135.0, 53.0];
+const SOUTH_ASIA_GRID: [f64; 4] = [65.0, 8.0, 95.0, 38.0];
+
+/// The frame in projection `to` that puts a grid of points over `win` (lon/lat box) where
+/// `f` puts them (least squares on x and on y separately).
+fn carry_frame(f: &Frame, to: Projection, win: [f64; 4]) -> Frame {
     let (mut n, mut su, mut sx, mut suu, mut sux) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut sv, mut sy, mut svv, mut svy) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..=6 {
         for j in 0..=6 {
-            let lon = 75.0 + 60.0 * i as f64 / 6.0;
-            let lat = 18.0 + 35.0 * j as f64 / 6.0;
+            let lon = win[0] + (win[2] - win[0]) * i as f64 / 6.0;
+            let lat = win[1] + (win[3] - win[1]) * j as f64 / 6.0;
             let (px, py) = f.to_px(lon, lat);
             let (u, v) = to.forward(lon, lat);
             n += 1.0;

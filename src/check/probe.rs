@@ -790,6 +790,10 @@ const LINE_DRAWN: f64 = 0.8;
 /// Least share of the boundaries around a zone within a pixel of an image edge, in the locally
 /// refined frame, for lines a few pixels apart to be told apart (see `probe_aksai`).
 const LOCAL_FIT_FINE: f64 = 0.95;
+/// The same where the lines lie a degree or more apart (`WIDE_APART_PPD`): a frame a couple
+/// of pixels off, as a source's own generalised outline leaves it, still tells them apart (a
+/// South Asia map in a conic of its own fitted 0.91 around the zone).
+const LOCAL_FIT_WIDE: f64 = 0.85;
 /// Least support along India's claim line east of Aksai Chin for a missing line of actual
 /// control to count as Aksai Chin drawn as India (on the maps that draw it so, 0.45 or more).
 const CLAIM_LINE_SEEN: f64 = 0.3;
@@ -1101,8 +1105,13 @@ fn probe_aksai(
     // everywhere: every dev map fits 97% or more, while our renders whose frame was a pixel
     // off (90% or so) met China's own stroke on the claim line.
     let local_fit = support(p, &f, &ck.probes.aksai_surround, 1.0, (0.0, 0.0));
+    let fine_enough = if f.px_per_deg() >= WIDE_APART_PPD {
+        LOCAL_FIT_WIDE
+    } else {
+        LOCAL_FIT_FINE
+    };
     if region != "china"
-        && local_fit.is_some_and(|l| l >= LOCAL_FIT_FINE)
+        && local_fit.is_some_and(|l| l >= fine_enough)
         && let Some(e) = east_sup
     {
         let inner = [2.0, 3.0]
@@ -1188,7 +1197,13 @@ fn probe_aksai(
             ),
         );
     }
-    tracing::debug!(?lac, ?ctl, ?east_sup, "aksai chin: boundary evidence");
+    tracing::debug!(
+        ?lac,
+        ?ctl,
+        ?east_sup,
+        ?local_fit,
+        "aksai chin: boundary evidence"
+    );
     // A map that leaves China's line out draws the boundary along India's claim instead; with
     // neither line there (a coarse or shifted boundary at small scale), the missing line
     // alone proves nothing.

@@ -16,7 +16,9 @@
 //! world map's outline fairly well), and a map registered in a conic is then re-fitted in
 //! every other variant (frame carried over by least squares on a grid of points over China)
 //! and the best fit kept. Conic maps that draw the neighbours out to the
-//! image edges are found by the crop search. Maps of India drawn alone are fitted on India's
+//! image edges are found by the crop search, and so are maps of South Asia in a conic centred
+//! on India, re-fitted then over `Projection::SOUTH_ASIA_CONICS` (central meridians two
+//! degrees apart) on a grid over South Asia. Maps of India drawn alone are fitted on India's
 //! outline where both views draw it alike, when nothing else fits well.
 use crate::reference::project::{Frame, Projection};
 use std::collections::HashMap;

@@ -173,6 +173,48 @@ impl Projection {
         lon0: 105,
     };
 
+    /// Conics for maps of South Asia: centred on India (80E), standard parallels at 15N and
+    /// 35N, a sixth in from each edge of a view of 5-40N (the rule of thumb for a conic's
+    /// parallels). A China conic (105E) is turned about 10 degrees against such a map.
+    pub const ALBERS_SOUTH_ASIA: Projection = Projection::Albers {
+        p1: 15,
+        p2: 35,
+        lon0: 80,
+    };
+    pub const LAMBERT_SOUTH_ASIA: Projection = Projection::Lambert {
+        p1: 15,
+        p2: 35,
+        lon0: 80,
+    };
+
+    /// The variants a map registered in a South Asia conic is re-fitted in: both kinds,
+    /// central meridians 74-90E two degrees apart (a map centred two degrees off is turned
+    /// about a degree, several pixels at the edges of a large map).
+    pub const SOUTH_ASIA_CONICS: [Projection; 18] = {
+        let mut out = [Projection::PlateCarree; 18];
+        let mut i = 0;
+        while i < 9 {
+            let lon0 = 74 + 2 * i as i16;
+            out[2 * i] = Projection::Albers {
+                p1: 15,
+                p2: 35,
+                lon0,
+            };
+            out[2 * i + 1] = Projection::Lambert {
+                p1: 15,
+                p2: 35,
+                lon0,
+            };
+            i += 1;
+        }
+        out
+    };
+
+    /// Whether a conic is centred on South Asia (west of 95E) rather than on China.
+    pub fn is_south_asia_conic(self) -> bool {
+        matches!(self, Projection::Albers { lon0, .. } | Projection::Lambert { lon0, .. } if lon0 < 95)
+    }
+
     /// Highcharts' projection for its Asia map (`custom/asia`, 26E-180E, 11S-82N). With no
     /// projection set, Highcharts Maps draws a map narrower than 180 degrees in Lambert
     /// conformal conic with standard parallels at the map's southern and northern bounds,
