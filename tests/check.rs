@@ -951,6 +951,52 @@ fn south_asia_map_in_a_conic_centred_on_india_registers_and_flags_each_zone() {
     }
 }
 
+/// A map clipped at an axes box, with a title and margins outside it, as matplotlib draws one
+/// (`ax.set_xlim`/`set_ylim` on a GeoDataFrame plot): the outline runs on past the box but
+/// is not drawn there, so no frame fitted to the whole image or to the box of the large marks
+/// fits it. Registered on the box's inside, it is checked: Aksai Chin as India flagged, China's
+/// view compliant.
+#[test]
+fn map_clipped_at_an_axes_box_below_a_title_registers_inside_the_box() {
+    for aksai in [true, false] {
+        let mut s = RenderSpec::at_aspect(
+            Projection::WebMercator,
+            [60.0, 5.0, 100.0, 40.0],
+            560,
+            Style::highlight(),
+        );
+        s.aksai_chin_as_india = aksai;
+        let map = image::load_from_memory(&render_png(reference(), &s))
+            .expect("render decodes")
+            .to_rgb8();
+        let (x0, y0) = (120u32, 55u32);
+        let mut page = image::RgbImage::from_pixel(800, map.height() + 90, image::Rgb([255; 3]));
+        image::imageops::replace(&mut page, &map, x0.into(), y0.into());
+        // the axes box, one pixel outside the map, and a title's glyphs above it
+        let (x1, y1) = (x0 + map.width(), y0 + map.height());
+        for x in x0 - 1..=x1 {
+            page.put_pixel(x, y0 - 1, image::Rgb([0; 3]));
+            page.put_pixel(x, y1, image::Rgb([0; 3]));
+        }
+        for y in y0 - 1..=y1 {
+            page.put_pixel(x0 - 1, y, image::Rgb([0; 3]));
+            page.put_pixel(x1, y, image::Rgb([0; 3]));
+        }
+        for i in 0..6 {
+            for x in 360 + 14 * i..370 + 14 * i {
+                for y in 15..33 {
+                    page.put_pixel(x, y, image::Rgb([30; 3]));
+                }
+            }
+        }
+        let r = checker().check_image(&image::DynamicImage::ImageRgb8(page));
+        assert_eq!(r.map.region.as_deref(), Some("asia"), "{r:#?}");
+        let want = if aksai { Status::Violation } else { Status::Ok };
+        assert_eq!(status(&r, "aksai_chin"), want, "{r:#?}");
+        assert_eq!(status(&r, "zangnan"), Status::Ok, "{r:#?}");
+    }
+}
+
 /// South Asia cut out of a world map drawn in Natural Earth or Equal Earth (a world map zoomed
 /// on the region): the crop search tries those projections too. Zangnan drawn as India is
 /// flagged; China's view of the same map is not.

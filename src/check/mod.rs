@@ -487,14 +487,36 @@ impl Checker {
         if first.as_ref().is_some_and(|f| f.fit >= MASS_RETRY_BELOW) {
             return first;
         }
-        let Some(m) = p.mass() else {
-            return first;
-        };
-        tracing::debug!(?m, "registering in the box of the large marks");
-        match (first, self.register_in(p, m, m)) {
+        let better = |f: Option<Registered>, g: Option<Registered>| match (f, g) {
             (Some(f), Some(g)) if g.fit < f.fit + MASS_MARGIN => Some(f),
             (f, g) => g.or(f),
+        };
+        let mut best = first;
+        if let Some(m) = p.mass() {
+            tracing::debug!(?m, "registering in the box of the large marks");
+            best = better(best, self.register_in(p, m, m));
         }
+        // Then inside an axes box drawn around the map (matplotlib's, with the title and
+        // margins outside it): a crop is clipped at the box, so the outline beyond it must
+        // not count against the frame. Registered on the box's inside alone, the frame then
+        // carried back to the whole image.
+        if best.as_ref().is_none_or(|f| f.fit < MASS_RETRY_BELOW)
+            && let Some(b) = p.plot_box()
+        {
+            tracing::debug!(?b, "registering inside the axes box");
+            let inside = p.cropped(b);
+            let whole = [0.0, 0.0, inside.w as f64, inside.h as f64];
+            let g = self
+                .register_in(&inside, inside.content, whole)
+                .map(|mut g| {
+                    g.frame.tx += b[0];
+                    g.frame.ty += b[1];
+                    g
+                });
+            p.add_work(&inside);
+            best = better(best, g);
+        }
+        best
     }
 
     /// India's outline where both views draw it alike, projected on first use.

@@ -52,6 +52,8 @@ pub struct Prepared {
     open: std::sync::OnceLock<Vec<bool>>,
     /// `mass`, once found.
     mass: std::sync::OnceLock<Option<[f64; 4]>>,
+    /// `plot_box`, once found.
+    plot: std::sync::OnceLock<Option<[f64; 4]>>,
 }
 
 /// A pixel's soft support, by pixel (see `Prepared::support`).
@@ -203,6 +205,7 @@ impl Prepared {
             supports: Default::default(),
             open: Default::default(),
             mass: Default::default(),
+            plot: Default::default(),
         }
     }
 
@@ -257,6 +260,7 @@ impl Prepared {
             supports: Default::default(),
             open: Default::default(),
             mass: Default::default(),
+            plot: Default::default(),
         }
     }
 
@@ -351,6 +355,36 @@ impl Prepared {
             mass_box(&ink, w, h, &|x, y| in_frame(frame, w, h, x, y))
                 .filter(|m| differs(m, &self.content, w, h))
         })
+    }
+
+    /// The inside of an axes box drawn around the map (matplotlib draws one by default, with
+    /// a title and margins outside it): a rectangle of straight edge lines at least
+    /// `PLOT_BOX_SPAN` of the image across and down, its sides meeting within
+    /// `PLOT_BOX_SLACK` px, not at the image's own edges (`frame` covers those) and differing
+    /// from the content box. A map cropped to such a box runs out to it, not to the content
+    /// box around the title. The largest such rectangle; computed on demand, once.
+    pub fn plot_box(&self) -> Option<[f64; 4]> {
+        *self.plot.get_or_init(|| {
+            let b = plot_box(&self.edges, self.w, self.h)?;
+            let (w, h) = (self.w as f64, self.h as f64);
+            let at_edges = b[0] < 5.0 && b[1] < 5.0 && b[2] > w - 5.0 && b[3] > h - 5.0;
+            (!at_edges && differs(&b, &self.content, self.w, self.h)).then_some(b)
+        })
+    }
+
+    /// The part of this image inside `b` (x0, y0, x1, y1; whole pixels from x0, y0 on) as
+    /// an image of its own, read afresh (background, edges, content box).
+    pub fn cropped(&self, b: [f64; 4]) -> Prepared {
+        let x0 = (b[0].max(0.0) as usize).min(self.w - 1);
+        let y0 = (b[1].max(0.0) as usize).min(self.h - 1);
+        let x1 = (b[2].max(0.0) as usize).clamp(x0 + 1, self.w);
+        let y1 = (b[3].max(0.0) as usize).clamp(y0 + 1, self.h);
+        let rgb: Vec<[u8; 3]> = (y0..y1)
+            .flat_map(|y| self.rgb[y * self.w + x0..y * self.w + x1].iter().copied())
+            .collect();
+        let mut out = Prepared::new(x1 - x0, y1 - y0, rgb);
+        out.lossy = self.lossy;
+        out
     }
 
     pub fn px(&self, x: i64, y: i64) -> Option<[u8; 3]> {
@@ -609,6 +643,101 @@ fn mass_box(
 }
 
 /// Whether two boxes differ by more than 2% of the image on some side.
+/// Least side of an axes box, as a share of the image's width or height (see
+/// `Prepared::plot_box`).
+const PLOT_BOX_SPAN: f64 = 0.4;
+/// How far (px) the ends of an axes box's sides may miss each other, and the gaps a side may
+/// have (a stroke antialiased, or met by a fill of its own colour for a pixel or two).
+const PLOT_BOX_SLACK: usize = 3;
+
+/// A straight run of edge pixels: along row (or column) `at`, from `a` to `b` inclusive.
+#[derive(Clone, Copy)]
+struct Run {
+    at: usize,
+    a: usize,
+    b: usize,
+}
+
+/// Runs at least `min` long of `is_edge(line, i)` for i in 0..n along each of `lines` lines,
+/// bridging gaps of up to `PLOT_BOX_SLACK` px.
+fn long_runs(
+    lines: usize,
+    n: usize,
+    min: usize,
+    is_edge: &dyn Fn(usize, usize) -> bool,
+) -> Vec<Run> {
+    let mut out = Vec::new();
+    for at in 0..lines {
+        let mut start: Option<usize> = None;
+        let mut last = 0;
+        for i in 0..n {
+            if !is_edge(at, i) {
+                continue;
+            }
+            match start {
+                Some(s) if i - last > PLOT_BOX_SLACK + 1 => {
+                    if last + 1 - s >= min {
+                        out.push(Run { at, a: s, b: last });
+                    }
+                    start = Some(i);
+                }
+                None => start = Some(i),
+                _ => {}
+            }
+            last = i;
+        }
+        if let Some(s) = start
+            && last + 1 - s >= min
+        {
+            out.push(Run { at, a: s, b: last });
+        }
+    }
+    out
+}
+
+/// The inside of the largest rectangle whose four sides are straight runs of edge pixels (see
+/// `Prepared::plot_box`): x0, y0, x1, y1.
+fn plot_box(edges: &[u8], w: usize, h: usize) -> Option<[f64; 4]> {
+    let minw = (w as f64 * PLOT_BOX_SPAN) as usize;
+    let minh = (h as f64 * PLOT_BOX_SPAN) as usize;
+    if minw < 40 || minh < 40 {
+        return None;
+    }
+    let rows = long_runs(h, w, minw, &|y, x| edges[y * w + x] != 0);
+    let cols = long_runs(w, h, minh, &|x, y| edges[y * w + x] != 0);
+    let near = |a: usize, b: usize| a.abs_diff(b) <= PLOT_BOX_SLACK;
+    // a side reaching from `from` to `to` along a line near `at`
+    let side = |runs: &[Run], at: usize, from: usize, to: usize| {
+        runs.iter()
+            .any(|r| near(r.at, at) && r.a <= from + PLOT_BOX_SLACK && r.b + PLOT_BOX_SLACK >= to)
+    };
+    let mut best: Option<([usize; 4], usize)> = None;
+    for (i, top) in rows.iter().enumerate() {
+        for bottom in &rows[i + 1..] {
+            if bottom.at < top.at + minh || !near(top.a, bottom.a) || !near(top.b, bottom.b) {
+                continue;
+            }
+            let (x0, x1) = (top.a.max(bottom.a), top.b.min(bottom.b));
+            let area = (x1 - x0) * (bottom.at - top.at);
+            if best.is_some_and(|(_, a)| a >= area) {
+                continue;
+            }
+            if side(&cols, x0, top.at, bottom.at) && side(&cols, x1, top.at, bottom.at) {
+                best = Some(([x0, top.at, x1, bottom.at], area));
+            }
+        }
+    }
+    // inside the lines: a stroke flags the pixel before it and itself
+    let ([x0, y0, x1, y1], _) = best?;
+    let inset = PLOT_BOX_SLACK as f64;
+    Some([
+        x0 as f64 + inset,
+        y0 as f64 + inset,
+        x1 as f64 + 1.0 - inset,
+        y1 as f64 + 1.0 - inset,
+    ])
+}
+
 fn differs(a: &[f64; 4], b: &[f64; 4], w: usize, h: usize) -> bool {
     let (tw, th) = (0.02 * w as f64, 0.02 * h as f64);
     (a[0] - b[0]).abs() > tw
@@ -1247,6 +1376,45 @@ impl FittedOn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A white w x h image with a one-pixel black rectangle from (x0, y0) to (x1, y1), a
+    /// blob of ink inside it and a title's block above.
+    fn boxed(w: usize, h: usize, [x0, y0, x1, y1]: [usize; 4]) -> Prepared {
+        let mut rgb = vec![[255u8; 3]; w * h];
+        for x in x0..=x1 {
+            rgb[y0 * w + x] = [0; 3];
+            rgb[y1 * w + x] = [0; 3];
+        }
+        for y in y0..=y1 {
+            rgb[y * w + x0] = [0; 3];
+            rgb[y * w + x1] = [0; 3];
+        }
+        for y in (y0 + y1) / 2 - 10..(y0 + y1) / 2 + 10 {
+            for x in (x0 + x1) / 2 - 30..(x0 + x1) / 2 + 30 {
+                rgb[y * w + x] = [200, 40, 40];
+            }
+        }
+        for y in 2..8 {
+            for x in w / 2 - 20..w / 2 + 20 {
+                rgb[y * w + x] = [30; 3];
+            }
+        }
+        Prepared::new(w, h, rgb)
+    }
+
+    #[test]
+    fn plot_box_is_the_inside_of_an_axes_rectangle_and_not_the_image_border() {
+        let p = boxed(300, 200, [30, 20, 270, 180]);
+        let b = p.plot_box().expect("an axes box");
+        assert_eq!(b, [33.0, 22.0, 268.0, 178.0], "{b:?}");
+        // the inside, cut out, is an image of its own
+        let inside = p.cropped(b);
+        assert_eq!((inside.w, inside.h), (235, 156));
+        // a frame around the whole image is not an axes box
+        assert_eq!(boxed(300, 200, [0, 0, 299, 199]).plot_box(), None);
+        // nor is a box too small to hold a map
+        assert_eq!(boxed(300, 200, [100, 60, 180, 120]).plot_box(), None);
+    }
 
     /// A small deterministic pseudo-random sequence (no test dependency needed).
     fn lcg(seed: &mut u64) -> u64 {
