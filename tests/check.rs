@@ -78,6 +78,13 @@ fn status(r: &CheckReport, rule: &str) -> Status {
         .unwrap_or(Status::NotShown)
 }
 
+fn message<'a>(r: &'a CheckReport, rule: &str) -> &'a str {
+    r.findings
+        .iter()
+        .find(|f| f.rule == rule)
+        .map_or("", |f| f.message.as_str())
+}
+
 /// The world as chart libraries show it (Antarctica cut at 58S).
 const WORLD: [f64; 4] = [-180.0, -58.0, 180.0, 83.7];
 
@@ -816,6 +823,71 @@ fn world_map_running_off_the_top_registers_in_web_mercator() {
     assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
 }
 
+/// A map of China cut off at 17.5N shows the dash line's northern dashes (off Vietnam and
+/// east of Taiwan) but not the Nansha islands: without a 南海诸岛 inset it is not a map of
+/// the whole of China, and the few dashes in frame must not pass for the line drawn. With the
+/// inset it is compliant, and so is the map drawn down to 3N with the line in place.
+#[test]
+fn china_map_cut_off_above_the_nansha_islands_is_flagged_despite_its_northern_dashes() {
+    for p in [Projection::ALBERS_CHINA, Projection::WebMercator] {
+        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::choropleth());
+        assert!(s.dashes);
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("china"), "{p:?}: {r:#?}");
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Violation,
+            "{p:?}: {r:#?}"
+        );
+        assert!(
+            message(&r, "south_china_sea").contains("cut off"),
+            "{p:?}: {r:#?}"
+        );
+        s.inset = true;
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Ok,
+            "{p:?} inset: {r:#?}"
+        );
+        let s = RenderSpec::at_aspect(p, [73.0, 3.0, 136.0, 54.0], 900, Style::choropleth());
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "south_china_sea"),
+            Status::Ok,
+            "{p:?} to 3N: {r:#?}"
+        );
+    }
+}
+
+/// The same cut-off map with an inset box drawn as D3 pages draw one on a dark map: a light
+/// frame over land and sea alike, running out to the picture's right and bottom edges. The
+/// inset search reads frame lines against open background and finds none; the box's corner
+/// of straight edge lines is taken for the inset, and the map is not flagged.
+#[test]
+fn china_map_cut_off_with_an_inset_box_running_to_the_edges_is_not_flagged() {
+    let s = RenderSpec::at_aspect(
+        Projection::ALBERS_CHINA,
+        [73.0, 17.5, 136.0, 54.0],
+        900,
+        Style::dark(),
+    );
+    let mut img = image::load_from_memory(&render_png(reference(), &s))
+        .expect("render decodes")
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let (x0, y0) = (w - w / 5, h - h / 4);
+    for x in x0..w {
+        img.put_pixel(x, y0, image::Rgb([200; 3]));
+    }
+    for y in y0..h {
+        img.put_pixel(x0, y, image::Rgb([200; 3]));
+    }
+    let r = checker().check_image(&image::DynamicImage::ImageRgb8(img));
+    assert_eq!(r.map.region.as_deref(), Some("china"), "{r:#?}");
+    assert_eq!(status(&r, "south_china_sea"), Status::Ok, "{r:#?}");
+}
+
 #[test]
 fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     for p in [
@@ -1088,19 +1160,22 @@ fn world_map_centred_on_the_pacific_registers_and_is_checked() {
 /// China alone in a pseudo-cylindrical projection centred on China's middle, as Highcharts
 /// Maps draws a one-country map in Equal Earth (it centres the projection on the data's
 /// bounds, 104E for China). Greenwich-centred, those projections shear China; a Robinson one
-/// was flagged through a loose plate carrée fit, an Equal Earth one did not register.
+/// was flagged through a loose plate carrée fit, an Equal Earth one did not register. Drawn
+/// without its inset, it is flagged for the South China Sea cut off.
 #[test]
 fn china_map_in_a_pseudo_cylindrical_projection_centred_on_china_registers() {
     for base in [World::EqualEarth, World::Robinson] {
         let p = Projection::Centred { base, lon0: 104 };
         let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::highlight());
         s.china_alone = true;
+        // (cut off at 17.5N, the map holds the South China Sea in an inset)
+        s.inset = true;
         assert_compliant_then_flagged(
             s,
             "china",
             |s| {
                 s.zangnan_as_india = true;
-                s.dashes = false;
+                s.inset = false;
             },
             &[
                 ("zangnan", Status::Violation),

@@ -1964,6 +1964,41 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         (n_in, hit, ctrl)
     };
     let (n_in, hit, ctrl) = read(&sea_edge);
+    // A map of China that stops north of the Nansha islands shows at most the line's
+    // northern dashes: it is not a map of the whole of China unless a 南海诸岛 inset holds
+    // the rest.
+    if region == "china"
+        && let Some(lat) = stops_north_of_nansha(p, &f)
+    {
+        let inset = inset_present(p, &f);
+        tracing::debug!(lat, ?inset, "south china sea: map of china cut off");
+        return match inset {
+            Inset::Whole => finding(
+                "south_china_sea",
+                Status::Ok,
+                0.7,
+                "South China Sea shown in a 南海诸岛 inset box".into(),
+            ),
+            // the inset search reads frame lines against the background around them; a box
+            // drawn over land and sea alike (D3's, on a dark map) shows only as edges
+            _ if box_corner_lower_right(p, &f) => finding(
+                "south_china_sea",
+                Status::Ok,
+                0.5,
+                format!(
+                    "South China Sea: the map of China stops at about {lat:.0}N; a box drawn at the lower right is taken for a 南海诸岛 inset"
+                ),
+            ),
+            _ => finding(
+                "south_china_sea",
+                Status::Violation,
+                0.7,
+                format!(
+                    "South China Sea cut off: the map of China stops at about {lat:.0}N, without the Nansha islands and the dash line around them, and there is no 南海诸岛 inset"
+                ),
+            ),
+        };
+    }
     // dash segments to find, of those in frame, for the line to count as drawn
     let need = (3usize).max(n_in.div_ceil(2));
     // a mark found on enough dash segments, clearly more than by chance
@@ -2345,6 +2380,59 @@ enum Inset {
     /// inset (and of the islands and dash line in it) is cut away.
     CutOff,
 }
+
+/// Where a map of China cut off above the South China Sea stops: the latitude of the image's
+/// bottom edge at 114E, when that lies north of `NANSHA_NORTH` (the Nansha islands and the
+/// dash line's whole southern half below the picture). None when the map reaches further
+/// south.
+fn stops_north_of_nansha(p: &Prepared, f: &Frame) -> Option<f64> {
+    let (_, y) = f.to_px(114.0, NANSHA_NORTH);
+    if y <= p.h as f64 {
+        return None;
+    }
+    // the bottom edge's latitude, by bisection along 114E (every projection in use keeps a
+    // meridian's y monotonic in latitude)
+    let (mut lo, mut hi) = (NANSHA_NORTH, 60.0);
+    for _ in 0..30 {
+        let mid = (lo + hi) / 2.0;
+        if f.to_px(114.0, mid).1 > p.h as f64 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(hi)
+}
+
+/// Whether straight edge lines meet in a corner right of 122.6E and below 27N, where a China
+/// map's inset box lies: a horizontal and a vertical run of edge pixels, each at least
+/// `BOX_SIDE` of the image's smaller side, with ends within 3 px of each other.
+fn box_corner_lower_right(p: &Prepared, f: &Frame) -> bool {
+    use super::register::long_runs;
+    let x0 = f.to_px(122.6, 20.0).0.clamp(0.0, p.w as f64) as usize;
+    let y0 = f.to_px(120.0, 27.0).1.clamp(0.0, p.h as f64) as usize;
+    let (w, h) = (p.w - x0, p.h - y0);
+    let min = (p.w.min(p.h) as f64 * BOX_SIDE) as usize;
+    if w < min || h < min {
+        return false;
+    }
+    let edge = |x: usize, y: usize| p.edges[(y0 + y) * p.w + x0 + x] != 0;
+    let rows = long_runs(h, w, min, &|y, x| edge(x, y));
+    let cols = long_runs(w, h, min, &|x, y| edge(x, y));
+    let near = |a: usize, b: usize| a.abs_diff(b) <= 3;
+    rows.iter().any(|r| {
+        cols.iter()
+            .any(|c| (near(c.at, r.a) || near(c.at, r.b)) && (near(r.at, c.a) || near(r.at, c.b)))
+    })
+}
+
+/// Least side of an inset box's lines for `box_corner_lower_right`, as a share of the image's
+/// smaller side.
+const BOX_SIDE: f64 = 0.12;
+
+/// Latitude of the Nansha (Spratly) islands' northern edge, where a map of the whole of
+/// China must reach (or hold them in an inset).
+const NANSHA_NORTH: f64 = 12.0;
 
 /// Looks for a rectangular box (an inset frame) in the lower right of the image, outside
 /// China's mainland: long vertical and horizontal line runs meeting at a corner.

@@ -652,15 +652,15 @@ const PLOT_BOX_SLACK: usize = 3;
 
 /// A straight run of edge pixels: along row (or column) `at`, from `a` to `b` inclusive.
 #[derive(Clone, Copy)]
-struct Run {
-    at: usize,
-    a: usize,
-    b: usize,
+pub(crate) struct Run {
+    pub at: usize,
+    pub a: usize,
+    pub b: usize,
 }
 
 /// Runs at least `min` long of `is_edge(line, i)` for i in 0..n along each of `lines` lines,
 /// bridging gaps of up to `PLOT_BOX_SLACK` px.
-fn long_runs(
+pub(crate) fn long_runs(
     lines: usize,
     n: usize,
     min: usize,
