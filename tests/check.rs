@@ -1023,6 +1023,26 @@ fn south_asia_map_in_a_conic_centred_on_india_registers_and_flags_each_zone() {
     }
 }
 
+/// Highcharts Maps draws in Miller by default, and a regional view of it (South Asia, or
+/// China with its neighbours out to the edges) is a crop: the crop search tries Miller too.
+/// Web Mercator fitted such a crop loosely (0.93 here, and too loosely to register at all on
+/// a Highcharts China map with its neighbours); Miller fits it closely.
+#[test]
+fn south_asia_crop_in_miller_registers_in_miller() {
+    let mut s = RenderSpec::new(
+        Projection::Miller,
+        [66.0, 6.0, 100.0, 37.0],
+        900,
+        820,
+        Style::choropleth(),
+    );
+    s.zangnan_as_india = true;
+    let r = check_spec(&s);
+    assert_eq!(r.map.projection.as_deref(), Some("miller"), "{r:#?}");
+    assert!(r.map.fit >= 0.95, "{r:#?}");
+    assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+}
+
 /// A map clipped at an axes box, with a title and margins outside it, as matplotlib draws one
 /// (`ax.set_xlim`/`set_ylim` on a GeoDataFrame plot): the outline runs on past the box but
 /// is not drawn there, so no frame fitted to the whole image or to the box of the large marks

@@ -212,13 +212,16 @@ const INDIA_ALONE_BLANK: f64 = 0.8;
 const INDIA_TRY_BELOW: f64 = 0.8;
 /// The crop search's projections, each with the span of longitude (degrees across the image
 /// width) it is tried at, from-to in steps of 15%: Asia cut out of a world map in the flat
-/// projections; China maps in a conic that draw the neighbours to the image edges; and all of
+/// projections (Miller among them: Highcharts' default, whose regional views are crops);
+/// China maps in a conic that draw the neighbours to the image edges; South Asia in a conic
+/// of its own; and all of
 /// Asia, as chart libraries draw a continent: in Highcharts' conic for it
 /// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
 /// scope, Vega in Natural Earth, about 80-130 degrees across).
-const CROP_PROJECTIONS: [(Projection, f64, f64); 15] = [
+const CROP_PROJECTIONS: [(Projection, f64, f64); 16] = [
     (Projection::PlateCarree, 12.0, 80.0),
     (Projection::WebMercator, 12.0, 80.0),
+    (Projection::Miller, 12.0, 80.0),
     (Projection::NaturalEarth1, 12.0, 80.0),
     (Projection::EqualEarth, 12.0, 80.0),
     (Projection::ALBERS_CHINA, 35.0, 80.0),
