@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "equal_earth" => Projection::EqualEarth,
         "robinson" => Projection::Robinson,
         "winkel_tripel" => Projection::WinkelTripel,
+        "mollweide" => Projection::Mollweide,
         "albers" => Projection::ALBERS_CHINA,
         "lambert" => Projection::LAMBERT_CHINA,
         other => conic(other)

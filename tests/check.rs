@@ -1106,6 +1106,44 @@ fn south_asia_crop_of_a_natural_earth_or_equal_earth_map_registers() {
     }
 }
 
+/// A world map in Mollweide's ellipse (geopandas in ESRI:54009, d3.geoMollweide): tried with
+/// the projections seldom used for world maps, when nothing else fits well. Taiwan drawn as a
+/// country of its own, Zangnan as India and the missing dash line are flagged; China's view of
+/// the same map is compliant.
+#[test]
+fn world_map_in_mollweide_registers_in_it() {
+    let globe = [-180.0, -90.0, 180.0, 90.0];
+    for style in [Style::highlight(), Style::choropleth()] {
+        let what = format!("{:?}", style.land);
+        let mut s = RenderSpec::at_aspect(Projection::Mollweide, globe, 1000, style);
+        let r = check_spec(&s);
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some("mollweide"),
+            "{what}: {r:#?}"
+        );
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        s.taiwan_separate = true;
+        let r = check_spec(&s);
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some("mollweide"),
+            "{what}: {r:#?}"
+        );
+        assert_rules(
+            &r,
+            &[
+                ("zangnan", Status::Violation),
+                ("south_china_sea", Status::Violation),
+                ("taiwan", Status::Violation),
+            ],
+            &what,
+        );
+    }
+}
+
 /// A world map in Winkel tripel (d3.geoWinkel3 fitted to the whole sphere): no common
 /// projection fits it well, so registration tries Winkel tripel and keeps it. Default-view
 /// boundaries are flagged; China's view of the same map is compliant.

@@ -16,6 +16,8 @@ pub enum Projection {
     /// Winkel tripel (d3.geoWinkel3, Plotly's "winkel tripel"): the mean of the Aitoff and
     /// the equirectangular projection with standard parallel acos(2/pi).
     WinkelTripel,
+    /// Mollweide's equal-area ellipse (matplotlib/geopandas in ESRI:54009, d3.geoMollweide).
+    Mollweide,
     /// Albers equal-area conic with standard parallels `p1`, `p2` (degrees north) and central
     /// meridian `lon0` (degrees east), as China maps use it (d3.geoConicEqualArea).
     Albers {
@@ -54,10 +56,11 @@ pub enum World {
     EqualEarth,
     Robinson,
     WinkelTripel,
+    Mollweide,
 }
 
 impl World {
-    pub const ALL: [World; 7] = [
+    pub const ALL: [World; 8] = [
         World::PlateCarree,
         World::WebMercator,
         World::Miller,
@@ -65,6 +68,7 @@ impl World {
         World::EqualEarth,
         World::Robinson,
         World::WinkelTripel,
+        World::Mollweide,
     ];
 
     /// Forward projection centred on Greenwich: degrees in, unit-sphere (x, y) out, y north.
@@ -142,6 +146,23 @@ impl World {
                 let (ax, ay) = (2.0 * phi.cos() * (lam / 2.0).sin() / sinc, phi.sin() / sinc);
                 ((ax + lam * 2.0 / PI) / 2.0, (ay + phi) / 2.0)
             }
+            World::Mollweide => {
+                // the auxiliary angle: 2t + sin 2t = pi sin(phi), by Newton's method on 2t
+                let k = PI * phi.sin();
+                let mut v = phi;
+                for _ in 0..30 {
+                    let d = (v + v.sin() - k) / (1.0 + v.cos());
+                    v -= d;
+                    if d.abs() < 1e-12 {
+                        break;
+                    }
+                }
+                let t = v / 2.0;
+                (
+                    2.0 * std::f64::consts::SQRT_2 / PI * lam * t.cos(),
+                    std::f64::consts::SQRT_2 * t.sin(),
+                )
+            }
         }
     }
 
@@ -155,6 +176,7 @@ impl World {
             World::EqualEarth => Projection::EqualEarth,
             World::Robinson => Projection::Robinson,
             World::WinkelTripel => Projection::WinkelTripel,
+            World::Mollweide => Projection::Mollweide,
         }
     }
 }
@@ -226,9 +248,9 @@ impl Projection {
     };
 
     /// World projections registration tries only when the others fit loosely.
-    pub const SECOND_CHANCE: [Projection; 1] = [Projection::WinkelTripel];
+    pub const SECOND_CHANCE: [Projection; 2] = [Projection::WinkelTripel, Projection::Mollweide];
 
-    /// World maps centred on the Pacific at 150E, in every world projection.
+    /// World maps centred on the Pacific at 150E, in every world projection but Mollweide.
     pub const PACIFIC: [Projection; 7] = {
         let mut out = [Projection::PlateCarree; 7];
         let mut i = 0;
@@ -285,7 +307,7 @@ impl Projection {
         out
     };
 
-    pub const ALL: [Projection; 9] = [
+    pub const ALL: [Projection; 10] = [
         Projection::PlateCarree,
         Projection::WebMercator,
         Projection::Miller,
@@ -293,6 +315,7 @@ impl Projection {
         Projection::EqualEarth,
         Projection::Robinson,
         Projection::WinkelTripel,
+        Projection::Mollweide,
         Projection::ALBERS_CHINA,
         Projection::LAMBERT_CHINA,
     ];
@@ -315,6 +338,7 @@ impl Projection {
             Projection::EqualEarth => "equal_earth".into(),
             Projection::Robinson => "robinson".into(),
             Projection::WinkelTripel => "winkel_tripel".into(),
+            Projection::Mollweide => "mollweide".into(),
             Projection::Albers { p1, p2, lon0 } => conic("albers", p1, p2, lon0),
             Projection::Lambert { p1, p2, lon0 } => conic("lambert", p1, p2, lon0),
             Projection::Centred { base, lon0 } if lon0 < 0 => {
@@ -356,6 +380,7 @@ impl Projection {
             Projection::EqualEarth => World::EqualEarth.forward(lon, lat),
             Projection::Robinson => World::Robinson.forward(lon, lat),
             Projection::WinkelTripel => World::WinkelTripel.forward(lon, lat),
+            Projection::Mollweide => World::Mollweide.forward(lon, lat),
             Projection::Albers { p1, p2, lon0 } => {
                 let lam = lon.to_radians();
                 let (p1, p2) = ((p1 as f64).to_radians(), (p2 as f64).to_radians());
