@@ -54,6 +54,9 @@
 #   site's images), three rounds: sweep median 922 pages/s against wget 2248 = 0.41x; the
 #   third round's sweep took 3.8 s of system time (ext4 again); peak 96-97 MB; tmpfs 1836
 #   pages/s; crawl alone 14,293.
+# 2026-12-04 18:50 UTC, at 0673549 (sweep unchanged), three rounds: wget 2741, 3032, 2900 pages/s
+#   (median 2900); sweep 1316, 901, 681 (median 901; sys 0.7, 2.5, 3.7 s round by round, user
+#   1.2-1.5 s): 0.31x; peak 96-98 MB; tmpfs 1962 pages/s; crawl alone 14,293.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
