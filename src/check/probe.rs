@@ -1841,6 +1841,36 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
     use crate::reference::raster::stroke_px;
     let f = local_frame(ck, p, f0, [98.0, 0.0, 126.0, 24.0], &[]);
     let ppd = f.px_per_deg();
+    // A map of China that stops north of the Nansha islands shows at most the line's
+    // northern dashes: it is not a map of the whole of China unless a 南海诸岛 inset holds
+    // the rest. (Read before the dash line is, which such a map cannot settle.)
+    if region == "china"
+        && let Some(lat) = stops_north_of_nansha(p, &f)
+    {
+        let inset = inset_present(p, &f);
+        tracing::debug!(lat, ?inset, "south china sea: map of china cut off");
+        return match inset {
+            Inset::Whole => scs_in_inset(),
+            // the inset search reads frame lines against the background around them; a box
+            // drawn over land and sea alike (D3's, on a dark map) shows only as edges
+            _ if box_corner_lower_right(p, &f) => finding(
+                "south_china_sea",
+                Status::Ok,
+                0.5,
+                format!(
+                    "South China Sea: the map of China stops at about {lat:.0}N; a box drawn at the lower right is taken for a 南海诸岛 inset"
+                ),
+            ),
+            _ => finding(
+                "south_china_sea",
+                Status::Violation,
+                0.7,
+                format!(
+                    "South China Sea cut off: the map of China stops at about {lat:.0}N, without the Nansha islands and the dash line around them, and there is no 南海诸岛 inset"
+                ),
+            ),
+        };
+    }
     // edges explained by coastlines: every outline near the South China Sea, widened
     let r = (0.35 * ppd).max(1.5);
     let mut explained = Mask::new(p.w, p.h);
@@ -1964,41 +1994,6 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         (n_in, hit, ctrl)
     };
     let (n_in, hit, ctrl) = read(&sea_edge);
-    // A map of China that stops north of the Nansha islands shows at most the line's
-    // northern dashes: it is not a map of the whole of China unless a 南海诸岛 inset holds
-    // the rest.
-    if region == "china"
-        && let Some(lat) = stops_north_of_nansha(p, &f)
-    {
-        let inset = inset_present(p, &f);
-        tracing::debug!(lat, ?inset, "south china sea: map of china cut off");
-        return match inset {
-            Inset::Whole => finding(
-                "south_china_sea",
-                Status::Ok,
-                0.7,
-                "South China Sea shown in a 南海诸岛 inset box".into(),
-            ),
-            // the inset search reads frame lines against the background around them; a box
-            // drawn over land and sea alike (D3's, on a dark map) shows only as edges
-            _ if box_corner_lower_right(p, &f) => finding(
-                "south_china_sea",
-                Status::Ok,
-                0.5,
-                format!(
-                    "South China Sea: the map of China stops at about {lat:.0}N; a box drawn at the lower right is taken for a 南海诸岛 inset"
-                ),
-            ),
-            _ => finding(
-                "south_china_sea",
-                Status::Violation,
-                0.7,
-                format!(
-                    "South China Sea cut off: the map of China stops at about {lat:.0}N, without the Nansha islands and the dash line around them, and there is no 南海诸岛 inset"
-                ),
-            ),
-        };
-    }
     // dash segments to find, of those in frame, for the line to count as drawn
     let need = (3usize).max(n_in.div_ceil(2));
     // a mark found on enough dash segments, clearly more than by chance
@@ -2019,14 +2014,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         Inset::None
     };
     match inset {
-        Inset::Whole => {
-            return finding(
-                "south_china_sea",
-                Status::Ok,
-                0.7,
-                "South China Sea shown in a 南海诸岛 inset box".into(),
-            );
-        }
+        Inset::Whole => return scs_in_inset(),
         Inset::CutOff => {
             return finding(
                 "south_china_sea",
@@ -2379,6 +2367,16 @@ enum Inset {
     /// A box whose frame runs off the image edge with its far side missing: part of the
     /// inset (and of the islands and dash line in it) is cut away.
     CutOff,
+}
+
+/// The South China Sea shown in a whole 南海诸岛 inset box.
+fn scs_in_inset() -> Finding {
+    finding(
+        "south_china_sea",
+        Status::Ok,
+        0.7,
+        "South China Sea shown in a 南海诸岛 inset box".into(),
+    )
 }
 
 /// Where a map of China cut off above the South China Sea stops: the latitude of the image's

@@ -52,8 +52,6 @@ pub struct Prepared {
     open: std::sync::OnceLock<Vec<bool>>,
     /// `mass`, once found.
     mass: std::sync::OnceLock<Option<[f64; 4]>>,
-    /// `plot_box`, once found.
-    plot: std::sync::OnceLock<Option<[f64; 4]>>,
 }
 
 /// A pixel's soft support, by pixel (see `Prepared::support`).
@@ -205,7 +203,6 @@ impl Prepared {
             supports: Default::default(),
             open: Default::default(),
             mass: Default::default(),
-            plot: Default::default(),
         }
     }
 
@@ -260,7 +257,6 @@ impl Prepared {
             supports: Default::default(),
             open: Default::default(),
             mass: Default::default(),
-            plot: Default::default(),
         }
     }
 
@@ -362,14 +358,13 @@ impl Prepared {
     /// `PLOT_BOX_SPAN` of the image across and down, its sides meeting within
     /// `PLOT_BOX_SLACK` px, not at the image's own edges (`frame` covers those) and differing
     /// from the content box. A map cropped to such a box runs out to it, not to the content
-    /// box around the title. The largest such rectangle; computed on demand, once.
+    /// box around the title. The largest such rectangle (found anew on each call: registration
+    /// asks once per look).
     pub fn plot_box(&self) -> Option<[f64; 4]> {
-        *self.plot.get_or_init(|| {
-            let b = plot_box(&self.edges, self.w, self.h)?;
-            let (w, h) = (self.w as f64, self.h as f64);
-            let at_edges = b[0] < 5.0 && b[1] < 5.0 && b[2] > w - 5.0 && b[3] > h - 5.0;
-            (!at_edges && differs(&b, &self.content, self.w, self.h)).then_some(b)
-        })
+        let b = plot_box(&self.edges, self.w, self.h)?;
+        let (w, h) = (self.w as f64, self.h as f64);
+        let at_edges = b[0] < 5.0 && b[1] < 5.0 && b[2] > w - 5.0 && b[3] > h - 5.0;
+        (!at_edges && differs(&b, &self.content, self.w, self.h)).then_some(b)
     }
 
     /// The part of this image inside `b` (x0, y0, x1, y1; whole pixels from x0, y0 on) as
@@ -642,7 +637,6 @@ fn mass_box(
     bb.map(|b| [b[0] as f64, b[1] as f64, b[2] as f64, b[3] as f64])
 }
 
-/// Whether two boxes differ by more than 2% of the image on some side.
 /// Least side of an axes box, as a share of the image's width or height (see
 /// `Prepared::plot_box`).
 const PLOT_BOX_SPAN: f64 = 0.4;
@@ -738,6 +732,7 @@ fn plot_box(edges: &[u8], w: usize, h: usize) -> Option<[f64; 4]> {
     ])
 }
 
+/// Whether two boxes differ by more than 2% of the image on some side.
 fn differs(a: &[f64; 4], b: &[f64; 4], w: usize, h: usize) -> bool {
     let (tw, th) = (0.02 * w as f64, 0.02 * h as f64);
     (a[0] - b[0]).abs() > tw
