@@ -538,6 +538,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
     let too_small = region == "world" && ppd < 1.5;
     let china_m = mask_of(&f, &ck.probes.china_main, p.w, p.h);
     let india_m = mask_of(&f, &ck.probes.india, p.w, p.h);
+    let mut scene: Option<IslandScene> = None;
 
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
@@ -565,7 +566,10 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             "zangnan" | "aksai_chin" if region == "india" => probe_india_zone(p, rule, &zm),
             "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
             "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m, region),
-            "taiwan" | "hainan" | "diaoyu" => probe_island(ck, p, &f, rule, region, &china_m),
+            "taiwan" | "hainan" | "diaoyu" => {
+                let scene = scene.get_or_insert_with(|| IslandScene::read(ck, p, &f, &china_m));
+                probe_island(ck, p, scene, rule, region, &china_m)
+            }
             _ => probe_scs(ck, p, &f, region),
         };
         findings.push(fd);
@@ -1346,10 +1350,61 @@ fn mainland_px(c: [u8; 3], cc: [u8; 3], sea: [u8; 3]) -> bool {
     (1.0..=1.0 + OVERSHOOT).contains(&t) && off_line(c, sea, cc, t) <= MAINLAND_PX as f64
 }
 
+/// What the three island probes (Taiwan, Hainan, Diaoyu Dao) read alike from one image: the
+/// frame fitted locally around the East and South China Seas, the colours of the sea, the page,
+/// the neighbours' land, the mainland's fill and the boundary stroke, and where the dash line
+/// runs. Read once per check (the island probes used to read it for each island in turn).
+struct IslandScene {
+    f: Frame,
+    sea: [u8; 3],
+    /// the neighbours' clear pixels (60-150E, 0-56N) and their dominant colour
+    npx: Vec<usize>,
+    nfill: Option<[u8; 3]>,
+    /// the mainland's clear pixels (104-120E, 22.5-30N) and their dominant colour
+    cpx: Vec<usize>,
+    cdom: Option<([u8; 3], f64)>,
+    /// pixels with the dash segments stroked 4 px wide: where a dash, not a fill, shows
+    on_dash: Mask,
+}
+
+impl IslandScene {
+    fn read(ck: &Checker, p: &Prepared, f0: &Frame, china_m: &Mask) -> IslandScene {
+        let f = local_frame(
+            ck,
+            p,
+            f0,
+            [104.0, 10.0, 132.0, 36.0],
+            &[[119.0, 21.5, 125.5, 26.5]],
+        );
+        // the sea: open water in the South China Sea, or in the East China Sea when a China
+        // map stops short of the south
+        let sea_in =
+            |win: [f64; 4]| dominant(p, &pixels_in(p, &f, None, win, 0.0, None)).map(|d| d.0);
+        let sea = sea_in([113.0, 12.0, 118.0, 17.0])
+            .or_else(|| sea_in([122.5, 28.0, 126.0, 35.0]))
+            .unwrap_or(p.bg);
+        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
+        let npx = pixels_in(p, &f, Some(&nm), [60.0, 0.0, 150.0, 56.0], 1.5, None);
+        let nfill = dominant(p, &npx).map(|d| d.0);
+        let cpx = pixels_in(p, &f, Some(china_m), [104.0, 22.5, 120.0, 30.0], 1.5, None);
+        let cdom = dominant(p, &cpx);
+        let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
+        IslandScene {
+            f,
+            sea,
+            npx,
+            nfill,
+            cpx,
+            cdom,
+            on_dash,
+        }
+    }
+}
+
 fn probe_island(
     ck: &Checker,
     p: &Prepared,
-    f0: &Frame,
+    scene: &IslandScene,
     rule: &str,
     region: &str,
     china_m: &Mask,
@@ -1359,29 +1414,16 @@ fn probe_island(
         "hainan" => "Hainan",
         _ => "Diaoyu Dao",
     };
-    let f = local_frame(
-        ck,
-        p,
-        f0,
-        [104.0, 10.0, 132.0, 36.0],
-        &[[119.0, 21.5, 125.5, 26.5]],
-    );
+    let f = scene.f;
     let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
-    // the sea: open water in the South China Sea, or in the East China Sea when a China map
-    // stops short of the south
-    let sea_in = |win: [f64; 4]| dominant(p, &pixels_in(p, &f, None, win, 0.0, None)).map(|d| d.0);
-    let sea = sea_in([113.0, 12.0, 118.0, 17.0])
-        .or_else(|| sea_in([122.5, 28.0, 126.0, 35.0]))
-        .unwrap_or(p.bg);
-    // the neighbours' clear pixels: whether they are drawn as land, and their fill (needed
-    // for Taiwan, and for the page colour below only when the sea differs from the border)
-    let npx = if rule == "taiwan" || cdist(sea, p.bg) > 24 {
-        let nm = mask_of(&f, &ck.probes.neighbours, p.w, p.h);
-        pixels_in(p, &f, Some(&nm), [60.0, 0.0, 150.0, 56.0], 1.5, None)
+    let sea = scene.sea;
+    // the neighbours' fill: whether they are drawn as land, and their fill (needed for
+    // Taiwan, and for the page colour below only when the sea differs from the border)
+    let (npx, nfill): (&[usize], _) = if rule == "taiwan" || cdist(sea, p.bg) > 24 {
+        (&scene.npx, scene.nfill)
     } else {
-        Vec::new()
+        (&[], None)
     };
-    let nfill = dominant(p, &npx).map(|d| d.0);
     // The page colour is the commonest colour on the image border, unless a map drawn edge to
     // edge puts the neighbours' land there (that colour is then the neighbours' fill, and the
     // sea differs from it): the page then shows nowhere, and the sea stands in for it.
@@ -1390,8 +1432,8 @@ fn probe_island(
     } else {
         p.bg
     };
-    let cpx = pixels_in(p, &f, Some(china_m), [104.0, 22.5, 120.0, 30.0], 1.5, None);
-    let cdom = dominant(p, &cpx);
+    let cpx = &scene.cpx;
+    let cdom = scene.cdom;
     let cc = cdom.map(|d| d.0);
     // boundary stroke colour: colours on China's projected outline, away from the fill
     let mut on_line = Vec::new();
@@ -1431,7 +1473,7 @@ fn probe_island(
         (ds > 24 && db > bg_t) || pale_land.iter().any(|&l| cdist(c, l) < ds.min(db))
     };
     // the dash line passes close to Taiwan: its strokes are no island's fill
-    let on_dash = dash_mask(ck, &f, p.w, p.h, 4.0);
+    let on_dash = &scene.on_dash;
     // never the mainland coast across the strait (registration slack), nor the islands off it
     let off_mainland = |i: usize| {
         let (x, y) = ((i % p.w) as i64, (i / p.w) as i64);
