@@ -2994,3 +2994,23 @@ fn taiwan_missing_from_a_china_map_drawn_beside_its_neighbours_is_flagged() {
     let r = china_without_taiwan();
     assert_eq!(status(&r, "taiwan"), Status::Violation, "{r:#?}");
 }
+
+/// A view of China with its neighbours out to the image edges, cut out of an uncentred world
+/// projection (d3's `geoRobinson` or `geoNaturalEarth1` fitted to China's extent, in a wide
+/// frame): at its middle latitude it spans 80-90 degrees of longitude, between the regional
+/// crop spans and the whole-Asia ones, and it was not registered at all.
+#[test]
+fn china_view_cut_from_an_uncentred_world_projection_registers() {
+    for (proj, name, style) in [
+        (Projection::Robinson, "robinson", Style::uniform()),
+        (Projection::NaturalEarth1, "natural_earth1", Style::dark()),
+    ] {
+        let mut s = RenderSpec::new(proj, [73.0, 17.5, 136.0, 54.0], 1000, 600, style);
+        s.inset = true;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("china"), "{name}: {r:#?}");
+        assert_eq!(r.map.projection.as_deref(), Some(name), "{r:#?}");
+        assert!(r.map.fit >= 0.8, "{name}: {r:#?}");
+        assert_eq!(r.verdict, Verdict::Compliant, "{name}: {r:#?}");
+    }
+}

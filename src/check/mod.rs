@@ -212,18 +212,22 @@ const INDIA_ALONE_BLANK: f64 = 0.8;
 const INDIA_TRY_BELOW: f64 = 0.8;
 /// The crop search's projections, each with the span of longitude (degrees across the image
 /// width) it is tried at, from-to in steps of 15%: Asia cut out of a world map in the flat
-/// projections (Miller among them: Highcharts' default, whose regional views are crops);
-/// China maps in a conic that draw the neighbours to the image edges; South Asia in a conic
+/// projections (Miller among them: Highcharts' default, whose regional views are crops;
+/// Robinson and Natural Earth uncentred, as d3 fits a view of China into a world
+/// projection), up to where the whole-Asia views begin (a China view 1000 px wide, with its
+/// neighbours to the edges, spans 80-90 degrees at its middle latitude, which the regional
+/// spans stopping at 80 never reached); China maps in a conic that draw the neighbours to the image edges; South Asia in a conic
 /// of its own; and all of
 /// Asia, as chart libraries draw a continent: in Highcharts' conic for it
 /// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
 /// scope, Vega in Natural Earth, about 80-130 degrees across).
-const CROP_PROJECTIONS: [(Projection, f64, f64); 16] = [
-    (Projection::PlateCarree, 12.0, 80.0),
-    (Projection::WebMercator, 12.0, 80.0),
-    (Projection::Miller, 12.0, 80.0),
-    (Projection::NaturalEarth1, 12.0, 80.0),
-    (Projection::EqualEarth, 12.0, 80.0),
+const CROP_PROJECTIONS: [(Projection, f64, f64); 17] = [
+    (Projection::PlateCarree, 12.0, 92.0),
+    (Projection::WebMercator, 12.0, 92.0),
+    (Projection::Miller, 12.0, 92.0),
+    (Projection::NaturalEarth1, 12.0, 92.0),
+    (Projection::EqualEarth, 12.0, 92.0),
+    (Projection::Robinson, 12.0, 92.0),
     (Projection::ALBERS_CHINA, 35.0, 80.0),
     (Projection::LAMBERT_CHINA, 35.0, 80.0),
     (Projection::ALBERS_SOUTH_ASIA, 25.0, 60.0),
@@ -236,10 +240,10 @@ const CROP_PROJECTIONS: [(Projection, f64, f64); 16] = [
     (Projection::EqualEarth, 92.0, 170.0),
     (Projection::CHINA_CENTRED[1], 92.0, 170.0),
 ];
-/// Whether a `CROP_PROJECTIONS` entry views all of Asia (spans beyond 80 degrees): such a view
+/// Whether a `CROP_PROJECTIONS` entry views all of Asia (spans from 80 degrees on): such a view
 /// is scored on the countries of Asia alone (`reference::ASIA_COUNTRIES`).
 fn whole_asia(entry: &(Projection, f64, f64)) -> bool {
-    entry.2 > 80.0
+    entry.1 >= 80.0
 }
 /// Crop hypotheses refined (each the best of its projection, scale and aspect), and the
 /// least number of conic ones among them.
