@@ -3014,3 +3014,31 @@ fn china_view_cut_from_an_uncentred_world_projection_registers() {
         assert_eq!(r.verdict, Verdict::Compliant, "{name}: {r:#?}");
     }
 }
+
+/// A China view whose neighbours' grey land runs to the image edges, on a white sea: the
+/// commonest colour on the border is then the land's, not the page's. India's grey was taken
+/// for the page (India not drawn), and Aksai Chin in that grey, walled off from the border by
+/// boundary strokes, for filled by neither country: it read "inside China" from China's line
+/// west of it. The open sea's colour tells the land from the page.
+#[test]
+fn aksai_chin_in_the_grey_of_neighbours_running_to_the_edges_is_flagged() {
+    for proj in [Projection::Miller, Projection::LAMBERT_CHINA] {
+        let mut s = RenderSpec::new(
+            proj,
+            [73.0, 17.5, 136.0, 54.0],
+            900,
+            700,
+            Style::highlight(),
+        );
+        s.inset = true;
+        s.aksai_chin_as_india = true;
+        let r = check_spec(&s);
+        assert_eq!(
+            status(&r, "aksai_chin"),
+            Status::Violation,
+            "{proj:?}: {r:#?}"
+        );
+        assert_eq!(status(&r, "zangnan"), Status::Ok, "{proj:?}: {r:#?}");
+        assert_eq!(status(&r, "taiwan"), Status::Ok, "{proj:?}: {r:#?}");
+    }
+}

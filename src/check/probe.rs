@@ -444,20 +444,70 @@ fn share_nearer(p: &Prepared, idx: &[usize], c: [u8; 3], other: [u8; 3]) -> f64 
 /// India is not drawn (its "fill" is the map's background: a map of China alone), a pixel
 /// counts only when it is open background too (see `open_background_of`): a zone left out of
 /// China lies outside China's outline, while a pale province inside it is no background.
-fn share_india_like(p: &Prepared, idx: &[usize], i: [u8; 3], c: [u8; 3]) -> f64 {
+fn share_india_like(
+    p: &Prepared,
+    idx: &[usize],
+    i: [u8; 3],
+    c: [u8; 3],
+    sea: Option<[u8; 3]>,
+) -> f64 {
     if idx.is_empty() {
         return 0.0;
     }
-    idx.iter().filter(|&&k| india_like(p, k, i, c)).count() as f64 / idx.len() as f64
+    idx.iter().filter(|&&k| india_like(p, k, i, c, sea)).count() as f64 / idx.len() as f64
 }
 
 /// Pixel `k` is filled like India (see `share_india_like`).
-fn india_like(p: &Prepared, k: usize, i: [u8; 3], c: [u8; 3]) -> bool {
-    nearer(p.rgb[k], i, c) && (cdist(i, p.bg) > INDIA_AS_BG || p.open_background()[k])
+fn india_like(p: &Prepared, k: usize, i: [u8; 3], c: [u8; 3], sea: Option<[u8; 3]>) -> bool {
+    nearer(p.rgb[k], i, c) && (india_drawn(p, i, sea) || p.open_background()[k])
+}
+
+/// Whether India, read as fill `i`, is drawn as land: its fill differs from the page colour
+/// (the commonest on the image border), or from the open sea when the sea shows. A map drawn
+/// edge to edge puts the neighbours' land on the border, and the page colour is then their
+/// fill: a China view in grey land on a white sea read India as not drawn, and Aksai Chin in
+/// India's grey, walled off from the border by boundary strokes, as filled by neither.
+fn india_drawn(p: &Prepared, i: [u8; 3], sea: Option<[u8; 3]>) -> bool {
+    cdist(i, p.bg) > INDIA_AS_BG || sea.is_some_and(|s| cdist(i, s) > SEA_APART)
+}
+
+/// What the land-zone probes (Zangnan, Aksai Chin) read against: where mainland China and
+/// India lie in the registered frame, and the open sea's colour (see `open_sea`).
+struct Land {
+    china: Mask,
+    india: Mask,
+    sea: Option<[u8; 3]>,
 }
 
 /// India's fill this close to the background colour: India is not drawn.
 const INDIA_AS_BG: i32 = 12;
+/// Land this far from the open sea's colour is drawn as land.
+const SEA_APART: i32 = 24;
+/// Sea windows (lon/lat boxes of open water) read for the sea's colour, in order: the Bay of
+/// Bengal, the South China Sea, the East China Sea, the Arabian Sea.
+const SEA_WINDOWS: [[f64; 4]; 4] = [
+    [86.0, 14.0, 91.0, 19.0],
+    [113.0, 12.0, 118.0, 17.0],
+    [122.5, 28.0, 126.0, 32.0],
+    [62.0, 12.0, 68.0, 20.0],
+];
+/// Least pixels, clear of edges, for a sea window to be read, and least share of them in
+/// its commonest colour for that colour to be the sea's (an inset, a legend or labels over
+/// the window leave less).
+const SEA_MIN_PX: usize = 50;
+const SEA_SHARE: f64 = 0.6;
+
+/// The open sea's colour: the commonest colour, clear of edges, of the first window of
+/// `SEA_WINDOWS` in the frame that shows one colour over most of it; None when none does.
+fn open_sea(p: &Prepared, f: &Frame) -> Option<[u8; 3]> {
+    SEA_WINDOWS.iter().find_map(|&win| {
+        let px = pixels_in(p, f, None, win, 1.5, None);
+        if px.len() < SEA_MIN_PX {
+            return None;
+        }
+        dominant(p, &px).filter(|d| d.1 >= SEA_SHARE).map(|d| d.0)
+    })
+}
 
 /// The fill decision shared by the land zones: a clear majority of the zone's pixels filled like
 /// India (`si`) or like mainland China (`sc`) decides the rule; otherwise `None`.
@@ -536,8 +586,11 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         px_per_deg: ppd,
     };
     let too_small = region == "world" && ppd < 1.5;
-    let china_m = mask_of(&f, &ck.probes.china_main, p.w, p.h);
-    let india_m = mask_of(&f, &ck.probes.india, p.w, p.h);
+    let land = Land {
+        china: mask_of(&f, &ck.probes.china_main, p.w, p.h),
+        india: mask_of(&f, &ck.probes.india, p.w, p.h),
+        sea: open_sea(p, &f),
+    };
     let mut scene: Option<IslandScene> = None;
 
     for rule in super::RULES {
@@ -564,11 +617,11 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         }
         let fd = match rule {
             "zangnan" | "aksai_chin" if region == "india" => probe_india_zone(p, rule, &zm),
-            "zangnan" => probe_zangnan(ck, p, &f, &zm, &china_m, &india_m),
-            "aksai_chin" => probe_aksai(ck, p, &f, &zm, &china_m, &india_m, region),
+            "zangnan" => probe_zangnan(ck, p, &f, &zm, &land),
+            "aksai_chin" => probe_aksai(ck, p, &f, &zm, &land, region),
             "taiwan" | "hainan" | "diaoyu" => {
-                let scene = scene.get_or_insert_with(|| IslandScene::read(ck, p, &f, &china_m));
-                probe_island(ck, p, scene, rule, region, &china_m)
+                let scene = scene.get_or_insert_with(|| IslandScene::read(ck, p, &f, &land.china));
+                probe_island(ck, p, scene, rule, region, &land.china)
             }
             _ => probe_scs(ck, p, &f, region),
         };
@@ -861,14 +914,8 @@ fn ink_side(p: &Prepared, east_px: &[(f64, f64)], west_px: &[(f64, f64)]) -> (f6
 /// Least summed colour step (levels) along a row between two lines for it to hold a line.
 const INK_ROW_MIN: f64 = 24.0;
 
-fn probe_zangnan(
-    ck: &Checker,
-    p: &Prepared,
-    f0: &Frame,
-    zm: &Mask,
-    china_m: &Mask,
-    india_m: &Mask,
-) -> Finding {
+fn probe_zangnan(ck: &Checker, p: &Prepared, f0: &Frame, zm: &Mask, land: &Land) -> Finding {
+    let (china_m, india_m, sea) = (&land.china, &land.india, land.sea);
     let f = local_frame(
         ck,
         p,
@@ -901,7 +948,7 @@ fn probe_zangnan(
                 .then(|| {
                     (
                         share_nearer(p, &zpix, c, i),
-                        share_india_like(p, &zpix, i, c),
+                        share_india_like(p, &zpix, i, c, sea),
                         "",
                     )
                 })
@@ -909,7 +956,7 @@ fn probe_zangnan(
             interior.or_else(|| {
                 let all = pixels_in(p, &f, Some(zm), [90.0, 26.0, 98.5, 30.0], 0.0, None);
                 let nc = all.iter().filter(|&&k| nearer(p.rgb[k], c, i)).count();
-                let ni = all.iter().filter(|&&k| india_like(p, k, i, c)).count();
+                let ni = all.iter().filter(|&&k| india_like(p, k, i, c, sea)).count();
                 let n = nc + ni;
                 tracing::debug!(all = all.len(), nc, ni, "zangnan fill, every zone pixel");
                 (n >= 3 && n as f64 >= 0.3 * all.len() as f64).then(|| {
@@ -1021,10 +1068,10 @@ fn probe_aksai(
     p: &Prepared,
     f0: &Frame,
     zm: &Mask,
-    china_m: &Mask,
-    india_m: &Mask,
+    land: &Land,
     region: &str,
 ) -> Finding {
+    let (china_m, india_m, sea) = (&land.china, &land.india, land.sea);
     let f = local_frame(
         ck,
         p,
@@ -1063,10 +1110,10 @@ fn probe_aksai(
     if let (Some((c, _)), Some((i, _))) = (dominant(p, &cpx), dominant(p, &ipx))
         && fills_apart(c, i)
         && zpix.len() >= 3
-        && share_india_like(p, &beside, i, c) < INDIA_FILL_IN_CHINA
+        && share_india_like(p, &beside, i, c, sea) < INDIA_FILL_IN_CHINA
     {
         let sc = share_nearer(p, &zpix, c, i);
-        let si = share_india_like(p, &zpix, i, c);
+        let si = share_india_like(p, &zpix, i, c, sea);
         if let Some(f) = fill_finding("aksai_chin", "Aksai Chin", sc, si, "") {
             return f;
         }
