@@ -3042,3 +3042,37 @@ fn aksai_chin_in_the_grey_of_neighbours_running_to_the_edges_is_flagged() {
         assert_eq!(status(&r, "taiwan"), Status::Ok, "{proj:?}: {r:#?}");
     }
 }
+
+/// A world map centred on China (d3's `geoNaturalEarth1().rotate([-105, 0])`): no world
+/// outline was held in its projection, so it registered loosely in a Winkel tripel centred on
+/// 120E, and Zangnan, read a few pixels off, was flagged on a compliant map.
+#[test]
+fn world_map_centred_on_china_registers_in_its_projection() {
+    let proj = Projection::Centred {
+        base: World::NaturalEarth1,
+        lon0: 105,
+    };
+    for zangnan in [false, true] {
+        let mut s = RenderSpec::at_aspect(
+            proj,
+            [-180.0, -58.0, 180.0, 83.7],
+            1000,
+            Style::choropleth(),
+        );
+        s.zangnan_as_india = zangnan;
+        let r = check_spec(&s);
+        assert_eq!(r.map.region.as_deref(), Some("world"), "{r:#?}");
+        assert_eq!(
+            r.map.projection.as_deref(),
+            Some("natural_earth1_105e"),
+            "{r:#?}"
+        );
+        assert!(r.map.fit >= 0.8, "{r:#?}");
+        let want = if zangnan {
+            Status::Violation
+        } else {
+            Status::Ok
+        };
+        assert_eq!(status(&r, "zangnan"), want, "{r:#?}");
+    }
+}

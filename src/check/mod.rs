@@ -130,9 +130,9 @@ pub struct Checker {
     /// use (only maps that need them pay), then shared by every later check.
     asia: std::sync::OnceLock<Template>,
     crop: std::sync::OnceLock<Vec<Outline>>,
-    /// The world outline in `Projection::PACIFIC`, projected on first use (registration
-    /// tries those only when nothing else fits well).
-    pacific: std::sync::OnceLock<Template>,
+    /// The world outline in `Projection::PACIFIC` and `Projection::CHINA_CENTRED`, projected
+    /// on first use (registration tries those only when nothing else fits well).
+    centred: std::sync::OnceLock<Template>,
     /// `bbox_of` each (projection, China alone, extent) the hypotheses asked for: the same
     /// few dozen boxes for every image and look, each a pass over a whole template.
     boxes: std::sync::Mutex<HashMap<ExtentKey, [f64; 4]>>,
@@ -344,7 +344,7 @@ impl Checker {
             probes,
             asia: Default::default(),
             crop: Default::default(),
-            pacific: Default::default(),
+            centred: Default::default(),
             boxes: Default::default(),
         })
     }
@@ -1111,13 +1111,21 @@ impl Checker {
     }
 
     /// The template a whole-map hypothesis in `proj` is scored on: China alone, the world, or
-    /// the world centred on the Pacific (projected on first use).
+    /// the world centred on the Pacific or on China (projected on first use). A world map
+    /// centred on China (d3's `rotate([-105, 0])`) had no world outline in its projection, so
+    /// its hypotheses scored nothing, and the Pacific-centred ones' variants (30 degrees
+    /// either side) stopped short of it.
     fn template(&self, proj: Projection, china_only: bool) -> &Template {
         if china_only {
             &self.china
-        } else if Projection::PACIFIC.contains(&proj) {
-            self.pacific
-                .get_or_init(|| Template::new(self.world.lonlat.clone(), &Projection::PACIFIC))
+        } else if proj.is_centred() {
+            self.centred.get_or_init(|| {
+                let projs: Vec<Projection> = Projection::PACIFIC
+                    .into_iter()
+                    .chain(Projection::CHINA_CENTRED)
+                    .collect();
+                Template::new(self.world.lonlat.clone(), &projs)
+            })
         } else {
             &self.world
         }
