@@ -756,8 +756,14 @@ impl Checker {
                 };
                 tracing::debug!(proj = ?f.projection, china_only = h.china_only, init = h.s, fit = s, "second-chance projection");
                 // a centred map fitting nearly well enough: its middle may lie a few tens of
-                // degrees from the meridian tried
-                let (f, s) = if f.projection.is_centred() && s >= MIN_FIT - CENTRED_REACH {
+                // degrees from the meridian tried (and only when a variant gaining that much
+                // would be kept: beside a world frame that fits loosely, a centred try fitting
+                // far worse cost six refinements for nothing)
+                let within_reach = s >= MIN_FIT - CENTRED_REACH
+                    && best
+                        .as_ref()
+                        .is_none_or(|b| s + CENTRED_REACH >= b.fit + SECOND_CHANCE_MARGIN);
+                let (f, s) = if f.projection.is_centred() && within_reach {
                     self.centred_variants(p, f, s, h.china_only)
                 } else {
                     (f, s)
