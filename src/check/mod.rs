@@ -216,9 +216,9 @@ const INDIA_TRY_BELOW: f64 = 0.8;
 /// Robinson and Natural Earth uncentred, as d3 fits a view of China into a world
 /// projection), up to where the whole-Asia views begin (a China view 1000 px wide, with its
 /// neighbours to the edges, spans 80-90 degrees at its middle latitude, which the regional
-/// spans stopping at 80 never reached); China maps in a conic that draw the neighbours to the image edges; South Asia in a conic
-/// of its own; and all of
-/// Asia, as chart libraries draw a continent: in Highcharts' conic for it
+/// spans stopping at 80 never reached); China maps in a conic that draw the neighbours to
+/// the image edges; South Asia in a conic of its own; and all of Asia, as chart libraries
+/// draw a continent: in Highcharts' conic for it
 /// (`Projection::HIGHCHARTS_ASIA`), or flat (amCharts and Leaflet in Mercator, Plotly's Asia
 /// scope, Vega in Natural Earth, about 80-130 degrees across).
 const CROP_PROJECTIONS: [(Projection, f64, f64); 17] = [

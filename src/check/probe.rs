@@ -1398,9 +1398,10 @@ fn mainland_px(c: [u8; 3], cc: [u8; 3], sea: [u8; 3]) -> bool {
 }
 
 /// What the three island probes (Taiwan, Hainan, Diaoyu Dao) read alike from one image: the
-/// frame fitted locally around the East and South China Seas, the colours of the sea, the page,
-/// the neighbours' land, the mainland's fill and the boundary stroke, and where the dash line
-/// runs. Read once per check (the island probes used to read it for each island in turn).
+/// frame fitted locally around the East and South China Seas, the colours of the sea, the
+/// neighbours' land and the mainland's fill, and where the dash line runs. Read once per check
+/// (the island probes used to read it for each island in turn); the page colour and the
+/// boundary stroke, which depend on the island's rule, are read by `probe_island`.
 struct IslandScene {
     f: Frame,
     sea: [u8; 3],
