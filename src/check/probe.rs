@@ -1465,8 +1465,10 @@ fn probe_island(
     let f = scene.f;
     let (zm, _, _) = zone_mask(ck.reference, rule, &f, p.w, p.h);
     let sea = scene.sea;
-    // the neighbours' fill: whether they are drawn as land, and their fill (needed for
-    // Taiwan, and for the page colour below only when the sea differs from the border)
+    // the neighbours' clear pixels and fill, read once in the scene: Taiwan needs them (are
+    // the neighbours drawn as land, in what fill); Hainan and Diaoyu Dao use them only when
+    // the sea differs from the border colour (for the page colour below), and otherwise
+    // leave them out of their pale-land and dash-colour tests, as they were tuned
     let (npx, nfill): (&[usize], _) = if rule == "taiwan" || cdist(sea, p.bg) > 24 {
         (&scene.npx, scene.nfill)
     } else {
