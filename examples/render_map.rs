@@ -9,7 +9,7 @@
 //! style: highlight uniform outline dark choropleth
 //! projection also: albers_P1_P2_LON0 / lambert_P1_P2_LON0 (e.g. albers_25_47_110), and a world
 //! projection centred on LON0 degrees east as NAME_LON0e (e.g. natural_earth1_150e)
-//! switches: zangnan aksai_chin taiwan no_dashes inset alone (China without its neighbours)
+//! switches: zangnan aksai_chin taiwan no_dashes inset inset_no_dashes alone (China without its neighbours)
 //! asia_only (the countries of Asia alone)
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::{Projection, World};
@@ -78,6 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "taiwan" => spec.taiwan_separate = true,
             "no_dashes" => spec.dashes = false,
             "inset" => spec.inset = true,
+            "inset_no_dashes" => {
+                spec.inset = true;
+                spec.inset_dashes = false;
+            }
             "alone" => spec.china_alone = true,
             "asia_only" => spec.countries_only = Some(&mapsweep::reference::ASIA_COUNTRIES),
             other => return Err(format!("unknown switch {other}").into()),

@@ -918,6 +918,48 @@ fn china_map_with_inset_is_compliant_and_without_is_flagged() {
     }
 }
 
+/// A 南海诸岛 inset box that holds the coasts and islands but no dash line (a page that draws
+/// provinces without the line and adds the inset, as matplotlib pages do) was taken as
+/// showing the sea, whatever it held. The inset is now registered on its own coasts and its
+/// dash line read there: flagged without the line, confirmed with it.
+#[test]
+fn inset_box_without_the_dash_line_is_flagged() {
+    for p in [
+        Projection::ALBERS_CHINA,
+        Projection::PlateCarree,
+        Projection::WebMercator,
+    ] {
+        for style in [Style::highlight(), Style::dark()] {
+            let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, style);
+            s.dashes = false;
+            s.inset = true;
+            s.inset_dashes = false;
+            let r = check_spec(&s);
+            assert_eq!(
+                status(&r, "south_china_sea"),
+                Status::Violation,
+                "{p:?} inset without the line: {r:#?}"
+            );
+            assert!(
+                message(&r, "south_china_sea").contains("inset box"),
+                "{p:?}: {r:#?}"
+            );
+            s.dashes = true;
+            s.inset_dashes = true;
+            let r = check_spec(&s);
+            assert_eq!(
+                status(&r, "south_china_sea"),
+                Status::Ok,
+                "{p:?} inset with the line: {r:#?}"
+            );
+            assert!(
+                message(&r, "south_china_sea").contains("drawn in place"),
+                "{p:?}: {r:#?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn south_asia_crop_flags_mcmahon_line_boundary() {
     let mut s = RenderSpec::new(

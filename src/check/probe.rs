@@ -11,11 +11,12 @@
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::gate;
 use super::register::{
-    FittedOn, Outline, Prepared, Registered, cdist, densify, median_colour, score,
+    FittedOn, Outline, Prepared, Registered, cdist, densify, long_runs, median_colour, refine_all,
+    score,
 };
 use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
-use crate::reference::project::Frame;
+use crate::reference::project::{Frame, projected_bbox};
 use crate::reference::raster::{Mask, fill_px, project_rings};
 use crate::reference::{Reference, Ring};
 
@@ -100,6 +101,9 @@ pub struct ProbeData {
     others_borders: Vec<(f64, f64)>,
     /// The South China Sea's island groups (see `Reference::scs_islands`).
     scs_islands: Vec<Ring>,
+    /// Coasts in `INSET_WINDOW` (land larger than an island speck): what a 南海诸岛 inset box
+    /// is registered on.
+    inset_coasts: Vec<(f64, f64)>,
 }
 
 fn min_dist(p: (f64, f64), set: &[(f64, f64)]) -> f64 {
@@ -153,6 +157,7 @@ impl ProbeData {
                 .collect(),
             china_main: r.china_mainland().into_iter().cloned().collect(),
             scs_islands: r.scs_islands().into_iter().cloned().collect(),
+            inset_coasts: inset_coasts(r),
             neighbours: NEIGHBOURS
                 .iter()
                 .filter_map(|n| r.country(n))
@@ -1942,7 +1947,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         let inset = inset_present(p, &f);
         tracing::debug!(lat, ?inset, "south china sea: map of china cut off");
         return match inset {
-            Inset::Whole => scs_in_inset(),
+            Inset::Whole => scs_in_inset(ck, p, &f),
             // the inset search reads frame lines against the background around them; a box
             // drawn over land and sea alike (D3's, on a dark map) shows only as edges
             _ if box_corner_lower_right(p, &f) => finding(
@@ -2100,13 +2105,14 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             ),
         );
     }
-    let inset = if region != "world" {
+    // (an inset's own reading looks for no inset in it)
+    let inset = if region != "world" && region != INSET {
         inset_present(p, &f)
     } else {
         Inset::None
     };
     match inset {
-        Inset::Whole => return scs_in_inset(),
+        Inset::Whole => return scs_in_inset(ck, p, &f),
         Inset::CutOff => {
             return finding(
                 "south_china_sea",
@@ -2308,7 +2314,12 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
             0.6
         },
         format!(
-            "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance) and no 南海诸岛 inset"
+            "South China Sea dash line missing ({hit} of {n_in} dash segments found, {ctrl:.1} by chance){}",
+            if region == INSET {
+                ""
+            } else {
+                " and no 南海诸岛 inset"
+            }
         ),
     )
 }
@@ -2461,14 +2472,236 @@ enum Inset {
     CutOff,
 }
 
-/// The South China Sea shown in a whole 南海诸岛 inset box.
-fn scs_in_inset() -> Finding {
-    finding(
-        "south_china_sea",
-        Status::Ok,
-        0.7,
-        "South China Sea shown in a 南海诸岛 inset box".into(),
+/// The region `probe_scs` is given to read the inside of a 南海诸岛 inset box.
+const INSET: &str = "inset";
+
+/// The South China Sea in a whole 南海诸岛 inset box (found by `inset_present` on the main
+/// map in frame `f`). The box's inside is registered on its own, in the main map's projection
+/// (`register_inset`), and the dash line is read there as `probe_scs` reads it on a map that
+/// reaches the sea. A box whose coasts do not fit, or that cannot be told from the lines
+/// around it, is taken as showing the sea: ECharts' box holds the islands and dashes alone,
+/// with no coast to register on.
+fn scs_in_inset(ck: &Checker, p: &Prepared, f: &Frame) -> Finding {
+    let shown = || {
+        finding(
+            "south_china_sea",
+            Status::Ok,
+            0.7,
+            "South China Sea shown in a 南海诸岛 inset box".into(),
+        )
+    };
+    let Some(b) = inset_box(p, f) else {
+        return shown();
+    };
+    let Some((q, fi, fit)) = register_inset(ck, p, f, b) else {
+        return shown();
+    };
+    let r = probe_scs(ck, &q, &fi, INSET);
+    tracing::debug!(?b, fit, status = ?r.status, "south china sea read in the inset");
+    match r.status {
+        Status::NotShown => shown(),
+        status => finding(
+            "south_china_sea",
+            status,
+            r.confidence,
+            format!(
+                "In the 南海诸岛 inset box (its coasts fitted at {fit:.2}): {}",
+                r.message
+            ),
+        ),
+    }
+}
+
+/// The lon/lat window whose coasts a 南海诸岛 inset box is registered on: the South China Sea
+/// and the land around it.
+const INSET_WINDOW: [f64; 4] = [99.0, -6.0, 128.0, 27.0];
+
+/// Views a 南海诸岛 inset box is started at, each fitted (at the main map's aspect) inside the
+/// box and centred: the dash line's extent (106-123E, 3-24N) with margins from none to a few
+/// degrees, and shifted a little either way.
+const INSET_VIEWS: [[f64; 4]; 6] = [
+    [106.0, 3.0, 123.0, 24.0],
+    [105.0, 2.0, 125.0, 25.0],
+    [103.0, 0.0, 127.0, 26.0],
+    [107.0, 4.0, 122.0, 23.0],
+    [104.0, 3.0, 122.0, 24.0],
+    [108.0, 1.0, 125.0, 23.0],
+];
+
+/// Least share of an inset's coast points on an image edge for its frame to be read.
+const INSET_MIN_FIT: f64 = 0.6;
+/// Least scale (px per degree) of an inset's frame for it to be read. ECharts' small box, a
+/// few dozen pixels for twenty degrees, holds the dashes and islands alone: at its scale they
+/// fit the outline of the coasts around them loosely, and the dash line cannot be read there
+/// anyway (dashes a pixel or two long).
+const INSET_MIN_PPD: f64 = 4.0;
+/// Least number of coast points inside the box for an inset frame to be scored.
+const INSET_MIN_POINTS: usize = 60;
+/// Least side of a 南海诸岛 inset box, as a share of the image's smaller side.
+const INSET_BOX_MIN: f64 = 0.1;
+
+/// Coast points for `register_inset`: the rings in `INSET_WINDOW` larger than an island speck,
+/// every quarter degree. The dash segments and island groups are left out: they are what
+/// the inset is read for.
+fn inset_coasts(r: &Reference) -> Vec<(f64, f64)> {
+    let w = INSET_WINDOW;
+    let inside = |q: &(f64, f64)| q.0 > w[0] && q.0 < w[2] && q.1 > w[1] && q.1 < w[3];
+    densify(
+        r.countries
+            .iter()
+            .flat_map(|c| c.rings.iter())
+            .filter(|ring| crate::reference::ring_area(ring).abs() > 0.05)
+            .filter(|ring| ring.iter().any(|q| inside(&(q[0], q[1])))),
+        0.25,
     )
+    .into_iter()
+    .filter(inside)
+    .collect()
+}
+
+/// The inside of the 南海诸岛 inset box: the largest rectangle of edge lines east of 116E and
+/// south of 33N in the main map's frame, each side at least `INSET_BOX_MIN` of the image's
+/// smaller side. Coasts drawn up to the box's frame break its lines into pieces (where a line
+/// meets a stroke of its own colour there is no edge), so a side counts as drawn when edges
+/// lie along `INSET_SIDE_COVER` of it; the image's right and bottom edges stand in for a side
+/// that a line runs to. A corner of lines that go on beyond it (a graticule, the frame of the
+/// whole plot) is no box's corner.
+fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
+    let x0 = f.to_px(116.0, 25.0).0.clamp(0.0, p.w as f64) as usize;
+    let y0 = f.to_px(116.0, 33.0).1.clamp(0.0, p.h as f64) as usize;
+    let min = ((p.w.min(p.h) as f64 * INSET_BOX_MIN) as usize).max(24);
+    if p.w < x0 + min || p.h < y0 + min {
+        return None;
+    }
+    let edge = |x: usize, y: usize| p.edges[y * p.w + x] != 0;
+    // share of a row's (column's) stretch with an edge within a pixel of the line
+    let row_cover = |y: usize, a: usize, b: usize| {
+        let on = (a..=b)
+            .filter(|&x| (y.saturating_sub(1)..=(y + 1).min(p.h - 1)).any(|yy| edge(x, yy)))
+            .count();
+        on as f64 / (b + 1 - a) as f64
+    };
+    let col_cover = |x: usize, a: usize, b: usize| {
+        let on = (a..=b)
+            .filter(|&y| (x.saturating_sub(1)..=(x + 1).min(p.w - 1)).any(|xx| edge(xx, y)))
+            .count();
+        on as f64 / (b + 1 - a) as f64
+    };
+    // lines: rows (columns) holding a run of edges at least `min` long, neighbours merged
+    let lines = |runs: Vec<super::register::Run>, origin: usize| -> Vec<usize> {
+        let mut at: Vec<usize> = runs.iter().map(|r| r.at + origin).collect();
+        at.dedup_by(|b, a| *b <= *a + 2);
+        at
+    };
+    let (w, h) = (p.w - x0, p.h - y0);
+    let rows = lines(long_runs(h, w, min, &|y, x| edge(x0 + x, y0 + y)), y0);
+    let cols = lines(long_runs(w, h, min, &|x, y| edge(x0 + x, y0 + y)), x0);
+    if rows.is_empty() || cols.is_empty() {
+        return None;
+    }
+    let bottoms: Vec<usize> = rows.iter().copied().chain([p.h - 1]).collect();
+    let rights: Vec<usize> = cols.iter().copied().chain([p.w - 1]).collect();
+    let mut best: Option<([usize; 4], usize)> = None;
+    for &top in &rows {
+        for &left in &cols {
+            // the corner: neither line goes on beyond it
+            let beyond = INSET_SIDE_COVER / 2.0;
+            if (left >= 8 && row_cover(top, left - 8, left - 3) > beyond)
+                || (top >= 8 && col_cover(left, top - 8, top - 3) > beyond)
+            {
+                continue;
+            }
+            for &bottom in bottoms.iter().filter(|&&b| b >= top + min) {
+                for &right in rights.iter().filter(|&&r| r >= left + min) {
+                    let area = (right - left) * (bottom - top);
+                    if best.is_some_and(|(_, a)| a >= area) {
+                        continue;
+                    }
+                    let sides = [
+                        row_cover(top, left, right),
+                        col_cover(left, top, bottom),
+                        if bottom == p.h - 1 {
+                            1.0
+                        } else {
+                            row_cover(bottom, left, right)
+                        },
+                        if right == p.w - 1 {
+                            1.0
+                        } else {
+                            col_cover(right, top, bottom)
+                        },
+                    ];
+                    if sides.iter().all(|&c| c >= INSET_SIDE_COVER) {
+                        best = Some(([left, top, right, bottom], area));
+                    }
+                }
+            }
+        }
+    }
+    let ([l, t, r, b], _) = best?;
+    tracing::debug!(l, t, r, b, "inset box");
+    // inside the lines (a line flags the pixel before it and itself; a pixel more for
+    // antialiasing)
+    let m = 3.0;
+    Some([
+        l as f64 + m,
+        t as f64 + m,
+        r as f64 + 1.0 - m,
+        b as f64 + 1.0 - m,
+    ])
+}
+
+/// Share of a side of a 南海诸岛 inset box along which edges must lie (see `inset_box`).
+const INSET_SIDE_COVER: f64 = 0.9;
+
+/// Registers the inside `b` of an inset box on `inset_coasts`, in the main map's projection
+/// (frame `f`), its aspect left free: the box's inside as an image of its own, its frame and
+/// fit, when the fit reaches `INSET_MIN_FIT` at `INSET_MIN_PPD` or more.
+fn register_inset(
+    ck: &Checker,
+    p: &Prepared,
+    f: &Frame,
+    b: [f64; 4],
+) -> Option<(Prepared, Frame, f64)> {
+    let q = p.cropped(b);
+    let proj = f.projection;
+    let pts = Outline::new(
+        ck.probes
+            .inset_coasts
+            .iter()
+            .map(|&(lo, la)| proj.forward(lo, la))
+            .collect(),
+    );
+    let ratio = f.sy / f.sx;
+    let (w, h) = (q.w as f64, q.h as f64);
+    let starts: Vec<(&Outline, Frame)> = INSET_VIEWS
+        .iter()
+        .map(|&v| {
+            let pb = projected_bbox(proj, v);
+            let sx = (w / (pb[2] - pb[0])).min(h / ((pb[3] - pb[1]) * ratio));
+            let sy = sx * ratio;
+            let (cx, cy) = ((pb[0] + pb[2]) / 2.0, (pb[1] + pb[3]) / 2.0);
+            let start = Frame {
+                projection: proj,
+                sx,
+                sy,
+                tx: w / 2.0 - sx * cx,
+                ty: h / 2.0 + sy * cy,
+            };
+            (&pts, start)
+        })
+        .collect();
+    let fits = refine_all(
+        &q,
+        &starts,
+        INSET_MIN_POINTS,
+        true,
+        super::FIT_SCHEDULE,
+        super::MERGE_PX,
+    );
+    let (fi, fit) = fits.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    tracing::debug!(fit, ppd = fi.px_per_deg(), ?fi, ?b, "inset registration");
+    (fit >= INSET_MIN_FIT && fi.px_per_deg() >= INSET_MIN_PPD).then_some((q, fi, fit))
 }
 
 /// Where a map of China cut off above the South China Sea stops: the latitude of the image's

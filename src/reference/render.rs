@@ -103,6 +103,9 @@ pub struct RenderSpec {
     pub dashes: bool,
     /// Draw a 南海诸岛 inset box at the lower right.
     pub inset: bool,
+    /// Draw the ten dash segments in the inset (a map whose inset holds the islands alone
+    /// when false).
+    pub inset_dashes: bool,
     /// Draw China alone (as most China maps do), without the neighbouring countries.
     pub china_alone: bool,
     /// Draw only these countries (reference names) besides China, e.g. `ASIA_COUNTRIES` for a
@@ -139,6 +142,7 @@ impl RenderSpec {
             taiwan_missing: false,
             dashes: true,
             inset: false,
+            inset_dashes: true,
             china_alone: false,
             countries_only: None,
             boundary_px: 1.0,
@@ -249,7 +253,7 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
         let mut sub = spec.clone();
         sub.bbox = [106.0, 3.0, 123.0, 24.0];
         sub.inset = false;
-        sub.dashes = true;
+        sub.dashes = spec.inset_dashes;
         let pb = projected_bbox(sub.projection, sub.bbox);
         let f = Frame::fit(sub.projection, pb, [x0, y0, x1, y1]);
         let mut box_mask = Mask::new(w, h);
