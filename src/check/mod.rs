@@ -82,6 +82,18 @@ pub struct MapInfo {
     /// Estimated pixels per degree of longitude.
     #[serde(skip)]
     pub px_per_deg: f64,
+    /// The 南海诸岛 inset box the South China Sea was read in, registered on its own (not part
+    /// of the JSON contract).
+    #[serde(skip)]
+    pub inset: Option<InsetFrame>,
+}
+
+/// A 南海诸岛 inset box and the frame of the map inside it, both in the whole image's pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct InsetFrame {
+    /// x0, y0, x1, y1 of the box's inside.
+    pub inside: [f64; 4],
+    pub frame: Frame,
 }
 
 /// The report for one image.
@@ -106,6 +118,7 @@ impl CheckReport {
                 fit: 0.0,
                 frame: None,
                 px_per_deg: 0.0,
+                inset: None,
             },
             findings: vec![],
             overlay_png: None,

@@ -92,6 +92,8 @@ pub fn render(
                 rgb[i] = [0, 200, 220];
             }
         }
+        // the South China Sea read in a 南海诸岛 inset box is drawn there, in the box's frame
+        let inset = report.map.inset;
         for fd in &report.findings {
             if fd.status == Status::NotShown {
                 continue;
@@ -99,10 +101,20 @@ pub fn render(
             let Some(z) = ck.reference.zone(&fd.rule) else {
                 continue;
             };
+            let (zf, clip) = match inset {
+                Some(i) if fd.rule == "south_china_sea" => (i.frame, i.inside),
+                _ => (f, [0.0, 0.0, p.w as f64, p.h as f64]),
+            };
             let c = status_colour(fd.status);
             for (lon, lat) in z.cells() {
-                let (x, y) = f.to_px(lon, lat);
-                if x >= 0.0 && y >= 0.0 && (x as usize) < p.w && (y as usize) < p.h {
+                let (x, y) = zf.to_px(lon, lat);
+                if x >= clip[0].max(0.0)
+                    && y >= clip[1].max(0.0)
+                    && x < clip[2]
+                    && y < clip[3]
+                    && (x as usize) < p.w
+                    && (y as usize) < p.h
+                {
                     let i = y as usize * p.w + x as usize;
                     let o = rgb[i];
                     rgb[i] = [
@@ -110,6 +122,30 @@ pub fn render(
                         ((o[1] as u16 + c[1] as u16) / 2) as u8,
                         ((o[2] as u16 + c[2] as u16) / 2) as u8,
                     ];
+                }
+            }
+        }
+        // the box and the dash line's place in it, in the outline's colour
+        if let Some(i) = inset {
+            let [x0, y0, x1, y1] = i.inside;
+            let mut marks = Mask::new(p.w, p.h);
+            stroke_px(
+                &mut marks,
+                &[(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
+                true,
+                1.0,
+                1,
+            );
+            for d in &ck.reference.dashes {
+                let pts: Vec<(f64, f64)> = d.iter().map(|q| i.frame.to_px(q[0], q[1])).collect();
+                stroke_px(&mut marks, &pts, true, 1.0, 1);
+            }
+            // (the dashes clipped to the box: beyond it lies the main map)
+            for (k, v) in marks.data.iter().enumerate() {
+                let (x, y) = ((k % p.w) as f64, (k / p.w) as f64);
+                let inside = x >= x0 - 1.0 && x <= x1 + 1.0 && y >= y0 - 1.0 && y <= y1 + 1.0;
+                if *v != 0 && inside {
+                    rgb[k] = [0, 200, 220];
                 }
             }
         }

@@ -14,7 +14,7 @@ use super::register::{
     FittedOn, Outline, Prepared, Registered, cdist, densify, long_runs, median_colour, refine_all,
     score,
 };
-use super::{CheckReport, Checker, Finding, MapInfo, Status, Verdict};
+use super::{CheckReport, Checker, Finding, InsetFrame, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
 use crate::reference::project::{Frame, projected_bbox};
 use crate::reference::raster::{Mask, fill_px, project_rings};
@@ -583,12 +583,13 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
             }
         };
     let mut findings = Vec::new();
-    let map = MapInfo {
+    let mut map = MapInfo {
         region: Some(region.to_string()),
         projection: Some(f.projection.name()),
         fit: (reg.fit * 1000.0).round() / 1000.0,
         frame: Some(f),
         px_per_deg: ppd,
+        inset: None,
     };
     let too_small = region == "world" && ppd < 1.5;
     let land = Land {
@@ -628,7 +629,7 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
                 let scene = scene.get_or_insert_with(|| IslandScene::read(ck, p, &f, &land.china));
                 probe_island(ck, p, scene, rule, region, &land.china)
             }
-            _ => probe_scs(ck, p, &f, region),
+            _ => probe_scs(ck, p, &f, region, &mut map.inset),
         };
         findings.push(fd);
     }
@@ -1934,7 +1935,15 @@ fn probe_island(
     }
 }
 
-fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
+/// The South China Sea rule in frame `f0`; `inset_read` is set to the 南海诸岛 inset box the sea was
+/// read in, if it was.
+fn probe_scs(
+    ck: &Checker,
+    p: &Prepared,
+    f0: &Frame,
+    region: &str,
+    inset_read: &mut Option<InsetFrame>,
+) -> Finding {
     use crate::reference::raster::stroke_px;
     let f = local_frame(ck, p, f0, [98.0, 0.0, 126.0, 24.0], &[]);
     let ppd = f.px_per_deg();
@@ -1947,7 +1956,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         let inset = inset_present(p, &f);
         tracing::debug!(lat, ?inset, "south china sea: map of china cut off");
         return match inset {
-            Inset::Whole => scs_in_inset(ck, p, &f),
+            Inset::Whole => scs_in_inset(ck, p, &f, inset_read),
             // the inset search reads frame lines against the background around them; a box
             // drawn over land and sea alike (D3's, on a dark map) shows only as edges
             _ if box_corner_lower_right(p, &f) => finding(
@@ -2112,7 +2121,7 @@ fn probe_scs(ck: &Checker, p: &Prepared, f0: &Frame, region: &str) -> Finding {
         Inset::None
     };
     match inset {
-        Inset::Whole => return scs_in_inset(ck, p, &f),
+        Inset::Whole => return scs_in_inset(ck, p, &f, inset_read),
         Inset::CutOff => {
             return finding(
                 "south_china_sea",
@@ -2481,7 +2490,12 @@ const INSET: &str = "inset";
 /// reaches the sea. A box whose coasts do not fit, or that cannot be told from the lines
 /// around it, is taken as showing the sea: ECharts' box holds the islands and dashes alone,
 /// with no coast to register on.
-fn scs_in_inset(ck: &Checker, p: &Prepared, f: &Frame) -> Finding {
+fn scs_in_inset(
+    ck: &Checker,
+    p: &Prepared,
+    f: &Frame,
+    inset_read: &mut Option<InsetFrame>,
+) -> Finding {
     let shown = || {
         finding(
             "south_china_sea",
@@ -2496,19 +2510,30 @@ fn scs_in_inset(ck: &Checker, p: &Prepared, f: &Frame) -> Finding {
     let Some((q, fi, fit)) = register_inset(ck, p, f, b) else {
         return shown();
     };
-    let r = probe_scs(ck, &q, &fi, INSET);
+    let r = probe_scs(ck, &q, &fi, INSET, &mut None);
     tracing::debug!(?b, fit, status = ?r.status, "south china sea read in the inset");
     match r.status {
         Status::NotShown => shown(),
-        status => finding(
-            "south_china_sea",
-            status,
-            r.confidence,
-            format!(
-                "In the 南海诸岛 inset box (its coasts fitted at {fit:.2}): {}",
-                r.message
-            ),
-        ),
+        status => {
+            // (the crop's frame carried back to the whole image)
+            *inset_read = Some(InsetFrame {
+                inside: b,
+                frame: Frame {
+                    tx: fi.tx + b[0].floor(),
+                    ty: fi.ty + b[1].floor(),
+                    ..fi
+                },
+            });
+            finding(
+                "south_china_sea",
+                status,
+                r.confidence,
+                format!(
+                    "In the 南海诸岛 inset box (its coasts fitted at {fit:.2}): {}",
+                    r.message
+                ),
+            )
+        }
     }
 }
 
@@ -2601,7 +2626,10 @@ fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
     }
     let bottoms: Vec<usize> = rows.iter().copied().chain([p.h - 1]).collect();
     let rights: Vec<usize> = cols.iter().copied().chain([p.w - 1]).collect();
-    let mut best: Option<([usize; 4], usize)> = None;
+    // the best-drawn box (the least-covered side counts), the larger of two drawn as well:
+    // a box widened to a line beyond it (the frame of the whole plot) has a side partly
+    // undrawn
+    let mut best: Option<([usize; 4], f64, usize)> = None;
     for &top in &rows {
         for &left in &cols {
             // the corner: neither line goes on beyond it
@@ -2614,9 +2642,6 @@ fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
             for &bottom in bottoms.iter().filter(|&&b| b >= top + min) {
                 for &right in rights.iter().filter(|&&r| r >= left + min) {
                     let area = (right - left) * (bottom - top);
-                    if best.is_some_and(|(_, a)| a >= area) {
-                        continue;
-                    }
                     let sides = [
                         row_cover(top, left, right),
                         col_cover(left, top, bottom),
@@ -2631,14 +2656,17 @@ fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
                             col_cover(right, top, bottom)
                         },
                     ];
-                    if sides.iter().all(|&c| c >= INSET_SIDE_COVER) {
-                        best = Some(([left, top, right, bottom], area));
+                    let cover = sides.iter().copied().fold(1.0, f64::min);
+                    let better = best
+                        .is_none_or(|(_, c, a)| cover > c + 0.02 || (cover > c - 0.02 && area > a));
+                    if cover >= INSET_SIDE_COVER && better {
+                        best = Some(([left, top, right, bottom], cover, area));
                     }
                 }
             }
         }
     }
-    let ([l, t, r, b], _) = best?;
+    let ([l, t, r, b], _, _) = best?;
     tracing::debug!(l, t, r, b, "inset box");
     // inside the lines (a line flags the pixel before it and itself; a pixel more for
     // antialiasing)
