@@ -3118,3 +3118,22 @@ fn world_map_centred_on_china_registers_in_its_projection() {
         assert_eq!(status(&r, "zangnan"), want, "{r:#?}");
     }
 }
+
+/// A view of Asia in Natural Earth rotated to the middle of the longitudes shown (Plotly
+/// centres its projection on the axis range: 100E for 65-135E). The second chance tried
+/// Equal Earth centred on 105E, whose meridians 10 degrees apart fit China's outline at 0.72
+/// at best, and the map came back not applicable. The other centred bases are now tried at
+/// the best meridian and 5 degrees either side.
+#[test]
+fn asia_view_in_natural_earth_centred_on_its_middle_registers() {
+    let proj = Projection::Centred {
+        base: World::NaturalEarth1,
+        lon0: 100,
+    };
+    let mut s = RenderSpec::at_aspect(proj, [65.0, 5.0, 135.0, 50.0], 800, Style::dark());
+    s.zangnan_as_india = true;
+    let r = check_spec(&s);
+    assert!(r.map.fit >= 0.85, "{r:#?}");
+    assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+    assert_eq!(status(&r, "aksai_chin"), Status::Ok, "{r:#?}");
+}

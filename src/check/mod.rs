@@ -285,6 +285,9 @@ const SECOND_CHANCE_MARGIN: f64 = 0.1;
 const CENTRED_REACH: f64 = 0.2;
 /// Second-chance hypotheses refined (the best of distinct projections).
 const SECOND_CHANCE_REFINED: usize = 3;
+/// Least fit of a centred frame's best meridian for the other centred bases to be tried there
+/// (see `Checker::centred_variants`).
+const CENTRED_BASES_FROM: f64 = 0.6;
 /// A China-alone frame fitting below this may be China inside a map of Asia, which neither
 /// whole-map template matches: the crop search is tried too, and kept when it fits better.
 const CROP_RETRY_BELOW: f64 = 0.85;
@@ -1038,29 +1041,61 @@ impl Checker {
     }
 
     /// A map registered in a centred projection: tries central meridians 10, 20 and 30
-    /// degrees either side (frame carried over), keeps the best fit.
+    /// degrees either side (frame carried over), then, when the best fits from
+    /// `CENTRED_BASES_FROM`, the other pseudo-cylindrical bases of `Projection::CHINA_CENTRED`
+    /// at its meridian and 5 degrees either side; keeps the best fit. A library that centres its projection on the longitudes shown (Plotly
+    /// rotates it to their middle) draws a view of Asia in, say, Natural Earth centred on
+    /// 100E: a neighbouring base at a meridian nearby fits it only loosely.
     fn centred_variants(&self, p: &Prepared, f: Frame, s: f64, china_only: bool) -> (Frame, f64) {
         let Projection::Centred { base, lon0 } = f.projection else {
             return (f, s);
         };
         let mut best = (f, s);
-        for d in [-30, -20, -10, 10, 20, 30] {
-            let q = Projection::Centred {
-                base,
-                lon0: (lon0 + d + 179).rem_euclid(360) - 179,
-            };
+        let mut tried = vec![f.projection];
+        let mut try_in = |q: Projection, best: &mut (Frame, f64)| {
+            if tried.contains(&q) {
+                return;
+            }
+            tried.push(q);
             let pts = self.outline(q, china_only);
             let (g, t) = refine(
                 p,
                 &pts,
-                carry_frame(&f, q, CHINA_GRID),
+                carry_frame(&best.0, q, CHINA_GRID),
                 150,
                 true,
                 &FIT_SCHEDULE[1..],
             );
             tracing::debug!(proj = ?q, fit = t, "centred variant");
             if t > best.1 + 0.005 {
-                best = (g, t);
+                *best = (g, t);
+            }
+        };
+        let meridian = |lon0: i16| (lon0 + 179).rem_euclid(360) - 179;
+        for d in [-30, -20, -10, 10, 20, 30] {
+            let q = Projection::Centred {
+                base,
+                lon0: meridian(lon0 + d),
+            };
+            try_in(q, &mut best);
+        }
+        // (only for a map that already fits nearly: charts and text fit every base at 0.3-0.55)
+        let Projection::Centred { lon0: at, .. } = best.0.projection else {
+            return best;
+        };
+        if best.1 < CENTRED_BASES_FROM {
+            return best;
+        }
+        for q in Projection::CHINA_CENTRED {
+            let Projection::Centred { base: b, .. } = q else {
+                continue;
+            };
+            for d in [-5, 0, 5] {
+                let q = Projection::Centred {
+                    base: b,
+                    lon0: meridian(at + d),
+                };
+                try_in(q, &mut best);
             }
         }
         best
