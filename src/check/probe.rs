@@ -1,7 +1,8 @@
 //! Probing each zone in the registered frame: fill colours against local references (mainland
 //! China and the neighbour next to the zone), boundary support along the claim line versus the
 //! McMahon line (or India's claim east of Aksai Chin), presence of Taiwan, of the dash segments
-//! (by edges, then by a colour of their own, then by faint tints) and of a 南海诸岛 inset box.
+//! (by edges, then by a colour of their own, then by faint tints) and of a 南海诸岛 inset box,
+//! whose inside is registered on its own coasts and read for the dash line as the main map is.
 //! On a map of India drawn alone, Zangnan and Aksai Chin are read by whether India's outline
 //! encloses them (the background reached from the picture's sides does not).
 //!
@@ -1935,8 +1936,8 @@ fn probe_island(
     }
 }
 
-/// The South China Sea rule in frame `f0`; `inset_read` is set to the 南海诸岛 inset box the sea was
-/// read in, if it was.
+/// The South China Sea rule in frame `f0`; `inset_read` is set to the 南海诸岛 inset box the
+/// sea was read in, if it was.
 fn probe_scs(
     ck: &Checker,
     p: &Prepared,
