@@ -960,6 +960,38 @@ fn inset_box_without_the_dash_line_is_flagged() {
     }
 }
 
+/// The overlay of a map whose South China Sea was read in its 南海诸岛 inset box draws the
+/// dash line's place inside the box, in the box's own frame: the case file shows where the
+/// missing line should be, not only the main map cut off above the sea.
+#[test]
+fn overlay_draws_the_dash_line_inside_the_inset_box_it_was_read_in() {
+    let mut s = RenderSpec::at_aspect(
+        Projection::ALBERS_CHINA,
+        [73.0, 17.5, 136.0, 54.0],
+        900,
+        Style::highlight(),
+    );
+    s.dashes = false;
+    s.inset = true;
+    s.inset_dashes = false;
+    let png = render_png(reference(), &s);
+    let r = checker()
+        .check_bytes_opts(&png, "fixture", true)
+        .expect("rendered PNG decodes");
+    assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+    let inset = r.map.inset.expect("read in the inset");
+    let overlay = image::load_from_memory(r.overlay_png.as_deref().expect("overlay"))
+        .expect("overlay decodes")
+        .to_rgb8();
+    let [x0, y0, x1, y1] = inset.inside;
+    // cyan strictly inside the box, off its frame line: the dash positions
+    let cyan = (y0 as u32 + 3..y1 as u32 - 3)
+        .flat_map(|y| (x0 as u32 + 3..x1 as u32 - 3).map(move |x| (x, y)))
+        .filter(|&(x, y)| overlay.get_pixel(x, y).0 == [0, 200, 220])
+        .count();
+    assert!(cyan >= 30, "{cyan} cyan pixels inside the inset box");
+}
+
 #[test]
 fn south_asia_crop_flags_mcmahon_line_boundary() {
     let mut s = RenderSpec::new(
