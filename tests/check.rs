@@ -960,6 +960,56 @@ fn inset_box_without_the_dash_line_is_flagged() {
     }
 }
 
+/// The inset of a matplotlib page: neighbours in a grey 17 levels off the white sea, their
+/// coasts antialiased in two steps under the edge step, so that they show in faint edges
+/// only. Registered on the first look's edges the box's coasts fit loosely (0.32 on set 8's
+/// map) and the box was taken as showing the sea, line or no line; a second look with faint
+/// edges registers it. (Drawn at twice the size and halved, for the antialiasing.)
+#[test]
+fn inset_box_with_pale_neighbours_is_read_on_its_faint_coasts() {
+    let style = Style {
+        land: [238, 238, 238],
+        india: [238, 238, 238],
+        separate: [238, 238, 238],
+        ..Style::highlight()
+    };
+    let mut s = RenderSpec::at_aspect(
+        Projection::ALBERS_CHINA,
+        [73.0, 17.5, 136.0, 54.0],
+        1800,
+        style,
+    );
+    s.boundary_px = 2.0;
+    s.dashes = false;
+    s.inset = true;
+    s.inset_dashes = false;
+    let halved = |s: &RenderSpec| {
+        let img = image::load_from_memory(&render_png(reference(), s)).expect("render decodes");
+        let (w, h) = (img.width() / 2, img.height() / 2);
+        let img = img
+            .resize_exact(w, h, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        // a margin of the page's white right and below, clear of the inset box
+        let mut page = image::RgbImage::from_pixel(w + 24, h + 24, image::Rgb([255; 3]));
+        image::imageops::replace(&mut page, &img, 0, 0);
+        checker().check_image(&image::DynamicImage::ImageRgb8(page))
+    };
+    let r = halved(&s);
+    assert_eq!(
+        status(&r, "south_china_sea"),
+        Status::Violation,
+        "without the line: {r:#?}"
+    );
+    s.dashes = true;
+    s.inset_dashes = true;
+    let r = halved(&s);
+    assert_eq!(status(&r, "south_china_sea"), Status::Ok, "with it: {r:#?}");
+    assert!(
+        message(&r, "south_china_sea").contains("drawn in place"),
+        "{r:#?}"
+    );
+}
+
 /// The overlay of a map whose South China Sea was read in its 南海诸岛 inset box draws the
 /// dash line's place inside the box, in the box's own frame: the case file shows where the
 /// missing line should be, not only the main map cut off above the sea.

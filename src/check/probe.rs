@@ -1960,14 +1960,16 @@ fn probe_scs(
             Inset::Whole => scs_in_inset(ck, p, &f, inset_read),
             // the inset search reads frame lines against the background around them; a box
             // drawn over land and sea alike (D3's, on a dark map) shows only as edges
-            _ if box_corner_lower_right(p, &f) => finding(
-                "south_china_sea",
-                Status::Ok,
-                0.5,
-                format!(
-                    "South China Sea: the map of China stops at about {lat:.0}N; a box drawn at the lower right is taken for a 南海诸岛 inset"
-                ),
-            ),
+            _ if box_corner_lower_right(p, &f) => read_inset(ck, p, &f, inset_read, || {
+                finding(
+                    "south_china_sea",
+                    Status::Ok,
+                    0.5,
+                    format!(
+                        "South China Sea: the map of China stops at about {lat:.0}N; a box drawn at the lower right is taken for a 南海诸岛 inset"
+                    ),
+                )
+            }),
             _ => finding(
                 "south_china_sea",
                 Status::Violation,
@@ -2497,14 +2499,25 @@ fn scs_in_inset(
     f: &Frame,
     inset_read: &mut Option<InsetFrame>,
 ) -> Finding {
-    let shown = || {
+    read_inset(ck, p, f, inset_read, || {
         finding(
             "south_china_sea",
             Status::Ok,
             0.7,
             "South China Sea shown in a 南海诸岛 inset box".into(),
         )
-    };
+    })
+}
+
+/// `scs_in_inset`'s reading, with `shown` for a box that cannot be read: also for a box seen
+/// only as a corner of straight edge lines (`box_corner_lower_right`).
+fn read_inset(
+    ck: &Checker,
+    p: &Prepared,
+    f: &Frame,
+    inset_read: &mut Option<InsetFrame>,
+    shown: impl Fn() -> Finding,
+) -> Finding {
     let Some(b) = inset_box(p, f) else {
         return shown();
     };
@@ -2561,6 +2574,8 @@ const INSET_MIN_FIT: f64 = 0.6;
 /// fit the outline of the coasts around them loosely, and the dash line cannot be read there
 /// anyway (dashes a pixel or two long).
 const INSET_MIN_PPD: f64 = 4.0;
+/// Most dash segments an inset frame may leave outside the box (one cut by the box's edge).
+const INSET_DASHES_OUT: usize = 1;
 /// Least number of coast points inside the box for an inset frame to be scored.
 const INSET_MIN_POINTS: usize = 60;
 /// Least side of a 南海诸岛 inset box, as a share of the image's smaller side.
@@ -2684,8 +2699,8 @@ fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
 const INSET_SIDE_COVER: f64 = 0.9;
 
 /// Registers the inside `b` of an inset box on `inset_coasts`, in the main map's projection
-/// (frame `f`), its aspect left free: the box's inside as an image of its own, its frame and
-/// fit, when the fit reaches `INSET_MIN_FIT` at `INSET_MIN_PPD` or more.
+/// and aspect (frame `f`): the box's inside as an image of its own, its frame and fit, when
+/// the fit reaches `INSET_MIN_FIT` at `INSET_MIN_PPD` or more.
 fn register_inset(
     ck: &Checker,
     p: &Prepared,
@@ -2720,17 +2735,50 @@ fn register_inset(
             (&pts, start)
         })
         .collect();
-    let fits = refine_all(
-        &q,
-        &starts,
-        INSET_MIN_POINTS,
-        true,
-        super::FIT_SCHEDULE,
-        super::MERGE_PX,
-    );
-    let (fi, fit) = fits.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let fit_on = |look: &Prepared| {
+        refine_all(
+            look,
+            &starts,
+            INSET_MIN_POINTS,
+            false,
+            super::FIT_SCHEDULE,
+            super::MERGE_PX,
+        )
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let (mut fi, mut fit) = fit_on(&q)?;
+    // Neighbours drawn a few levels off a white sea (matplotlib's pale grey) show their coasts
+    // in faint edges only, as on the main map: a second look with those, the dash line still
+    // read on the first.
+    if fit < INSET_MIN_FIT
+        && let Some(faint) = q.faint(1.0)
+        && let Some((g, t)) = fit_on(&faint)
+        && t > fit
+    {
+        (fi, fit) = (g, t);
+    }
     tracing::debug!(fit, ppd = fi.px_per_deg(), ?fi, ?b, "inset registration");
-    (fit >= INSET_MIN_FIT && fi.px_per_deg() >= INSET_MIN_PPD).then_some((q, fi, fit))
+    // A 南海诸岛 inset is drawn to hold the whole dash line: a frame that puts part of it
+    // outside the box has fitted some other stretch of coast (China's alone, with no
+    // neighbours to pin the frame, fits zoomed in on Guangdong).
+    let (w, h) = (q.w as f64, q.h as f64);
+    let dashes_in = ck
+        .reference
+        .dashes
+        .iter()
+        .filter(|d| {
+            d.iter().all(|c| {
+                let (x, y) = fi.to_px(c[0], c[1]);
+                x >= 0.0 && y >= 0.0 && x < w && y < h
+            })
+        })
+        .count();
+    tracing::debug!(dashes_in, "inset frame holds the dash line");
+    (fit >= INSET_MIN_FIT
+        && fi.px_per_deg() >= INSET_MIN_PPD
+        && dashes_in + INSET_DASHES_OUT >= ck.reference.dashes.len())
+    .then_some((q, fi, fit))
 }
 
 /// Where a map of China cut off above the South China Sea stops: the latitude of the image's
