@@ -1043,9 +1043,10 @@ impl Checker {
     /// A map registered in a centred projection: tries central meridians 10, 20 and 30
     /// degrees either side (frame carried over), then, when the best fits from
     /// `CENTRED_BASES_FROM`, the other pseudo-cylindrical bases of `Projection::CHINA_CENTRED`
-    /// at its meridian and 5 degrees either side; keeps the best fit. A library that centres its projection on the longitudes shown (Plotly
-    /// rotates it to their middle) draws a view of Asia in, say, Natural Earth centred on
-    /// 100E: a neighbouring base at a meridian nearby fits it only loosely.
+    /// at its meridian and 5 degrees either side; keeps the best fit. A library that centres
+    /// its projection on the longitudes shown (Plotly rotates it to their middle) draws a view
+    /// of Asia in, say, Natural Earth centred on 100E: a neighbouring base at a meridian nearby
+    /// fits it only loosely.
     fn centred_variants(&self, p: &Prepared, f: Frame, s: f64, china_only: bool) -> (Frame, f64) {
         let Projection::Centred { base, lon0 } = f.projection else {
             return (f, s);

@@ -1,8 +1,9 @@
 //! Overlay PNG for case files: the image, the registered reference outline (China in China's
 //! view, cyan) and each zone coloured by status (red violation, green ok, amber uncertain);
 //! where the South China Sea was read in a 南海诸岛 inset box, the box and the dash line's
-//! place in it in the box's own frame (cyan), and the zone's status there; with a legend in Chinese and English rendered through resvg with the system fonts
-//! (Noto Sans CJK when installed; without a CJK font the Chinese words are left blank).
+//! place in it in the box's own frame (cyan), and the zone's status there; with a legend in
+//! Chinese and English rendered through resvg with the system fonts (Noto Sans CJK when
+//! installed; without a CJK font the Chinese words are left blank).
 use super::register::{Prepared, Registered};
 use super::{CheckReport, Checker, Status};
 use crate::reference::raster::{Mask, stroke_px};

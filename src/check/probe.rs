@@ -2656,11 +2656,12 @@ fn inset_box(p: &Prepared, f: &Frame) -> Option<[f64; 4]> {
                 continue;
             }
             for &bottom in bottoms.iter().filter(|&&b| b >= top + min) {
+                let left_cover = col_cover(left, top, bottom);
                 for &right in rights.iter().filter(|&&r| r >= left + min) {
                     let area = (right - left) * (bottom - top);
                     let sides = [
                         row_cover(top, left, right),
-                        col_cover(left, top, bottom),
+                        left_cover,
                         if bottom == p.h - 1 {
                             1.0
                         } else {
@@ -2716,23 +2717,15 @@ fn register_inset(
             .map(|&(lo, la)| proj.forward(lo, la))
             .collect(),
     );
-    let ratio = f.sy / f.sx;
     let (w, h) = (q.w as f64, q.h as f64);
     let starts: Vec<(&Outline, Frame)> = INSET_VIEWS
         .iter()
         .map(|&v| {
             let pb = projected_bbox(proj, v);
-            let sx = (w / (pb[2] - pb[0])).min(h / ((pb[3] - pb[1]) * ratio));
-            let sy = sx * ratio;
-            let (cx, cy) = ((pb[0] + pb[2]) / 2.0, (pb[1] + pb[3]) / 2.0);
-            let start = Frame {
-                projection: proj,
-                sx,
-                sy,
-                tx: w / 2.0 - sx * cx,
-                ty: h / 2.0 + sy * cy,
-            };
-            (&pts, start)
+            (
+                &pts,
+                Frame::centred_in(proj, pb, [0.0, 0.0, w, h], f.sy / f.sx),
+            )
         })
         .collect();
     let fit_on = |look: &Prepared| {
@@ -2762,7 +2755,6 @@ fn register_inset(
     // A 南海诸岛 inset is drawn to hold the whole dash line: a frame that puts part of it
     // outside the box has fitted some other stretch of coast (China's alone, with no
     // neighbours to pin the frame, fits zoomed in on Guangdong).
-    let (w, h) = (q.w as f64, q.h as f64);
     let dashes_in = ck
         .reference
         .dashes

@@ -465,6 +465,25 @@ impl Frame {
             ty: py0 + sy * y1,
         }
     }
+    /// Frame that fits the projected bbox `proj_bbox` inside the pixel box, centred in it, the
+    /// vertical scale `k` times the horizontal one.
+    pub fn centred_in(
+        projection: Projection,
+        proj_bbox: [f64; 4],
+        px_box: [f64; 4],
+        k: f64,
+    ) -> Frame {
+        let ([x0, y0, x1, y1], [px0, py0, px1, py1]) = (proj_bbox, px_box);
+        let sx = ((px1 - px0) / (x1 - x0)).min((py1 - py0) / ((y1 - y0) * k));
+        let sy = sx * k;
+        Frame {
+            projection,
+            sx,
+            sy,
+            tx: (px0 + px1) / 2.0 - sx * ((x0 + x1) / 2.0),
+            ty: (py0 + py1) / 2.0 + sy * ((y0 + y1) / 2.0),
+        }
+    }
     /// Frame that maps the projected bbox `proj_bbox` across the pixel box's width, flush with
     /// its top, the vertical scale `k` times the horizontal one.
     pub fn by_width(

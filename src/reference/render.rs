@@ -256,16 +256,7 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
         sub.dashes = spec.inset_dashes;
         // at the main map's aspect (as a library draws an inset), the view centred in the box
         let pb = projected_bbox(sub.projection, sub.bbox);
-        let ratio = frame.sy / frame.sx;
-        let sx = ((x1 - x0) / (pb[2] - pb[0])).min((y1 - y0) / ((pb[3] - pb[1]) * ratio));
-        let sy = sx * ratio;
-        let f = Frame {
-            projection: sub.projection,
-            sx,
-            sy,
-            tx: (x0 + x1) / 2.0 - sx * (pb[0] + pb[2]) / 2.0,
-            ty: (y0 + y1) / 2.0 + sy * (pb[1] + pb[3]) / 2.0,
-        };
+        let f = Frame::centred_in(sub.projection, pb, [x0, y0, x1, y1], frame.sy / frame.sx);
         let mut box_mask = Mask::new(w, h);
         fill_px(
             &mut box_mask,
