@@ -3219,3 +3219,41 @@ fn asia_view_in_natural_earth_centred_on_its_middle_registers() {
     assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
     assert_eq!(status(&r, "aksai_chin"), Status::Ok, "{r:#?}");
 }
+
+/// Plotly draws a conic at its default standard parallels (0N and 60N) unless the plot sets
+/// others, centred on the middle of the longitudes shown. A Plotly view of 70-140E, 0-55N
+/// fitted China's 25N/47N conic at 0.73 at best (so much narrower a cone bends China's outline
+/// visibly), under the 0.78 China alone needs, and came back not applicable; views of
+/// 90 degrees centred on 100E or 105E came back not applicable or in a loose 25N/47N frame. The
+/// 0N/60N conics are now among the variants a conic frame is re-fitted in.
+#[test]
+fn asia_view_in_plotlys_default_conic_registers() {
+    for proj in [
+        Projection::Albers {
+            p1: 0,
+            p2: 60,
+            lon0: 105,
+        },
+        Projection::Lambert {
+            p1: 0,
+            p2: 60,
+            lon0: 100,
+        },
+    ] {
+        // 90 degrees of longitude centred on the projection's meridian, as Plotly centres it
+        let (Projection::Albers { lon0, .. } | Projection::Lambert { lon0, .. }) = proj else {
+            unreachable!()
+        };
+        let mid = f64::from(lon0);
+        let view = [mid - 45.0, 0.0, mid + 45.0, 60.0];
+        let mut s = RenderSpec::at_aspect(proj, view, 900, Style::highlight());
+        s.zangnan_as_india = true;
+        s.dashes = false;
+        let r = check_spec(&s);
+        assert_eq!(r.map.projection, Some(proj.name()), "{r:#?}");
+        assert!(r.map.fit >= 0.85, "{r:#?}");
+        assert_eq!(status(&r, "zangnan"), Status::Violation, "{r:#?}");
+        assert_eq!(status(&r, "aksai_chin"), Status::Ok, "{r:#?}");
+        assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
+    }
+}

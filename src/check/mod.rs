@@ -332,6 +332,7 @@ impl Checker {
             .copied()
             .filter(|q| !Projection::SECOND_CHANCE.contains(q))
             .chain(Projection::CONICS)
+            .chain(Projection::PLOTLY_CONICS)
             .chain(Projection::CHINA_CENTRED)
             .collect();
         let china = Template::new(
@@ -609,11 +610,12 @@ impl Checker {
         if c[2] - c[0] < 24.0 || c[3] - c[1] < 16.0 {
             return None;
         }
-        // every projection of the China template but the centred ones (second-chance)
+        // every projection of the China template but the centred ones (second-chance) and
+        // Plotly's conics (variants only)
         let common: Vec<Projection> = self
             .china
             .projections()
-            .filter(|q| !q.is_centred())
+            .filter(|q| !q.is_centred() && !Projection::PLOTLY_CONICS.contains(q))
             .collect();
         let mut hyps = self.hypotheses(p, c, &common, None);
         hyps.sort_by(|a, b| b.s.total_cmp(&a.s));
@@ -1011,11 +1013,15 @@ impl Checker {
         let mut best = reg;
         // a map of South Asia in a conic of its own is re-fitted in those, carried over on
         // a grid over South Asia
+        let china_conics: Vec<Projection> = Projection::CONICS
+            .into_iter()
+            .chain(Projection::PLOTLY_CONICS)
+            .collect();
         let (variants, window): (&[Projection], [f64; 4]) =
             if reg.frame.projection.is_south_asia_conic() {
                 (&Projection::SOUTH_ASIA_CONICS, SOUTH_ASIA_GRID)
             } else {
-                (&Projection::CONICS, CHINA_GRID)
+                (&china_conics, CHINA_GRID)
             };
         for &q in variants {
             if q == reg.frame.projection {
@@ -1151,6 +1157,7 @@ impl Checker {
         let asia = self.asia.get_or_init(|| {
             let projs: Vec<Projection> = Projection::CONICS
                 .into_iter()
+                .chain(Projection::PLOTLY_CONICS)
                 .chain(Projection::SOUTH_ASIA_CONICS)
                 .chain(CROP_PROJECTIONS.iter().map(|e| e.0))
                 .filter(|q| q.is_conic())

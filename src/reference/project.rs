@@ -307,6 +307,45 @@ impl Projection {
         out
     };
 
+    /// Plotly's conics at its default standard parallels (0N and 60N: a plot that sets
+    /// `projection.type` to a conic and no `parallels`), centred on the middle of the
+    /// longitudes shown, as Plotly rotates them (a view of 70-140E on 105E). Tried only as
+    /// variants of a conic frame already found (`Checker::conic_variants`): as whole-map
+    /// hypotheses, China alone in so wide a cone fitted Mollweide world maps loosely and
+    /// displaced their frame.
+    pub const PLOTLY_CONICS: [Projection; 6] = [
+        Projection::Albers {
+            p1: 0,
+            p2: 60,
+            lon0: 105,
+        },
+        Projection::Lambert {
+            p1: 0,
+            p2: 60,
+            lon0: 105,
+        },
+        Projection::Albers {
+            p1: 0,
+            p2: 60,
+            lon0: 100,
+        },
+        Projection::Lambert {
+            p1: 0,
+            p2: 60,
+            lon0: 100,
+        },
+        Projection::Albers {
+            p1: 0,
+            p2: 60,
+            lon0: 110,
+        },
+        Projection::Lambert {
+            p1: 0,
+            p2: 60,
+            lon0: 110,
+        },
+    ];
+
     pub const ALL: [Projection; 10] = [
         Projection::PlateCarree,
         Projection::WebMercator,
