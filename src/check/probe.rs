@@ -2736,6 +2736,7 @@ fn register_inset(
             false,
             super::FIT_SCHEDULE,
             super::MERGE_PX,
+            None,
         )
         .into_iter()
         .max_by(|a, b| a.1.total_cmp(&b.1))

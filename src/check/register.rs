@@ -1159,6 +1159,8 @@ pub fn refine(
 /// `merge_px` of where a better-scoring one puts it is dropped, and takes that one's result.
 /// Starts a few pixels apart settle on the same optimum, and the last stage (every point, the
 /// finest truncation) costs more than the others together: refined alone, each would pay it.
+/// With `behind`, a start far behind the best after a stage is refined no further (see
+/// `Behind`): the fine stages of frames that cannot win cost as much as the winner's.
 pub fn refine_all(
     p: &Prepared,
     starts: &[(&Outline, Frame)],
@@ -1166,17 +1168,39 @@ pub fn refine_all(
     free_aspect: bool,
     schedule: &[(f32, usize, f64)],
     merge_px: f64,
+    behind: Option<Behind>,
 ) -> Vec<(Frame, f64)> {
     // each start's current frame and stage score, and the start it merged into
     let mut cur: Vec<(Frame, f64)> = starts.iter().map(|&(_, f)| (f, 0.0)).collect();
     let mut into: Vec<Option<usize>> = vec![None; starts.len()];
-    for &stage in schedule {
+    // starts left behind: refined no further
+    let mut stopped = vec![false; starts.len()];
+    for (k, &stage) in schedule.iter().enumerate() {
         for (i, &(pts, _)) in starts.iter().enumerate() {
-            if into[i].is_none() {
+            if into[i].is_none() && !stopped[i] {
                 cur[i] = refine_stage(p, pts, cur[i].0, min_in, free_aspect, stage);
             }
         }
-        let mut order: Vec<usize> = (0..starts.len()).filter(|&i| into[i].is_none()).collect();
+        if let Some(b) = behind
+            && k + 1 < schedule.len()
+        {
+            let lead = (0..starts.len())
+                .filter(|&i| into[i].is_none() && !stopped[i])
+                .map(|i| cur[i].1)
+                .fold(f64::MIN, f64::max);
+            if lead >= b.lead_from {
+                for i in 0..starts.len() {
+                    if into[i].is_none() && cur[i].1 < lead - b.margin {
+                        stopped[i] = true;
+                    }
+                }
+            }
+        }
+        // (a start left behind keeps an earlier stage's score, not comparable: it takes part
+        // no longer)
+        let mut order: Vec<usize> = (0..starts.len())
+            .filter(|&i| into[i].is_none() && !stopped[i])
+            .collect();
         // the best score first; ties to the earlier start
         order.sort_by(|&a, &b| cur[b].1.total_cmp(&cur[a].1).then(a.cmp(&b)));
         let mut kept: Vec<usize> = Vec::new();
@@ -1208,6 +1232,15 @@ pub fn refine_all(
             (cur[k].0, fits[k].unwrap_or(0.0))
         })
         .collect()
+}
+
+/// When `refine_all` stops refining a start that has fallen far behind: after each stage but
+/// the last, a start whose stage score is more than `margin` below the best one's, when that
+/// one scores `lead_from` or more. It keeps the frame it has reached, and its fit there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Behind {
+    pub margin: f64,
+    pub lead_from: f64,
 }
 
 /// One stage of `refine`: coordinate descent at truncation `trunc`, reading every `stride`th
@@ -1620,6 +1653,7 @@ mod tests {
             true,
             &[(8.0, 2, 3.0), (3.0, 1, 1.0)],
             1.0,
+            None,
         );
         assert_eq!(all, vec![alone]);
         assert!(alone.1 > 0.9, "the border is found: {alone:?}");
@@ -1636,6 +1670,7 @@ mod tests {
             true,
             &[(8.0, 2, 3.0), (3.0, 1, 1.0)],
             1.0,
+            None,
         );
         assert_eq!(all[0], all[1]);
         assert_eq!(
@@ -1649,6 +1684,60 @@ mod tests {
                 &[(8.0, 2, 3.0), (3.0, 1, 1.0)]
             )
         );
+    }
+
+    #[test]
+    fn refine_all_stops_refining_a_start_left_far_behind_and_refines_the_lead_alone() {
+        // the rectangle's border as above, an outline of it, and a diagonal cross that fits
+        // it nowhere
+        let (w, h) = (160, 120);
+        let rgb: Vec<[u8; 3]> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let inside = (30..130).contains(&x) && (20..100).contains(&y);
+                if inside { [40; 3] } else { [255; 3] }
+            })
+            .collect();
+        let p = Prepared::new(w, h, rgb);
+        let mut sq = Vec::new();
+        let mut cross = Vec::new();
+        for k in 0..100 {
+            let t = k as f64 / 100.0;
+            sq.extend([(t, 0.0), (t, 0.8), (0.0, t * 0.8), (1.0, t * 0.8)]);
+            cross.extend([(t, t * 0.8), (t, 0.8 - t * 0.8)]);
+        }
+        let (sq, cross) = (Outline::new(sq), Outline::new(cross));
+        let f = Frame {
+            projection: Projection::PlateCarree,
+            sx: 99.0,
+            sy: 99.0,
+            tx: 31.0,
+            ty: 101.0,
+        };
+        let schedule = [(8.0, 2, 3.0), (3.0, 1, 1.0)];
+        let behind = Behind {
+            margin: 0.1,
+            lead_from: 0.5,
+        };
+        let all = refine_all(
+            &p,
+            &[(&sq, f), (&cross, f)],
+            10,
+            true,
+            &schedule,
+            1.0,
+            Some(behind),
+        );
+        // the lead is refined as it would be alone
+        assert_eq!(all[0], refine(&p, &sq, f, 10, true, &schedule));
+        // the cross, far behind after the first stage, keeps that stage's frame and its fit
+        let first = refine(&p, &cross, f, 10, true, &schedule[..1]);
+        assert_eq!(all[1], first);
+        assert!(all[1].1 < all[0].1 - 0.1, "{all:?}");
+        // without `behind` it is refined to the end
+        let all = refine_all(&p, &[(&sq, f), (&cross, f)], 10, true, &schedule, 1.0, None);
+        assert_eq!(all[1], refine(&p, &cross, f, 10, true, &schedule));
+        assert_ne!(all[1], first);
     }
 
     #[test]
