@@ -1608,27 +1608,28 @@ mod tests {
         assert!(matches!(*p.support(8.0), Support::Coded { .. }));
     }
 
-    #[test]
-    fn refine_all_merges_starts_that_come_together_and_refines_one_as_refine_does() {
-        // a dark rectangle's border, and its outline as points
+    /// A 160 x 120 image of a dark 100 x 80 rectangle on white, and the rectangle's border as
+    /// points of a 1 x 0.8 box (at scale 99 and offset (31, 101) nearly on it).
+    fn dark_rectangle() -> (Prepared, Vec<(f64, f64)>) {
         let (w, h) = (160, 120);
         let rgb: Vec<[u8; 3]> = (0..w * h)
             .map(|i| {
                 let (x, y) = (i % w, i / w);
                 let inside = (30..130).contains(&x) && (20..100).contains(&y);
-                if inside {
-                    [40, 40, 40]
-                } else {
-                    [255, 255, 255]
-                }
+                if inside { [40; 3] } else { [255; 3] }
             })
             .collect();
-        let p = Prepared::new(w, h, rgb);
         let mut pts = Vec::new();
         for k in 0..100 {
             let t = k as f64 / 100.0;
             pts.extend([(t, 0.0), (t, 0.8), (0.0, t * 0.8), (1.0, t * 0.8)]);
         }
+        (Prepared::new(w, h, rgb), pts)
+    }
+
+    #[test]
+    fn refine_all_merges_starts_that_come_together_and_refines_one_as_refine_does() {
+        let (p, pts) = dark_rectangle();
         let outline = Outline::new(pts);
         let other = outline.clone();
         let frame = |tx: f64| Frame {
@@ -1688,24 +1689,12 @@ mod tests {
 
     #[test]
     fn refine_all_stops_refining_a_start_left_far_behind_and_refines_the_lead_alone() {
-        // the rectangle's border as above, an outline of it, and a diagonal cross that fits
-        // it nowhere
-        let (w, h) = (160, 120);
-        let rgb: Vec<[u8; 3]> = (0..w * h)
-            .map(|i| {
-                let (x, y) = (i % w, i / w);
-                let inside = (30..130).contains(&x) && (20..100).contains(&y);
-                if inside { [40; 3] } else { [255; 3] }
-            })
+        // the rectangle's border, and a diagonal cross that fits it nowhere
+        let (p, sq) = dark_rectangle();
+        let cross: Vec<(f64, f64)> = (0..100)
+            .map(|k| k as f64 / 100.0)
+            .flat_map(|t| [(t, t * 0.8), (t, 0.8 - t * 0.8)])
             .collect();
-        let p = Prepared::new(w, h, rgb);
-        let mut sq = Vec::new();
-        let mut cross = Vec::new();
-        for k in 0..100 {
-            let t = k as f64 / 100.0;
-            sq.extend([(t, 0.0), (t, 0.8), (0.0, t * 0.8), (1.0, t * 0.8)]);
-            cross.extend([(t, t * 0.8), (t, 0.8 - t * 0.8)]);
-        }
         let (sq, cross) = (Outline::new(sq), Outline::new(cross));
         let f = Frame {
             projection: Projection::PlateCarree,
