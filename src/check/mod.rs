@@ -339,8 +339,7 @@ impl Checker {
             .iter()
             .copied()
             .filter(|q| !Projection::SECOND_CHANCE.contains(q))
-            .chain(Projection::CONICS)
-            .chain(Projection::PLOTLY_CONICS)
+            .chain(Projection::china_conics())
             .chain(Projection::CHINA_CENTRED)
             .collect();
         let china = Template::new(
@@ -1029,10 +1028,7 @@ impl Checker {
         let mut best = reg;
         // a map of South Asia in a conic of its own is re-fitted in those, carried over on
         // a grid over South Asia
-        let china_conics: Vec<Projection> = Projection::CONICS
-            .into_iter()
-            .chain(Projection::PLOTLY_CONICS)
-            .collect();
+        let china_conics: Vec<Projection> = Projection::china_conics().collect();
         let (variants, window): (&[Projection], [f64; 4]) =
             if reg.frame.projection.is_south_asia_conic() {
                 (&Projection::SOUTH_ASIA_CONICS, SOUTH_ASIA_GRID)
@@ -1171,9 +1167,7 @@ impl Checker {
             return self.template(proj, false).points(proj);
         }
         let asia = self.asia.get_or_init(|| {
-            let projs: Vec<Projection> = Projection::CONICS
-                .into_iter()
-                .chain(Projection::PLOTLY_CONICS)
+            let projs: Vec<Projection> = Projection::china_conics()
                 .chain(Projection::SOUTH_ASIA_CONICS)
                 .chain(CROP_PROJECTIONS.iter().map(|e| e.0))
                 .filter(|q| q.is_conic())

@@ -14,12 +14,13 @@
 //! flat hypotheses (never in their place), a conic frame is kept only when it fits better
 //! than the best flat one by a clear margin (a conic China outline fits the China inside a
 //! world map's outline fairly well), and a map registered in a conic is then re-fitted in
-//! every other variant and in Plotly's default conics (`Projection::PLOTLY_CONICS`; frame
-//! carried over by least squares on a grid of points over China) and the best fit kept. Conic maps that draw the neighbours out to the
-//! image edges are found by the crop search, and so are maps of South Asia in a conic centred
-//! on India, re-fitted then over `Projection::SOUTH_ASIA_CONICS` (central meridians two
-//! degrees apart) on a grid over South Asia. Maps of India drawn alone are fitted on India's
-//! outline where both views draw it alike, when nothing else fits well.
+//! every other variant and in Plotly's default conics (`Projection::china_conics`; frame
+//! carried over by least squares on a grid of points over China) and the best fit kept. Conic
+//! maps that draw the neighbours out to the image edges are found by the crop search, and so
+//! are maps of South Asia in a conic centred on India, re-fitted then over
+//! `Projection::SOUTH_ASIA_CONICS` (central meridians two degrees apart) on a grid over South
+//! Asia. Maps of India drawn alone are fitted on India's outline where both views draw it
+//! alike, when nothing else fits well.
 use crate::reference::project::{Frame, Projection};
 use std::collections::HashMap;
 

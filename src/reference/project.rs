@@ -313,38 +313,33 @@ impl Projection {
     /// variants of a conic frame already found (`Checker::conic_variants`): as whole-map
     /// hypotheses, China alone in so wide a cone fitted Mollweide world maps loosely and
     /// displaced their frame.
-    pub const PLOTLY_CONICS: [Projection; 6] = [
-        Projection::Albers {
-            p1: 0,
-            p2: 60,
-            lon0: 105,
-        },
-        Projection::Lambert {
-            p1: 0,
-            p2: 60,
-            lon0: 105,
-        },
-        Projection::Albers {
-            p1: 0,
-            p2: 60,
-            lon0: 100,
-        },
-        Projection::Lambert {
-            p1: 0,
-            p2: 60,
-            lon0: 100,
-        },
-        Projection::Albers {
-            p1: 0,
-            p2: 60,
-            lon0: 110,
-        },
-        Projection::Lambert {
-            p1: 0,
-            p2: 60,
-            lon0: 110,
-        },
-    ];
+    pub const PLOTLY_CONICS: [Projection; 6] = {
+        const LON0: [i16; 3] = [105, 100, 110];
+        let mut out = [Projection::PlateCarree; 6];
+        let mut i = 0;
+        while i < 3 {
+            let lon0 = LON0[i];
+            out[2 * i] = Projection::Albers {
+                p1: 0,
+                p2: 60,
+                lon0,
+            };
+            out[2 * i + 1] = Projection::Lambert {
+                p1: 0,
+                p2: 60,
+                lon0,
+            };
+            i += 1;
+        }
+        out
+    };
+
+    /// The conics a frame of China is re-fitted in: `CONICS`, then `PLOTLY_CONICS`.
+    pub fn china_conics() -> impl Iterator<Item = Projection> {
+        Projection::CONICS
+            .into_iter()
+            .chain(Projection::PLOTLY_CONICS)
+    }
 
     pub const ALL: [Projection; 10] = [
         Projection::PlateCarree,
