@@ -7,7 +7,9 @@
 //! - `/js/index.html` linking `/js/<i>.html` for i in 0..J (default 20): pages that draw a map
 //!   shape on a canvas with plain JS and fetch `/js/geo.json`, for the rendered-capture figure.
 //!
-//! Usage: `cargo run --example bench_site -- [PAGES] [JS_PAGES]`; prints `listening <addr>`.
+//! Usage: `cargo run --example bench_site -- [PAGES] [JS_PAGES] [DELAY_MS]`; prints
+//! `listening <addr>`. `DELAY_MS` (default 0) holds every response back that long before it is
+//! written, like a server that takes time to produce a page (the clients' CPU is not used).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,6 +108,8 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let pages: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let js_pages: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
+    let delay_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let delay = std::time::Duration::from_millis(delay_ms);
     let site = Arc::new(build(pages, js_pages));
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
@@ -145,6 +149,9 @@ async fn main() {
                 buf.drain(..end);
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
                 let close = head.to_ascii_lowercase().contains("connection: close");
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let (status, ct, body) = match site.get(&path) {
                     Some((ct, body)) => ("200 OK", *ct, body.as_slice()),
                     None => ("404 Not Found", "text/html", &b"<html>not found</html>"[..]),

@@ -7,7 +7,8 @@
 #
 #   benches/crawl_vs_wget.sh [PAGES=2000] [JS_PAGES=20] [PROFILE=release|debug]
 #   (ROUNDS=N rounds of wget + sweep, default 3; SKIP_RENDER=1 skips the rendered-capture part,
-#   SKIP_TMPFS=1 the sweep on /dev/shm)
+#   SKIP_TMPFS=1 the sweep on /dev/shm; DELAY_MS=N makes the site take N ms per response, as
+#   a real server does, default 0: answers come back at once)
 #
 # Prints pages/s, wall time and peak RSS (from /usr/bin/time -v) for each, and the ratio of the
 # sweep's pages/s to wget's (target >= 2x; peak RSS target < 300 MB).
@@ -57,6 +58,22 @@
 # 2026-12-04 18:50 UTC, at 0673549 (sweep unchanged), three rounds: wget 2741, 3032, 2900 pages/s
 #   (median 2900); sweep 1316, 901, 681 (median 901; sys 0.7, 2.5, 3.7 s round by round, user
 #   1.2-1.5 s): 0.31x; peak 96-98 MB; tmpfs 1962 pages/s; crawl alone 14,293.
+# 2026-12-05 07:00 UTC, at 6ef6f96 (sweep unchanged; a new VM), three rounds each:
+#   instant server (DELAY_MS=0): wget 3079, 3450 pages/s (0.58-0.65 s); sweep 1213, 1308, 1198
+#   (1.5-1.7 s, user 1.6 s, sys 0.6 s): 0.35x; tmpfs 1440 pages/s; peak 96 MB. The crawler
+#   alone, fetching the same pages and images and writing nothing, took 0.19-0.23 s (user
+#   0.15-0.18 s): 2.6-3.2x wget. So at 2x wget everything the sweep adds to the crawl (6,000
+#   blobs hashed, written and made durable, 2,000 records hash-chained in SQLite, 2,000 PNGs
+#   decoded and gated, about 0.2 s of CPU for the PNG decoding alone) would have to fit in
+#   about 0.1 s on the two cores the site server shares: out of reach on this machine.
+#   Server taking 1 ms per response (DELAY_MS=1; wget 2.5 ms per request): wget 199, 183, 183;
+#   sweep 996, 1082, 931 pages/s: 5.43x. DELAY_MS=2: wget 135, 134, 134; sweep 788, 761, 914:
+#   5.87x. DELAY_MS=5: wget 79, 75, 75; sweep 565, 567, 567: 7.53x (the crawl alone 596: the
+#   sweep's sealing and checks then hide inside the waits). wget asks for one URL at a time;
+#   the sweep keeps 8 requests in flight to the host (--per-host-concurrency 8).
+#   Tried: mimalloc as the binary's allocator (malloc and free were a fifth of the sweep's
+#   CPU): user time 13% lower, system time higher, wall time the same, peak RSS 275 MB instead
+#   of 100 MB (its per-thread heaps on the blocking pool's threads). Dropped.
 # Same code under another session's builds (load 3-4, 08:07-09:01, five runs): sweep
 #   585-914 pages/s against wget 509-2106.
 #   Where the sweep's CPU goes (perf, 2,000 pages): PNG decoding and the map-likeness gate of
@@ -76,10 +93,10 @@ cargo build -q "${flag[@]}" --bin mapsweep --example bench_site
 bin="target/$PROFILE/mapsweep"; site="target/$PROFILE/examples/bench_site"
 work="$(mktemp -d "${TMPDIR:-/var/tmp}/mapsweep-bench.XXXXXX")"
 trap 'kill "$spid" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$site" "$PAGES" "$JS" > "$work/site.out" & spid=$!
+"$site" "$PAGES" "$JS" "${DELAY_MS:-0}" > "$work/site.out" & spid=$!
 for _ in $(seq 100); do grep -q listening "$work/site.out" 2>/dev/null && break; sleep 0.2; done
 addr="$(awk '/listening/{print $2}' "$work/site.out")"
-echo "site: http://$addr/ ($PAGES pages + images, $JS JS pages); $PROFILE build; data dir on $(df --output=source,fstype "$work" | tail -1)"
+echo "site: http://$addr/ ($PAGES pages + images, $JS JS pages, ${DELAY_MS:-0} ms per response); $PROFILE build; data dir on $(df --output=source,fstype "$work" | tail -1)"
 
 peak() { awk -F: '/Maximum resident set size/{gsub(/ /,"",$2); printf "%.1f MB", $2/1024}' "$1"; }
 wall() { awk '/Elapsed \(wall clock\)/{print $NF}' "$1"; }
