@@ -9,6 +9,7 @@ pub mod gate;
 pub mod overlay;
 pub mod probe;
 pub mod register;
+pub mod simd;
 
 use crate::reference::build::point_in;
 use crate::reference::project::{Frame, Projection, projected_bbox};
