@@ -60,7 +60,7 @@ pub struct Prepared {
 pub enum Support {
     /// Each pixel's `DtCodes` code, and the support of each code's distance.
     Coded {
-        codes: DtCodes,
+        codes: std::sync::Arc<DtCodes>,
         lut: Box<[u32; 256]>,
     },
     /// Each pixel's support.
@@ -303,7 +303,8 @@ impl Prepared {
     /// 24 over 300: the chamfer distances are sums of steps of 1 and the f32 nearest √2, added
     /// in many orders), the table is `Support::Coded`: a byte per pixel and a table of 256
     /// supports, the same values in a quarter of the memory, which the points' scattered
-    /// loads pull through the cache four times less.
+    /// loads pull through the cache four times less. The codes of a wider truncation are
+    /// taken again, with a table of this one's supports.
     pub fn support(&self, trunc: f32) -> std::sync::Arc<Support> {
         let mut built = self
             .supports
@@ -313,7 +314,13 @@ impl Prepared {
             return t.clone();
         }
         let of = |d: f32| ((1.0 - (d / trunc).min(1.0)) * SUPPORT_ONE as f32) as u32;
-        let t = match DtCodes::new(&self.dt, trunc) {
+        // codes taken under a wider truncation serve this one too: a distance they code
+        // apart from the others, or as far, at or past `trunc` has no support here either
+        let wider = built.iter().find_map(|(b, t)| match &**t {
+            Support::Coded { codes, .. } if f32::from_bits(*b) >= trunc => Some(codes.clone()),
+            _ => None,
+        });
+        let t = match wider.or_else(|| DtCodes::new(&self.dt, trunc).map(std::sync::Arc::new)) {
             Some(codes) => {
                 // a distance of `trunc` or more has no support
                 let mut lut = Box::new([0u32; 256]);
@@ -1619,6 +1626,21 @@ mod tests {
         // the two finer tables are read through codes, and give the same scores above
         assert!(matches!(*p.support(3.0), Support::Coded { .. }));
         assert!(matches!(*p.support(8.0), Support::Coded { .. }));
+        // tables built coarse to fine, as a registration does: the finer one takes the
+        // coarser one's codes, and reads the same supports
+        let q = Prepared::new(w, h, p.rgb.clone());
+        for (trunc, stride) in [(8.0, 2), (3.0, 1)] {
+            assert_eq!(
+                score(&q, &outline, &f, trunc, stride),
+                score_by_point(&q, &pts, &f, trunc, stride)
+            );
+        }
+        match (&*q.support(8.0), &*q.support(3.0)) {
+            (Support::Coded { codes: a, .. }, Support::Coded { codes: b, .. }) => {
+                assert!(std::sync::Arc::ptr_eq(a, b))
+            }
+            _ => panic!("distances under 8 px take under 256 values here"),
+        }
     }
 
     /// A 160 x 120 image of a dark 100 x 80 rectangle on white, and the rectangle's border as
