@@ -3257,3 +3257,17 @@ fn asia_view_in_plotlys_default_conic_registers() {
         assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
     }
 }
+
+/// A world choropleth 900 px wide (2.5 px per degree, Miller, no dash line) with white strokes
+/// on a pale blue sea, saved as JPEG by Pillow: the stroke covers Taiwan whole, and JPEG
+/// smears the thin line's colour toward the sea's (21 levels apart, 35 in the lossless
+/// image), so the stroke was not told from the sea and Taiwan's white pixels were read as a
+/// fill of its own. The image crate's JPEG encoder did not reproduce the case, hence a file.
+#[test]
+fn taiwan_covered_by_a_white_stroke_in_a_jpeg_is_not_read_as_a_white_fill() {
+    let name = "ref_world_900_miller_choropleth_q70.jpg";
+    let bytes = std::fs::read(format!("tests/fixtures/check/{name}")).expect("fixture");
+    let r = checker().check_bytes(&bytes, name).expect("decodes");
+    assert!(r.map.fit > 0.8, "{name}: {r:#?}");
+    assert_eq!(status(&r, "taiwan"), Status::NotShown, "{name}: {r:#?}");
+}

@@ -1675,13 +1675,17 @@ fn probe_island(
     // At small scales a stroke covers an island whole and its middle is then as far from an
     // edge as a fill would be: such pixels show the stroke, not the island's fill.
     // a stroke is one colour along most of the outline (JPEG blends scatter over many)
+    // (a thin line in a JPEG is smeared into what it crosses: its colour there lies nearer
+    // the sea's than the line's own)
+    let apart = if p.lossy { 16 } else { 24 };
     let own_stroke = sc_share >= 0.4
         && cdist(sc, cc) > 28
-        && cdist(sc, sea) > 24
-        && cdist(sc, bg) > 24
+        && cdist(sc, sea) > apart
+        && cdist(sc, bg) > apart
         && nfill.is_some_and(|n| cdist(sc, n) > 24);
     tracing::debug!(
         ?sc,
+        sc_share,
         ?cc,
         ?nfill,
         ?sea,
