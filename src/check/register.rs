@@ -1053,23 +1053,23 @@ pub fn densify<'a>(rings: impl Iterator<Item = &'a Vec<[f64; 2]>>, step: f64) ->
 /// the loop back). A point lands on the same pixel as `Prepared::dt_at` would put it.
 pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) -> (f64, usize) {
     let support = p.support(trunc);
-    let simd = simd::usable(p.w, p.h);
+    let vector = simd::usable(p.w, p.h);
     let (sum, n, read) = match &*support {
         Support::Coded { codes, lut } => {
             let codes = &codes.codes[..];
             debug_assert_eq!(codes.len(), p.w * p.h);
-            let table = simd.then_some(simd::Table::Coded { codes, lut });
-            // SAFETY: `sum_supports` passes indices under w * h, inside `codes`; a byte
-            // indexes the 256 entries of `lut`
-            sum_supports(p, pts, f, stride, table, |i| unsafe {
+            // SAFETY: `sum_supports` passes indices under w * h, the length of `codes`; a
+            // byte indexes the 256 entries of `lut`
+            sum_supports(p, pts, f, stride, vector, |i| unsafe {
                 lut[*codes.get_unchecked(i) as usize]
             })
         }
         Support::Full(t) => {
             debug_assert_eq!(t.len(), p.w * p.h);
-            let table = simd.then_some(simd::Table::Full(t));
             // SAFETY: as above; the table holds w * h values
-            sum_supports(p, pts, f, stride, table, |i| unsafe { *t.get_unchecked(i) })
+            sum_supports(p, pts, f, stride, vector, |i| unsafe {
+                *t.get_unchecked(i)
+            })
         }
     };
     p.work.fetch_add(read, std::sync::atomic::Ordering::Relaxed);
@@ -1082,15 +1082,15 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
 
 /// `score`'s loop: the sum of the supports `at` gives for the pixel index (y * w + x, always
 /// under w * h) of each in-frame point at this stride, their count, and the points read.
-/// Runs wholly inside the image are summed by `simd::sum_inside` from `table` when there is
-/// one (the same supports as `at`'s, where `simd::usable`), eight points at a time.
+/// With `vector` (where `simd::usable` holds), runs wholly inside the image are summed by
+/// `simd::sum_inside`, eight points at a time.
 #[inline(always)]
 fn sum_supports(
     p: &Prepared,
     pts: &Outline,
     f: &Frame,
     stride: usize,
-    table: Option<simd::Table>,
+    vector: bool,
     at: impl Fn(usize) -> u32,
 ) -> (u64, usize, u64) {
     let stride = stride.max(1);
@@ -1117,10 +1117,10 @@ fn sum_supports(
             &packed[(a * stride).min(run.end)..run.end]
         };
         let (mut s, mut k) = (0u64, 0usize);
-        if let (true, 1, Some(table)) = (inside, step, table) {
-            // SAFETY: the run's box is inside the image, so is every point in it; `table`
-            // covers the image and comes only where `simd::usable` holds
-            s = unsafe { simd::sum_inside(run, [sx, sy, tx, ty], w, table) };
+        if inside && step == 1 && vector {
+            // SAFETY: the run's box is inside the image, so is every point in it; `at` reads
+            // any pixel inside, and `vector` is set only where `simd::usable` holds
+            s = unsafe { simd::sum_inside(run, [sx, sy, tx, ty], w, &at) };
             k = run.len();
         } else if inside {
             // every point falls inside (the run's box does): no test per point

@@ -10,18 +10,6 @@
 //! Used only where the CPU has AVX2 (detected at run time) and the image's pixel indices fit
 //! in an `i32`; elsewhere the scalar loop runs.
 
-/// The pixel table a run's supports are read from.
-#[derive(Clone, Copy)]
-pub enum Table<'a> {
-    /// A byte code per pixel and the support of each code.
-    Coded {
-        codes: &'a [u8],
-        lut: &'a [u32; 256],
-    },
-    /// The support of each pixel.
-    Full(&'a [u32]),
-}
-
 /// Whether `sum_inside` can run here: AVX2 on this CPU, and every pixel index of a `w` x `h`
 /// image an `i32`.
 pub fn usable(w: usize, h: usize) -> bool {
@@ -37,32 +25,29 @@ pub fn usable(w: usize, h: usize) -> bool {
     }
 }
 
-/// The sum of the supports in `table` of the pixels `(sx * x + tx, ty - sy * y)` of `pts` in
-/// an image `w` pixels wide, with `f` = `[sx, sy, tx, ty]`.
+/// The sum of the supports `at` reads for the pixel indices (y * w + x) of the pixels
+/// `(sx * x + tx, ty - sy * y)` of `pts` in an image `w` pixels wide, with `f` =
+/// `[sx, sy, tx, ty]`.
 ///
 /// # Safety
 /// Every point must map inside the image (0 <= px < w, 0 <= py < h, as the caller's run box
-/// guarantees), `table` must cover the image (w * h pixels), and `usable(w, h)` must have
-/// returned true.
+/// guarantees), `at` must accept the index of every pixel inside it, and `usable(w, h)` must
+/// have returned true.
 #[inline]
-pub unsafe fn sum_inside(pts: &[(f64, f64)], f: [f64; 4], w: usize, table: Table) -> u64 {
+pub unsafe fn sum_inside(
+    pts: &[(f64, f64)],
+    f: [f64; 4],
+    w: usize,
+    at: impl Fn(usize) -> u32,
+) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: the caller's contract is `avx2::sum`'s
-        unsafe {
-            match table {
-                Table::Coded { codes, lut } => avx2::sum(pts, f, w, |i| {
-                    // SAFETY: i < w * h, the length of `codes`; a byte indexes `lut`
-                    lut[*codes.get_unchecked(i) as usize]
-                }),
-                // SAFETY: i < w * h, the length of `t`
-                Table::Full(t) => avx2::sum(pts, f, w, |i| *t.get_unchecked(i)),
-            }
-        }
+        unsafe { avx2::sum(pts, f, w, at) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (pts, f, w, table);
+        let _ = (pts, f, w, at);
         unreachable!("sum_inside called where `usable` is false")
     }
 }
@@ -180,16 +165,8 @@ mod tests {
             // it, and `usable` holds
             let (coded, full_sum) = unsafe {
                 (
-                    sum_inside(
-                        &pts,
-                        f,
-                        w,
-                        Table::Coded {
-                            codes: &codes,
-                            lut: &lut,
-                        },
-                    ),
-                    sum_inside(&pts, f, w, Table::Full(&full)),
+                    sum_inside(&pts, f, w, |i| lut[codes[i] as usize]),
+                    sum_inside(&pts, f, w, |i| full[i]),
                 )
             };
             assert_eq!(coded, want, "{n} points, coded");
