@@ -860,6 +860,32 @@ fn china_map_cut_off_above_the_nansha_islands_is_flagged_despite_its_northern_da
     }
 }
 
+/// A regional view (90-130E, 10-45N) leaves out a third of China's mainland, so the rule that
+/// a map of the whole of China shows the South China Sea islands does not apply to it, however
+/// its registration is reached: scaled down to 420 px it registers on China's outline, and was
+/// flagged for the dash line it has no room for.
+#[test]
+fn regional_view_cutting_off_much_of_china_is_not_asked_for_the_dash_line() {
+    let mut s = RenderSpec::at_aspect(
+        Projection::Miller,
+        [90.0, 10.0, 130.0, 45.0],
+        700,
+        Style::choropleth(),
+    );
+    s.dashes = false;
+    for (r, what) in [
+        (check_spec(&s), "700 px"),
+        (check_downscaled(&s, 420), "420 px"),
+    ] {
+        assert_ne!(
+            status(&r, "south_china_sea"),
+            Status::Violation,
+            "{what}: {r:#?}"
+        );
+        assert_eq!(r.verdict, Verdict::Compliant, "{what}: {r:#?}");
+    }
+}
+
 /// The same cut-off map with an inset box drawn as D3 pages draw one on a dark map: a light
 /// frame over land and sea alike, running out to the picture's right and bottom edges. The
 /// inset search reads frame lines against open background and finds none; the box's corner

@@ -599,11 +599,15 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         sea: open_sea(p, &f),
     };
     let mut scene: Option<IslandScene> = None;
+    let whole = china_shown(&f, &ck.probes.china_main, &land.china);
+    tracing::debug!(region, whole, "share of mainland China in the image");
 
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
         let min_px = if rule == "south_china_sea" { 30 } else { 4 };
-        let scs_on_china = rule == "south_china_sea" && region == "china";
+        // The rule asks a map of the *whole* of China for the islands, wherever the frame
+        // stops: a view that cuts off much of the mainland is judged by the zone alone.
+        let scs_on_china = rule == "south_china_sea" && region == "china" && whole >= CHINA_WHOLE;
         if !scs_on_china && (inside < 0.7 || npx < min_px) {
             findings.push(finding(
                 rule,
@@ -650,6 +654,35 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         findings,
         overlay_png: None,
     }
+}
+
+/// Share of mainland China's projected area inside the image at or above which a map shows
+/// the whole of China: a tight crop may shave a tip (Heilongjiang's north, the Pamirs); a
+/// regional view east of 90E or south of 45N leaves out a third or more.
+const CHINA_WHOLE: f64 = 0.85;
+
+/// Share of mainland China's projected area (shoelace over its rings, in px) that the image
+/// holds, `mask` being those rings filled in the image.
+fn china_shown(f: &Frame, rings: &[Ring], mask: &Mask) -> f64 {
+    let refs: Vec<&Ring> = rings.iter().collect();
+    let total: f64 = project_rings(f, &refs)
+        .iter()
+        .map(|r| {
+            let n = r.len();
+            (0..n)
+                .map(|i| {
+                    let (a, b) = (r[i], r[(i + 1) % n]);
+                    a.0 * b.1 - b.0 * a.1
+                })
+                .sum::<f64>()
+                .abs()
+                / 2.0
+        })
+        .sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    (mask.count() as f64 / total).min(1.0)
 }
 
 /// Largest colour step (levels in some channel) from the background of a pixel that still
