@@ -27,6 +27,12 @@ const CHINA_UNIFORM_SHARE: f64 = 0.85;
 /// Levels from a fill within which a pixel counts as that fill for `CHINA_UNIFORM_SHARE`: above
 /// JPEG noise away from edges, below the step between a choropleth's classes.
 const UNIFORM_NEAR: i32 = 8;
+/// Share of Hainan's pixels in a thin Taiwan's colour from which that colour is taken for what
+/// the map makes of China's small islands (see `probe_island`).
+const HAINAN_SAME: f64 = 0.3;
+/// Width (px) of the dash line's strokes in a JPEG that draws it, with the ringing around them.
+const RUNG_DASH_PX: f64 = 6.0;
+
 /// Widest band of neighbouring columns (rows) read as one frame line of a 南海诸岛 inset box.
 const INSET_LINE_MAX: usize = 4;
 /// The same in a lossy image: JPEG ringing spreads a 2 px line over 5 or 6 rows off a
@@ -1711,7 +1717,15 @@ fn probe_island(
     // (a thin line in a JPEG is smeared into what it crosses: its colour there lies nearer
     // the sea's than the line's own)
     let apart = if p.lossy { 16 } else { 24 };
-    let own_stroke = sc_share >= 0.4
+    // (in a JPEG a stroke a pixel wide is smeared into the fill and sea either side of it, so
+    // its own colour holds on fewer of the outline's pixels: there it counts from a fifth of
+    // them, when that colour is no blend of the sea and the mainland's fill)
+    let share_min = if p.lossy && seg_dist(sc, sea, cc) > apart as f64 {
+        0.2
+    } else {
+        0.4
+    };
+    let own_stroke = sc_share >= share_min
         && cdist(sc, cc) > 28
         && cdist(sc, sea) > apart
         && cdist(sc, bg) > apart
@@ -1726,6 +1740,8 @@ fn probe_island(
         land = land.len(),
         "island colours"
     );
+    // (the stroke's colour read in a JPEG is itself off by its noise)
+    let stroke_t = if p.lossy { 32 } else { 24 };
     // the dash line's colour, read on the dashes far from Taiwan: near each dash point, the
     // pixels of a colour that is neither sea, boundary stroke nor the neighbours' fill
     let dash_c = {
@@ -1743,7 +1759,7 @@ fn probe_island(
                     let (xx, yy) = (x as i64 + dx, y as i64 + dy);
                     if let Some(c) = p.px(xx, yy)
                         && cdist(c, sea) > 24
-                        && cdist(c, sc) > 24
+                        && cdist(c, sc) > stroke_t
                         && nfill.is_none_or(|n| cdist(c, n) > 24)
                     {
                         px.push(yy as usize * p.w + xx as usize);
@@ -1751,17 +1767,30 @@ fn probe_island(
                 }
             }
         }
-        dominant(p, &px)
-            .filter(|d| d.1 * px.len() as f64 >= 0.5 * points as f64)
-            .map(|d| d.0)
+        // (a JPEG scatters the dashes' colour over neighbouring bins: count the pixels near it)
+        let held = |d: &([u8; 3], f64)| {
+            if p.lossy {
+                px.iter().filter(|&&i| cdist(p.rgb[i], d.0) <= 24).count() as f64
+            } else {
+                d.1 * px.len() as f64
+            }
+        };
+        let dom = dominant(p, &px);
+        tracing::debug!(n = px.len(), points, ?dom, held = ?dom.map(|d| held(&d)), "dash colour");
+        dom.filter(|d| held(d) >= 0.5 * points as f64).map(|d| d.0)
     };
     let dash_line = dash_c.filter(|&d| {
         cdist(d, cc) > 28 && cdist(d, sea) > 24 && nfill.is_none_or(|n| cdist(d, n) > 24)
     });
     tracing::debug!(?dash_c, ?dash_line, "island line colours");
+    // (a JPEG rings a dash line wider than `on_dash`: where the map draws one, its blends
+    // with the sea lie a pixel or two further out)
+    let rung_dash =
+        (p.lossy && dash_line.is_some()).then(|| dash_mask(ck, &f, p.w, p.h, RUNG_DASH_PX));
     let stroke_like = |i: usize| {
-        (own_stroke && cdist(p.rgb[i], sc) <= 24)
+        (own_stroke && cdist(p.rgb[i], sc) <= stroke_t)
             || dash_line.is_some_and(|d| cdist(p.rgb[i], d) <= 24)
+            || rung_dash.as_ref().is_some_and(|m| m.data[i] != 0)
     };
     // what shows the island's fill: its pixels without the stroke's own colour
     let fill: Vec<usize> = land.iter().copied().filter(|&i| !stroke_like(i)).collect();
@@ -1777,6 +1806,39 @@ fn probe_island(
     }
     let zc = dominant(p, &fill).map(|d| d.0).unwrap_or(cc);
     let interior: Vec<usize> = fill.iter().copied().filter(|&i| p.dt[i] >= 1.5).collect();
+    // Hainan is the control: an island of China of about Taiwan's size, drawn by the same map.
+    // When a thin Taiwan's colour is one that Hainan's pixels show too, that colour is what
+    // this map makes of a small island of China at this scale (a stroke covering it, JPEG
+    // smearing it), not a fill of Taiwan's own. (A colour that is itself a blend of the
+    // mainland's fill with the sea or the stroke is one Hainan's edges show anyway: no control.)
+    let t = if p.lossy { 24 } else { 8 };
+    if interior.len() < 3
+        && cdist(zc, cc) > 32
+        && seg_dist(zc, cc, sea) > t as f64
+        && seg_dist(zc, cc, sc) > t as f64
+        && let Some((same, n)) = {
+            let (hm, _, _) = zone_mask(ck.reference, "hainan", &f, p.w, p.h);
+            let hainan: Vec<usize> =
+                pixels_in(p, &f, Some(&hm), [107.5, 17.5, 111.5, 20.5], 0.0, None)
+                    .into_iter()
+                    .filter(|&i| is_land(p.rgb[i], bg_t) && china_m.data[i] == 0)
+                    .collect();
+            let same = hainan.iter().filter(|&&i| cdist(p.rgb[i], zc) <= t).count();
+            tracing::debug!(n = hainan.len(), same, ?zc, "taiwan's colour on hainan");
+            (hainan.len() >= SOLID_MIN_PIXELS).then_some((same, hainan.len()))
+        }
+        && same as f64 >= HAINAN_SAME * n as f64
+    {
+        return finding(
+            rule,
+            Status::NotShown,
+            0.5,
+            format!(
+                "{name} drawn, but its colour #{:02x}{:02x}{:02x} is one Hainan shows on this map ({same} of its {n} pixels): at this scale the map's small islands show its strokes, not their fill",
+                zc[0], zc[1], zc[2]
+            ),
+        );
+    }
     // An island too thin for interior pixels, drawn in the mainland's fill, still has pixels
     // it covers (nearly) whole: among enough pixels, one is mostly the mainland's colour. When
     // even the most solid pixel is mostly sea or stroke, the island has a paler fill of its own
