@@ -667,22 +667,20 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
 /// regional view east of 90E or south of 45N leaves out a third or more.
 const CHINA_WHOLE: f64 = 0.85;
 
-/// Share of mainland China's projected area (shoelace over its rings, in px) that the image
+/// Share of mainland China's projected area (`ring_area` over its rings, in px) that the image
 /// holds, `mask` being those rings filled in the image.
 fn china_shown(f: &Frame, rings: &[Ring], mask: &Mask) -> f64 {
-    let refs: Vec<&Ring> = rings.iter().collect();
-    let total: f64 = project_rings(f, &refs)
+    let total: f64 = rings
         .iter()
         .map(|r| {
-            let n = r.len();
-            (0..n)
-                .map(|i| {
-                    let (a, b) = (r[i], r[(i + 1) % n]);
-                    a.0 * b.1 - b.0 * a.1
+            let px: Ring = r
+                .iter()
+                .map(|q| {
+                    let (x, y) = f.to_px(q[0], q[1]);
+                    [x, y]
                 })
-                .sum::<f64>()
-                .abs()
-                / 2.0
+                .collect();
+            crate::reference::ring_area(&px).abs()
         })
         .sum();
     if total <= 0.0 {
