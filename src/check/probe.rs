@@ -605,15 +605,17 @@ pub fn probe_all(ck: &Checker, p: &Prepared, reg: Option<&Registered>) -> CheckR
         sea: open_sea(p, &f),
     };
     let mut scene: Option<IslandScene> = None;
-    let whole = china_shown(&f, &ck.probes.china_main, &land.china);
-    tracing::debug!(region, whole, "share of mainland China in the image");
 
     for rule in super::RULES {
         let (zm, inside, npx) = zone_mask(r, rule, &f, p.w, p.h);
         let min_px = if rule == "south_china_sea" { 30 } else { 4 };
         // The rule asks a map of the *whole* of China for the islands, wherever the frame
         // stops: a view that cuts off much of the mainland is judged by the zone alone.
-        let scs_on_china = rule == "south_china_sea" && region == "china" && whole >= CHINA_WHOLE;
+        let scs_on_china = rule == "south_china_sea" && region == "china" && {
+            let whole = china_shown(&f, &ck.probes.china_main, &land.china);
+            tracing::debug!(whole, "share of mainland China in the image");
+            whole >= CHINA_WHOLE
+        };
         if !scs_on_china && (inside < 0.7 || npx < min_px) {
             findings.push(finding(
                 rule,
