@@ -765,55 +765,137 @@ pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
 
 /// Two-pass chamfer distance transform (1, sqrt 2) to the nearest non-zero pixel.
 ///
-/// Each pass takes a row's three neighbours in the previous row first (independent of one
-/// another, so the compiler vectorises them) and then runs along the row for the neighbour
-/// before; minimum is exact and order-free, so this is the textbook two-pass result.
+/// The forward pass takes each pixel's three neighbours in the row above and the one before
+/// it in its row; the backward pass is the forward pass over the image turned half round (the
+/// pixel order reversed). A row's run along itself is a chain of dependent steps, so rows are
+/// taken eight at a time, skewed two pixels apart (`forward_band`): each step then moves eight
+/// pixels, one per row, whose inputs were all final at the steps before. Every pixel takes the
+/// minimum of the same sums as the textbook pass (minimum is exact and order-free), so the
+/// result is its result, bit for bit.
 pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
-    const INF: f32 = 64.0;
-    const D: f32 = std::f32::consts::SQRT_2;
     let mut d: Vec<f32> = edges
         .iter()
-        .map(|&e| if e != 0 { 0.0 } else { INF })
+        .map(|&e| if e != 0 { 0.0 } else { DT_CAP })
         .collect();
     if w == 0 || h == 0 {
         return d;
     }
-    // the previous row's contribution to `cur`, then the run along it (direction `fwd`)
-    fn pass(prev: &[f32], cur: &mut [f32], fwd: bool) {
-        let w = cur.len();
-        if !prev.is_empty() {
-            cur[0] = cur[0].min(prev[0] + 1.0);
-            if w > 1 {
-                cur[0] = cur[0].min(prev[1] + D);
-                cur[w - 1] = cur[w - 1].min(prev[w - 1] + 1.0).min(prev[w - 2] + D);
-            }
-            for x in 1..w.saturating_sub(1) {
-                cur[x] = cur[x]
-                    .min(prev[x] + 1.0)
-                    .min(prev[x - 1] + D)
-                    .min(prev[x + 1] + D);
-            }
-        }
-        if fwd {
-            for x in 1..w {
-                cur[x] = cur[x].min(cur[x - 1] + 1.0);
-            }
-        } else {
-            for x in (0..w - 1).rev() {
-                cur[x] = cur[x].min(cur[x + 1] + 1.0);
-            }
-        }
-    }
-    for y in 0..h {
-        let (done, rest) = d.split_at_mut(y * w);
-        pass(&done[done.len().saturating_sub(w)..], &mut rest[..w], true);
-    }
-    for y in (0..h).rev() {
-        let (cur, below) = d[y * w..].split_at_mut(w);
-        pass(&below[..below.len().min(w)], cur, false);
-    }
-    // (no value exceeds INF: each pass only lowers values that start at 0 or INF)
+    forward_pass(&mut d, w, h);
+    d.reverse();
+    forward_pass(&mut d, w, h);
+    d.reverse();
+    // (no value exceeds DT_CAP: each pass only lowers values that start at 0 or DT_CAP)
     d
+}
+
+/// The distance transform's cap (pixels), and its start away from edges.
+const DT_CAP: f32 = 64.0;
+const DIAG: f32 = std::f32::consts::SQRT_2;
+/// Rows a band of the forward pass takes at once.
+const BAND: usize = 8;
+
+/// The forward chamfer pass, top to bottom and left to right, over `d` (w x h): bands of
+/// `BAND` rows, then the rows left over one at a time.
+fn forward_pass(d: &mut [f32], w: usize, h: usize) {
+    let mut y = 0;
+    let mut skew = Vec::new();
+    let mut above = Vec::new();
+    while y + BAND <= h {
+        forward_band(d, w, y, &mut skew, &mut above);
+        y += BAND;
+    }
+    for y in y..h {
+        let (done, rest) = d.split_at_mut(y * w);
+        forward_row(&done[done.len().saturating_sub(w)..], &mut rest[..w]);
+    }
+}
+
+/// One row of the forward pass, given the row above (empty for the first row).
+fn forward_row(prev: &[f32], cur: &mut [f32]) {
+    let w = cur.len();
+    if !prev.is_empty() {
+        cur[0] = cur[0].min(prev[0] + 1.0);
+        if w > 1 {
+            cur[0] = cur[0].min(prev[1] + DIAG);
+            cur[w - 1] = cur[w - 1].min(prev[w - 1] + 1.0).min(prev[w - 2] + DIAG);
+        }
+        for x in 1..w.saturating_sub(1) {
+            cur[x] = cur[x]
+                .min(prev[x] + 1.0)
+                .min(prev[x - 1] + DIAG)
+                .min(prev[x + 1] + DIAG);
+        }
+    }
+    for x in 1..w {
+        cur[x] = cur[x].min(cur[x - 1] + 1.0);
+    }
+}
+
+/// The forward pass over rows y0..y0 + BAND, the row above them being final. Row r of the band
+/// (lane r) takes pixel x = t - 2r at step t, so the pixel before it in its row (lane r, step
+/// t - 1) and its neighbours above at x - 1, x and x + 1 (lane r - 1, steps t - 3, t - 2 and
+/// t - 1) are all done; lane 0 reads the row above the band. Pixels out of the image (x < 0 or
+/// x >= w) hold the cap plus one, out of reach: they lower nothing. `skew` and `above` are
+/// scratch space.
+fn forward_band(
+    d: &mut [f32],
+    w: usize,
+    y0: usize,
+    skew: &mut Vec<[f32; BAND]>,
+    above: &mut Vec<f32>,
+) {
+    const OUT: f32 = DT_CAP + 1.0;
+    let steps = w + 2 * (BAND - 1);
+    // skew[t + 3] is step t; three steps of padding before the first
+    skew.clear();
+    skew.resize(steps + 3, [OUT; BAND]);
+    for r in 0..BAND {
+        let row = &d[(y0 + r) * w..(y0 + r + 1) * w];
+        for (x, &v) in row.iter().enumerate() {
+            skew[x + 2 * r + 3][r] = v;
+        }
+    }
+    // above[x + 1] is the row above the band at x, out of reach beyond it (and everywhere for
+    // the first band)
+    above.clear();
+    above.resize(steps + 3, OUT);
+    if y0 > 0 {
+        above[1..w + 1].copy_from_slice(&d[(y0 - 1) * w..y0 * w]);
+    }
+    for t in 0..steps {
+        let (s3, s2, s1) = (skew[t], skew[t + 1], skew[t + 2]);
+        let mut up = [0.0; BAND];
+        let mut ul = [0.0; BAND];
+        let mut ur = [0.0; BAND];
+        up[0] = above[t + 1];
+        ul[0] = above[t];
+        ur[0] = above[t + 2];
+        up[1..].copy_from_slice(&s2[..BAND - 1]);
+        ul[1..].copy_from_slice(&s3[..BAND - 1]);
+        ur[1..].copy_from_slice(&s1[..BAND - 1]);
+        let cur = &mut skew[t + 3];
+        for r in 0..BAND {
+            cur[r] = cur[r]
+                .min(up[r] + 1.0)
+                .min(ul[r] + DIAG)
+                .min(ur[r] + DIAG)
+                .min(s1[r] + 1.0);
+        }
+        // lanes off the row's ends (only in the first and last 2 * (BAND - 1) steps)
+        if t < 2 * (BAND - 1) || t >= w {
+            for (r, v) in cur.iter_mut().enumerate() {
+                if t < 2 * r || t - 2 * r >= w {
+                    *v = OUT;
+                }
+            }
+        }
+    }
+    for r in 0..BAND {
+        let row = &mut d[(y0 + r) * w..(y0 + r + 1) * w];
+        for (x, v) in row.iter_mut().enumerate() {
+            *v = skew[x + 2 * r + 3][r];
+        }
+    }
 }
 
 /// Outline points of a template, projected once per projection it is registered in.
@@ -1575,6 +1657,10 @@ mod tests {
             (37, 23),
             (200, 3),
             (64, 150),
+            (1, 16),
+            (5, 17),
+            (15, 8),
+            (300, 40),
         ] {
             for density in [0, 3, 50, 1000] {
                 let edges: Vec<u8> = (0..w * h)
