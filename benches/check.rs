@@ -92,6 +92,8 @@ fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
 }
 
 fn bench(c: &mut Criterion) {
+    // as the `mapsweep` binary does first thing
+    mapsweep::keep_freed_memory();
     let ck = Checker::new().expect("checker");
     let pngs = fixtures();
     // the same images as files, for profiling `mapsweep check` on them

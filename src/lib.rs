@@ -53,5 +53,23 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
+/// Keeps the memory a finished map check frees in the process, for the next check to reuse.
+///
+/// A check allocates a few large buffers per image (pixels, edges, distance transform,
+/// support tables, zone masks: 20-30 MB for a 1000x600 map). With glibc's defaults these go
+/// back to the kernel when freed (an `mmap` per buffer, or the heap trimmed), and every check
+/// then faults its pages in again: an eighth of a check's time. From here on, blocks up to
+/// 32 MiB come from the heap and up to 128 MiB of free heap is kept. Peak memory is the same;
+/// the process holds on to it between checks. Call it once, first thing in `main`, before
+/// any thread starts. Elsewhere than glibc it does nothing.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before other threads exist
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+    }
+}
+
 /// Version string recorded in evidence: crate version plus the git commit it was built from.
 pub const TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("MAPSWEEP_GIT_COMMIT"));

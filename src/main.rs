@@ -3,6 +3,7 @@ use clap::Parser;
 use mapsweep::{ExitStatus, cli};
 
 fn main() -> std::process::ExitCode {
+    mapsweep::keep_freed_memory();
     let args = cli::Cli::parse();
     cli::init_logging(args.global.verbose, args.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
