@@ -187,6 +187,8 @@ const MERGE_PX: f64 = 1.0;
 /// 0.1, when that one scores 0.8 or more, are refined no further. On the 580 comparison maps
 /// (grid and bench renders, the dev set, set 8) no report changed with margins down to 0.1 and
 /// the lead from 0.6; at 0.05 one did. The bench's median map reads 37% fewer outline points.
+/// Applied after each level of the coarse stages as well, it changed no finding on the 311
+/// comparison maps (7 registered fits moved, 4 of them by more than 0.01).
 const LEFT_BEHIND: register::Behind = register::Behind {
     margin: 0.1,
     lead_from: 0.8,

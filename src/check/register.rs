@@ -1272,8 +1272,11 @@ pub fn refine(
 /// `merge_px` of where a better-scoring one puts it is dropped, and takes that one's result.
 /// Starts a few pixels apart settle on the same optimum, and the last stage (every point, the
 /// finest truncation) costs more than the others together: refined alone, each would pay it.
-/// With `behind`, a start far behind the best after a stage is refined no further (see
-/// `Behind`): the fine stages of frames that cannot win cost as much as the winner's.
+/// With `behind`, a start far behind the best is refined no further (see `Behind`): the fine
+/// stages of frames that cannot win cost as much as the winner's. The starts run each stage
+/// together, a level (a step size) at a time, so that one left behind early in the first
+/// stage is spared that stage's finer levels too; each start's moves are the ones it would
+/// make alone, so the winner's frame is the one it would reach alone.
 pub fn refine_all(
     p: &Prepared,
     starts: &[(&Outline, Frame)],
@@ -1289,9 +1292,50 @@ pub fn refine_all(
     // starts left behind: refined no further
     let mut stopped = vec![false; starts.len()];
     for (k, &stage) in schedule.iter().enumerate() {
-        for (i, &(pts, _)) in starts.iter().enumerate() {
-            if into[i].is_none() && !stopped[i] {
-                cur[i] = refine_stage(p, pts, cur[i].0, min_in, free_aspect, stage);
+        let mut runs: Vec<Option<StageRun>> = (0..starts.len())
+            .map(|i| {
+                (into[i].is_none() && !stopped[i])
+                    .then(|| StageRun::new(p, starts[i].0, cur[i].0, min_in, stage))
+            })
+            .collect();
+        let last = k + 1 == schedule.len();
+        loop {
+            let mut more = false;
+            for (i, run) in runs.iter_mut().enumerate() {
+                if let Some(r) = run
+                    && !stopped[i]
+                    && r.running()
+                {
+                    more |= r.level(p, starts[i].0, min_in, free_aspect);
+                }
+            }
+            if !more {
+                break;
+            }
+            // starts far behind the best are left, after each level of a stage but the last
+            if let Some(b) = behind
+                && !last
+            {
+                let lead = runs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !stopped[*i])
+                    .filter_map(|(_, r)| r.as_ref().map(|r| r.best))
+                    .fold(f64::MIN, f64::max);
+                if lead >= b.lead_from {
+                    for (i, r) in runs.iter().enumerate() {
+                        if let Some(r) = r
+                            && r.best < lead - b.margin
+                        {
+                            stopped[i] = true;
+                        }
+                    }
+                }
+            }
+        }
+        for (i, run) in runs.into_iter().enumerate() {
+            if let Some(r) = run {
+                cur[i] = r.done();
             }
         }
         if let Some(b) = behind
@@ -1347,9 +1391,10 @@ pub fn refine_all(
         .collect()
 }
 
-/// When `refine_all` stops refining a start that has fallen far behind: after each stage but
-/// the last, a start whose stage score is more than `margin` below the best one's, when that
-/// one scores `lead_from` or more. It keeps the frame it has reached, and its fit there.
+/// When `refine_all` stops refining a start that has fallen far behind: after each level of
+/// each stage but the last, and after that stage, a start whose stage score is more than
+/// `margin` below the best one's, when that one scores `lead_from` or more. It keeps the
+/// frame it has reached, and its fit there.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Behind {
     pub margin: f64,
@@ -1364,79 +1409,141 @@ fn refine_stage(
     f0: Frame,
     min_in: usize,
     free_aspect: bool,
-    (trunc, stride, mut step): (f32, usize, f64),
+    stage: (f32, usize, f64),
 ) -> (Frame, f64) {
-    let mut f = f0;
-    let eval = |f: &Frame| {
-        let (s, n) = score(p, pts, f, trunc, stride);
-        if n < min_in { 0.0 } else { s }
-    };
-    // A step and its reverse often land on exactly the frame left behind (a translation
-    // undone), and a stage's score of a frame never changes: each frame is scored once.
-    // About one evaluation in eight is such a return.
-    let mut seen: HashMap<[u64; 4], f64> = HashMap::new();
-    let mut best = eval(&f);
-    seen.insert(frame_bits(&f), best);
-    let mut iters = 0;
-    while step > 0.2 && iters < 80 {
-        iters += 1;
-        let mut improved = false;
-        for k in 0..5 {
-            for sign in [-1.0, 1.0] {
-                let mut g = f;
-                match k {
-                    0 => g.tx += sign * step,
-                    1 => g.ty += sign * step,
-                    2 => {
-                        // uniform scale about the content centre
-                        let c = (p.content[0] + p.content[2]) / 2.0;
-                        let m = (p.content[1] + p.content[3]) / 2.0;
-                        let r = 1.0 + sign * step / (p.w as f64);
-                        g.sx *= r;
-                        g.sy *= r;
-                        g.tx = c - (c - g.tx) * r;
-                        g.ty = m - (m - g.ty) * r;
-                    }
-                    3 => {
-                        if !free_aspect {
-                            continue;
-                        }
-                        let c = (p.content[0] + p.content[2]) / 2.0;
-                        let r = 1.0 + sign * step / (p.w as f64);
-                        g.sx *= r;
-                        g.tx = c - (c - g.tx) * r;
-                    }
-                    _ => {
-                        if !free_aspect {
-                            continue;
-                        }
-                        let m = (p.content[1] + p.content[3]) / 2.0;
-                        let r = 1.0 + sign * step / (p.h as f64);
-                        g.sy *= r;
-                        g.ty = m - (m - g.ty) * r;
-                    }
-                }
-                let s = *seen.entry(frame_bits(&g)).or_insert_with(|| eval(&g));
-                if s > best + 1e-6 {
-                    best = s;
-                    f = g;
-                    improved = true;
-                }
-            }
-        }
-        if !improved {
-            step /= 2.0;
+    let mut run = StageRun::new(p, pts, f0, min_in, stage);
+    while run.level(p, pts, min_in, free_aspect) {}
+    run.done()
+}
+
+/// A stage of coordinate descent under way (see `refine_stage`), a step size (a level) at a
+/// time: `refine_all` runs its starts' stages level by level, to stop the ones left behind.
+struct StageRun {
+    trunc: f32,
+    stride: usize,
+    step: f64,
+    iters: usize,
+    f: Frame,
+    best: f64,
+    /// A step and its reverse often land on exactly the frame left behind (a translation
+    /// undone), and a stage's score of a frame never changes: each frame is scored once.
+    /// About one evaluation in eight is such a return.
+    seen: HashMap<[u64; 4], f64>,
+}
+
+impl StageRun {
+    fn new(
+        p: &Prepared,
+        pts: &Outline,
+        f: Frame,
+        min_in: usize,
+        (trunc, stride, step): (f32, usize, f64),
+    ) -> StageRun {
+        let best = Self::eval(p, pts, &f, min_in, trunc, stride);
+        let mut seen = HashMap::new();
+        seen.insert(frame_bits(&f), best);
+        StageRun {
+            trunc,
+            stride,
+            step,
+            iters: 0,
+            f,
+            best,
+            seen,
         }
     }
-    tracing::trace!(
-        trunc,
-        stride,
-        score = best,
-        iters,
-        evals = seen.len(),
-        "refine stage"
-    );
-    (f, best)
+
+    fn eval(
+        p: &Prepared,
+        pts: &Outline,
+        f: &Frame,
+        min_in: usize,
+        trunc: f32,
+        stride: usize,
+    ) -> f64 {
+        let (s, n) = score(p, pts, f, trunc, stride);
+        if n < min_in { 0.0 } else { s }
+    }
+
+    /// Whether the stage has steps left.
+    fn running(&self) -> bool {
+        self.step > 0.2 && self.iters < 80
+    }
+
+    /// Moves at the current step until none improves, then halves the step. Returns whether
+    /// the stage has steps left.
+    fn level(&mut self, p: &Prepared, pts: &Outline, min_in: usize, free_aspect: bool) -> bool {
+        while self.running() {
+            self.iters += 1;
+            let step = self.step;
+            let mut improved = false;
+            for k in 0..5 {
+                for sign in [-1.0, 1.0] {
+                    let mut g = self.f;
+                    match k {
+                        0 => g.tx += sign * step,
+                        1 => g.ty += sign * step,
+                        2 => {
+                            // uniform scale about the content centre
+                            let c = (p.content[0] + p.content[2]) / 2.0;
+                            let m = (p.content[1] + p.content[3]) / 2.0;
+                            let r = 1.0 + sign * step / (p.w as f64);
+                            g.sx *= r;
+                            g.sy *= r;
+                            g.tx = c - (c - g.tx) * r;
+                            g.ty = m - (m - g.ty) * r;
+                        }
+                        3 => {
+                            if !free_aspect {
+                                continue;
+                            }
+                            let c = (p.content[0] + p.content[2]) / 2.0;
+                            let r = 1.0 + sign * step / (p.w as f64);
+                            g.sx *= r;
+                            g.tx = c - (c - g.tx) * r;
+                        }
+                        _ => {
+                            if !free_aspect {
+                                continue;
+                            }
+                            let m = (p.content[1] + p.content[3]) / 2.0;
+                            let r = 1.0 + sign * step / (p.h as f64);
+                            g.sy *= r;
+                            g.ty = m - (m - g.ty) * r;
+                        }
+                    }
+                    let (trunc, stride) = (self.trunc, self.stride);
+                    let s = *self
+                        .seen
+                        .entry(frame_bits(&g))
+                        .or_insert_with(|| Self::eval(p, pts, &g, min_in, trunc, stride));
+                    if s > self.best + 1e-6 {
+                        self.best = s;
+                        self.f = g;
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                self.step /= 2.0;
+                break;
+            }
+        }
+        self.running()
+    }
+
+    /// The frame reached and its score.
+    fn done(self) -> (Frame, f64) {
+        tracing::trace!(
+            trunc = self.trunc,
+            stride = self.stride,
+            score = self.best,
+            iters = self.iters,
+            evals = self.seen.len(),
+            "refine stage"
+        );
+        (self.f, self.best)
+    }
 }
 
 /// A frame's scale and offset, bit for bit (the projection is the caller's).
