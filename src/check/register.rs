@@ -82,6 +82,56 @@ impl DtCodes {
     /// The codes of `dt` under `below`; None when its distances under it take more than 255
     /// values.
     fn new(dt: &[f32], below: f32) -> Option<DtCodes> {
+        Self::of_chamfer(dt, below).or_else(|| Self::by_hashing(dt, below))
+    }
+
+    /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
+    /// distance such a transform can hold under `below` (`chamfer_distances`) to its code:
+    /// no probing, no branch. None when there are more than 255 such distances, or when `dt`
+    /// holds one that is not among them (it was not made by `distance_transform`): each
+    /// pixel's code is checked to give back its distance.
+    fn of_chamfer(dt: &[f32], below: f32) -> Option<DtCodes> {
+        const SLOT_BITS: u32 = 12;
+        let mut values = chamfer_distances(below);
+        if values.len() >= FAR_CODE as usize {
+            return None;
+        }
+        // a multiplier that puts no two of the distances in one slot
+        let slot = |bits: u32, mul: u32| (bits.wrapping_mul(mul) >> (32 - SLOT_BITS)) as usize;
+        let (mul, table) = (0u32..64).find_map(|k| {
+            let mul = 0x9E37_79B9u32.wrapping_add(k.wrapping_mul(0x6A09_E668));
+            let mut table = vec![FAR_CODE; 1 << SLOT_BITS];
+            for (code, v) in values.iter().enumerate() {
+                let t = &mut table[slot(v.to_bits(), mul)];
+                if *t != FAR_CODE {
+                    return None;
+                }
+                *t = code as u8;
+            }
+            Some((mul, table))
+        })?;
+        values.resize(256, below);
+        let codes: Vec<u8> = dt
+            .iter()
+            .map(|&d| {
+                if d < below {
+                    table[slot(d.to_bits(), mul)]
+                } else {
+                    FAR_CODE
+                }
+            })
+            .collect();
+        // (a distance beyond the table's reads another's code, or FAR_CODE, whose value is
+        // `below`: either gives back a different distance)
+        let exact = codes
+            .iter()
+            .zip(dt)
+            .all(|(&c, &d)| d >= below || values[c as usize].to_bits() == d.to_bits());
+        exact.then_some(DtCodes { codes, values })
+    }
+
+    /// The codes of any `dt` under `below`, numbered in the order the distances first occur.
+    fn by_hashing(dt: &[f32], below: f32) -> Option<DtCodes> {
         // open addressing on the distance's bits: 1024 slots for at most 255 values
         const SLOTS: usize = 1024;
         let mut keys = [u32::MAX; SLOTS];
@@ -120,6 +170,26 @@ impl DtCodes {
         values.resize(256, below);
         Some(DtCodes { codes, values })
     }
+}
+
+/// Every distance under `below` that `distance_transform` can give a pixel, ascending: each
+/// is 0 or another plus 1 or plus the f32 nearest √2, added in f32 (35 under 8 px, 163 under
+/// 16).
+fn chamfer_distances(below: f32) -> Vec<f32> {
+    let mut found: Vec<f32> = vec![0.0];
+    let mut next = 0;
+    while next < found.len() {
+        let v = found[next];
+        next += 1;
+        for s in [1.0, DIAG] {
+            let u = v + s;
+            if u < below && !found.iter().any(|f| f.to_bits() == u.to_bits()) {
+                found.push(u);
+            }
+        }
+    }
+    found.sort_by(f32::total_cmp);
+    found
 }
 
 /// Widest truncation (pixels) whose distances `Prepared::support` tries to code: under 16
@@ -1966,6 +2036,36 @@ mod tests {
         let all = refine_all(&p, &[(&sq, f), (&cross, f)], 10, true, &schedule, 1.0, None);
         assert_eq!(all[1], refine(&p, &cross, f, 10, true, &schedule));
         assert_ne!(all[1], first);
+    }
+
+    #[test]
+    fn a_chamfer_transform_is_coded_by_its_table_each_code_giving_back_its_distance() {
+        assert_eq!(chamfer_distances(8.0).len(), 35);
+        assert_eq!(chamfer_distances(16.0).len(), 163);
+        let mut seed = 5;
+        let (w, h) = (300, 200);
+        for density in [2, 20, 300] {
+            let edges: Vec<u8> = (0..w * h)
+                .map(|_| u8::from(lcg(&mut seed) % 1000 < density))
+                .collect();
+            let dt = distance_transform(&edges, w, h);
+            for below in [3.0, 8.0, 16.0] {
+                let c = DtCodes::of_chamfer(&dt, below).expect("a chamfer transform");
+                let hashed = DtCodes::by_hashing(&dt, below).expect("under 256 values");
+                for (i, &d) in dt.iter().enumerate() {
+                    let (v, u) = (
+                        c.values[c.codes[i] as usize],
+                        hashed.values[hashed.codes[i] as usize],
+                    );
+                    assert_eq!(v.to_bits(), u.to_bits(), "pixel {i}, {density} per mille");
+                    assert!(d >= below || v.to_bits() == d.to_bits());
+                }
+            }
+        }
+        // distances no chamfer transform holds fall back to hashing
+        let odd: Vec<f32> = (0..100).map(|i| i as f32 / 7.0).collect();
+        assert!(DtCodes::of_chamfer(&odd, 8.0).is_none());
+        assert!(DtCodes::new(&odd, 8.0).is_some());
     }
 
     #[test]
