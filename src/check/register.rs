@@ -1627,29 +1627,14 @@ fn frame_bits(f: &Frame) -> [u64; 4] {
 }
 
 /// Share of in-frame outline points within 1.5 px of an image edge; 0 when fewer than
-/// `min_in` points fall inside the image. Points land where `Prepared::dt_at` puts them; runs
-/// wholly outside the image are skipped and runs wholly inside read without a test per
-/// point (`Outline::for_runs_in`), which counts the same points.
+/// `min_in` points fall inside the image. Points are read as `score` reads them (runs wholly
+/// inside the image eight at a time where `simd::usable` holds).
 pub(super) fn hit_rate(p: &Prepared, pts: &Outline, f: &Frame, min_in: usize) -> f64 {
-    let (mut n, mut hit) = (0usize, 0usize);
-    let (sx, sy, tx, ty, w) = (f.sx, f.sy, f.tx, f.ty, p.w);
-    pts.for_runs_in(f, p.w, p.h, |run, inside| {
-        let run = &pts.pts[run];
-        if inside {
-            for &(x, y) in run {
-                // (in range: the run's box is inside the image)
-                let (xi, yi) = ((sx * x + tx) as usize, (ty - sy * y) as usize);
-                hit += usize::from(p.dt[yi * w + xi] <= 1.5);
-            }
-            n += run.len();
-        } else {
-            for &(x, y) in run {
-                if let Some(d) = p.dt_at(sx * x + tx, ty - sy * y) {
-                    n += 1;
-                    hit += usize::from(d <= 1.5);
-                }
-            }
-        }
+    let dt = &p.dt[..];
+    debug_assert_eq!(dt.len(), p.w * p.h);
+    // SAFETY: `sum_supports` passes indices under w * h, the length of `dt`
+    let (hit, n, _) = sum_supports(p, pts, f, 1, simd::usable(p.w, p.h), |i| unsafe {
+        u32::from(*dt.get_unchecked(i) <= 1.5)
     });
     if n < min_in {
         0.0
@@ -2163,7 +2148,12 @@ mod tests {
                 let plain_hits = {
                     let (mut n, mut hit) = (0usize, 0usize);
                     for &(x, y) in &pts {
-                        if let Some(d) = p.dt_at(f.sx * x + f.tx, f.ty - f.sy * y) {
+                        let (px, py) = (f.sx * x + f.tx, f.ty - f.sy * y);
+                        // (`dt_at` reads a NaN as 0; no point off the plane is counted)
+                        if !px.is_finite() || !py.is_finite() {
+                            continue;
+                        }
+                        if let Some(d) = p.dt_at(px, py) {
                             n += 1;
                             hit += usize::from(d <= 1.5);
                         }
