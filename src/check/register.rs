@@ -192,8 +192,8 @@ fn chamfer_distances(below: f32) -> Vec<f32> {
     found
 }
 
-/// Widest truncation (pixels) whose distances `Prepared::support` tries to code: under 16
-/// they took 148 values on the maps tried, under 24 always more than 255.
+/// Widest truncation (pixels) whose distances `Prepared::support` tries to code: a chamfer
+/// transform can hold 163 distances under 16, and 351 under 24 (`chamfer_distances`).
 const CODED_UP_TO: f32 = 16.0;
 
 /// One in `Prepared::support`'s fixed point: 2^24.
