@@ -1459,6 +1459,8 @@ struct IslandScene {
     cdom: Option<([u8; 3], f64)>,
     /// pixels with the dash segments stroked 4 px wide: where a dash, not a fill, shows
     on_dash: Mask,
+    /// the same `RUNG_DASH_PX` wide, made on first use (JPEGs that draw the dash line)
+    rung_dash: std::cell::OnceCell<Mask>,
 }
 
 impl IslandScene {
@@ -1491,6 +1493,7 @@ impl IslandScene {
             cpx,
             cdom,
             on_dash,
+            rung_dash: std::cell::OnceCell::new(),
         }
     }
 }
@@ -1785,12 +1788,15 @@ fn probe_island(
     tracing::debug!(?dash_c, ?dash_line, "island line colours");
     // (a JPEG rings a dash line wider than `on_dash`: where the map draws one, its blends
     // with the sea lie a pixel or two further out)
-    let rung_dash =
-        (p.lossy && dash_line.is_some()).then(|| dash_mask(ck, &f, p.w, p.h, RUNG_DASH_PX));
+    let rung_dash = (p.lossy && dash_line.is_some()).then(|| {
+        scene
+            .rung_dash
+            .get_or_init(|| dash_mask(ck, &f, p.w, p.h, RUNG_DASH_PX))
+    });
     let stroke_like = |i: usize| {
         (own_stroke && cdist(p.rgb[i], sc) <= stroke_t)
             || dash_line.is_some_and(|d| cdist(p.rgb[i], d) <= 24)
-            || rung_dash.as_ref().is_some_and(|m| m.data[i] != 0)
+            || rung_dash.is_some_and(|m| m.data[i] != 0)
     };
     // what shows the island's fill: its pixels without the stroke's own colour
     let fill: Vec<usize> = land.iter().copied().filter(|&i| !stroke_like(i)).collect();
