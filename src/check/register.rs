@@ -79,23 +79,24 @@ pub struct DtCodes {
 }
 
 impl DtCodes {
-    /// The codes of `dt` under `below`; None when its distances under it take more than 255
-    /// values.
+    /// The codes of `dt` under `below`; None when a chamfer transform can hold more than 255
+    /// distances under it (decided before reading `dt`: past 16 px), or when `dt`'s own
+    /// distances under it take more than 255 values.
     fn new(dt: &[f32], below: f32) -> Option<DtCodes> {
-        Self::of_chamfer(dt, below).or_else(|| Self::by_hashing(dt, below))
-    }
-
-    /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
-    /// distance such a transform can hold under `below` (`chamfer_distances`) to its code:
-    /// no probing, no branch. None when there are more than 255 such distances, or when `dt`
-    /// holds one that is not among them (it was not made by `distance_transform`): each
-    /// pixel's code is checked to give back its distance.
-    fn of_chamfer(dt: &[f32], below: f32) -> Option<DtCodes> {
-        const SLOT_BITS: u32 = 12;
-        let mut values = chamfer_distances(below);
+        let values = chamfer_distances(below);
         if values.len() >= FAR_CODE as usize {
             return None;
         }
+        Self::of_chamfer(dt, below, values).or_else(|| Self::by_hashing(dt, below))
+    }
+
+    /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
+    /// distance such a transform can hold under `below` (`values`, at most 255 of them) to its
+    /// code: no probing, no branch. None when `dt` holds one that is not among them (it was
+    /// not made by `distance_transform`): each pixel's code is checked to give back its
+    /// distance.
+    fn of_chamfer(dt: &[f32], below: f32, mut values: Vec<f32>) -> Option<DtCodes> {
+        const SLOT_BITS: u32 = 12;
         // a multiplier that puts no two of the distances in one slot
         let slot = |bits: u32, mul: u32| (bits.wrapping_mul(mul) >> (32 - SLOT_BITS)) as usize;
         let (mul, table) = (0u32..64).find_map(|k| {
@@ -174,11 +175,11 @@ impl DtCodes {
 
 /// Every distance under `below` that `distance_transform` can give a pixel, ascending: each
 /// is 0 or another plus 1 or plus the f32 nearest √2, added in f32 (35 under 8 px, 163 under
-/// 16).
+/// 16, 351 under 24). The search stops at 256 of them: more than a byte codes.
 fn chamfer_distances(below: f32) -> Vec<f32> {
     let mut found: Vec<f32> = vec![0.0];
     let mut next = 0;
-    while next < found.len() {
+    while next < found.len() && found.len() <= FAR_CODE as usize {
         let v = found[next];
         next += 1;
         for s in [1.0, DIAG] {
@@ -191,10 +192,6 @@ fn chamfer_distances(below: f32) -> Vec<f32> {
     found.sort_by(f32::total_cmp);
     found
 }
-
-/// Widest truncation (pixels) whose distances `Prepared::support` tries to code: a chamfer
-/// transform can hold 163 distances under 16, and 351 under 24 (`chamfer_distances`).
-const CODED_UP_TO: f32 = 16.0;
 
 /// One in `Prepared::support`'s fixed point: 2^24.
 const SUPPORT_ONE: f64 = 16_777_216.0;
@@ -394,13 +391,7 @@ impl Prepared {
             Support::Coded { codes, .. } if f32::from_bits(*b) >= trunc => Some(codes.clone()),
             _ => None,
         });
-        // (beyond `CODED_UP_TO` the attempt would fail, after reading most of the image)
-        let coded = || {
-            (trunc <= CODED_UP_TO)
-                .then(|| DtCodes::new(&self.dt, trunc).map(std::sync::Arc::new))
-                .flatten()
-        };
-        let t = match wider.or_else(coded) {
+        let t = match wider.or_else(|| DtCodes::new(&self.dt, trunc).map(std::sync::Arc::new)) {
             Some(codes) => {
                 // a distance of `trunc` or more has no support
                 let mut lut = Box::new([0u32; 256]);
@@ -875,52 +866,27 @@ const DIAG: f32 = std::f32::consts::SQRT_2;
 const BAND: usize = 8;
 
 /// The forward chamfer pass, top to bottom and left to right, over `d` (w x h): bands of
-/// `BAND` rows, then the rows left over one at a time.
+/// `BAND` rows, the last one as many as are left.
 fn forward_pass(d: &mut [f32], w: usize, h: usize) {
-    let mut y = 0;
     let mut skew = Vec::new();
     let mut above = Vec::new();
-    while y + BAND <= h {
-        forward_band(d, w, y, &mut skew, &mut above);
-        y += BAND;
-    }
-    for y in y..h {
-        let (done, rest) = d.split_at_mut(y * w);
-        forward_row(&done[done.len().saturating_sub(w)..], &mut rest[..w]);
+    for y0 in (0..h).step_by(BAND) {
+        forward_band(d, w, y0, (h - y0).min(BAND), &mut skew, &mut above);
     }
 }
 
-/// One row of the forward pass, given the row above (empty for the first row).
-fn forward_row(prev: &[f32], cur: &mut [f32]) {
-    let w = cur.len();
-    if !prev.is_empty() {
-        cur[0] = cur[0].min(prev[0] + 1.0);
-        if w > 1 {
-            cur[0] = cur[0].min(prev[1] + DIAG);
-            cur[w - 1] = cur[w - 1].min(prev[w - 1] + 1.0).min(prev[w - 2] + DIAG);
-        }
-        for x in 1..w.saturating_sub(1) {
-            cur[x] = cur[x]
-                .min(prev[x] + 1.0)
-                .min(prev[x - 1] + DIAG)
-                .min(prev[x + 1] + DIAG);
-        }
-    }
-    for x in 1..w {
-        cur[x] = cur[x].min(cur[x - 1] + 1.0);
-    }
-}
-
-/// The forward pass over rows y0..y0 + BAND, the row above them being final. Row r of the band
-/// (lane r) takes pixel x = t - 2r at step t, so the pixel before it in its row (lane r, step
-/// t - 1) and its neighbours above at x - 1, x and x + 1 (lane r - 1, steps t - 3, t - 2 and
-/// t - 1) are all done; lane 0 reads the row above the band. Pixels out of the image (x < 0 or
-/// x >= w) hold the cap plus one, out of reach: they lower nothing. `skew` and `above` are
-/// scratch space.
+/// The forward pass over the `rows` (at most `BAND`) rows from y0, the row above them being
+/// final. Row r of the band (lane r) takes pixel x = t - 2r at step t, so the pixel before it
+/// in its row (lane r, step t - 1) and its neighbours above at x - 1, x and x + 1 (lane r - 1,
+/// steps t - 3, t - 2 and t - 1) are all done; lane 0 reads the row above the band. Pixels out
+/// of the image (x < 0 or x >= w) hold the cap plus one, out of reach: they lower nothing.
+/// Lanes past `rows` run on such pixels and are never read back (a lane feeds only the next).
+/// `skew` and `above` are scratch space.
 fn forward_band(
     d: &mut [f32],
     w: usize,
     y0: usize,
+    rows: usize,
     skew: &mut Vec<[f32; BAND]>,
     above: &mut Vec<f32>,
 ) {
@@ -929,7 +895,7 @@ fn forward_band(
     // skew[t + 3] is step t; three steps of padding before the first
     skew.clear();
     skew.resize(steps + 3, [OUT; BAND]);
-    for r in 0..BAND {
+    for r in 0..rows {
         let row = &d[(y0 + r) * w..(y0 + r + 1) * w];
         for (x, &v) in row.iter().enumerate() {
             skew[x + 2 * r + 3][r] = v;
@@ -971,7 +937,7 @@ fn forward_band(
             }
         }
     }
-    for r in 0..BAND {
+    for r in 0..rows {
         let row = &mut d[(y0 + r) * w..(y0 + r + 1) * w];
         for (x, v) in row.iter_mut().enumerate() {
             *v = skew[x + 2 * r + 3][r];
@@ -1379,9 +1345,6 @@ pub fn refine_all(
                     more |= r.level(p, starts[i].0, min_in, free_aspect);
                 }
             }
-            if !more {
-                break;
-            }
             // starts far behind the best are left, after each level of a stage but the last
             if let Some(b) = behind
                 && !last
@@ -1402,25 +1365,13 @@ pub fn refine_all(
                     }
                 }
             }
+            if !more {
+                break;
+            }
         }
         for (i, run) in runs.into_iter().enumerate() {
             if let Some(r) = run {
                 cur[i] = r.done();
-            }
-        }
-        if let Some(b) = behind
-            && k + 1 < schedule.len()
-        {
-            let lead = (0..starts.len())
-                .filter(|&i| into[i].is_none() && !stopped[i])
-                .map(|i| cur[i].1)
-                .fold(f64::MIN, f64::max);
-            if lead >= b.lead_from {
-                for i in 0..starts.len() {
-                    if into[i].is_none() && cur[i].1 < lead - b.margin {
-                        stopped[i] = true;
-                    }
-                }
             }
         }
         // (a start left behind keeps an earlier stage's score, not comparable: it takes part
@@ -1462,7 +1413,7 @@ pub fn refine_all(
 }
 
 /// When `refine_all` stops refining a start that has fallen far behind: after each level of
-/// each stage but the last, and after that stage, a start whose stage score is more than
+/// each stage but the last (its final level included), a start whose stage score is more than
 /// `margin` below the best one's, when that one scores `lead_from` or more. It keeps the
 /// frame it has reached, and its fit there.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -2034,8 +1985,11 @@ mod tests {
                 .map(|_| u8::from(lcg(&mut seed) % 1000 < density))
                 .collect();
             let dt = distance_transform(&edges, w, h);
+            // (under 24 px a chamfer transform can hold more than a byte codes)
+            assert!(DtCodes::new(&dt, 24.0).is_none());
             for below in [3.0, 8.0, 16.0] {
-                let c = DtCodes::of_chamfer(&dt, below).expect("a chamfer transform");
+                let values = chamfer_distances(below);
+                let c = DtCodes::of_chamfer(&dt, below, values).expect("a chamfer transform");
                 let hashed = DtCodes::by_hashing(&dt, below).expect("under 256 values");
                 for (i, &d) in dt.iter().enumerate() {
                     let (v, u) = (
@@ -2049,7 +2003,7 @@ mod tests {
         }
         // distances no chamfer transform holds fall back to hashing
         let odd: Vec<f32> = (0..100).map(|i| i as f32 / 7.0).collect();
-        assert!(DtCodes::of_chamfer(&odd, 8.0).is_none());
+        assert!(DtCodes::of_chamfer(&odd, 8.0, chamfer_distances(8.0)).is_none());
         assert!(DtCodes::new(&odd, 8.0).is_some());
     }
 
