@@ -50,6 +50,8 @@ pub struct Prepared {
     pub work: std::sync::atomic::AtomicU64,
     /// `support` tables built so far, by truncation (its bits).
     supports: std::sync::Mutex<Vec<(u32, std::sync::Arc<Support>)>>,
+    /// `DtCodes::wide` of `dt` under `WIDE_BELOW`, made on first use.
+    wide: std::sync::OnceLock<Option<std::sync::Arc<DtCodes<u16>>>>,
     /// `open_background`, once found.
     open: std::sync::OnceLock<Vec<bool>>,
     /// `mass`, once found.
@@ -63,19 +65,133 @@ pub enum Support {
         codes: std::sync::Arc<DtCodes>,
         lut: Box<[u32; 256]>,
     },
+    /// The same in two-byte codes, where a chamfer transform holds more than 255 distances
+    /// under the truncation (24 px): half the memory of `Full`, read as fast as one byte.
+    Wide {
+        codes: std::sync::Arc<DtCodes<u16>>,
+        lut: Box<[u32; 65536]>,
+    },
     /// Each pixel's support.
     Full(Vec<u32>),
 }
 
-/// The code of distances at or beyond the truncation, which have no support.
-const FAR_CODE: u8 = 255;
+/// A code of `DtCodes`: a byte, or two bytes (`Support::Wide`).
+pub trait Code: Copy + Into<usize> {
+    /// The code of distances at or beyond the truncation, which have no support: the greatest.
+    const FAR: Self;
+    /// The code numbered `i` (under `FAR`).
+    fn nth(i: usize) -> Self;
+}
 
-/// A distance transform as codes, one byte per pixel: the index of the pixel's distance among
-/// the distinct distances under a truncation, or `FAR_CODE` for any distance from there on.
-pub struct DtCodes {
-    pub codes: Vec<u8>,
-    /// The distance of each code below `FAR_CODE`, then the truncation's up to 256.
+impl Code for u8 {
+    const FAR: u8 = u8::MAX;
+    fn nth(i: usize) -> u8 {
+        i as u8
+    }
+}
+
+impl Code for u16 {
+    const FAR: u16 = u16::MAX;
+    fn nth(i: usize) -> u16 {
+        i as u16
+    }
+}
+
+/// Most distances two-byte codes are made for: a table without collisions for more would
+/// take over 2^19 slots, more memory than the codes save (the crop search's 48 and 60 px
+/// truncations keep `Support::Full`).
+const WIDE_DISTANCES: usize = 1024;
+
+/// The truncation of `Prepared::wide`'s codes: the widest of the registration's schedule.
+const WIDE_BELOW: f32 = 24.0;
+
+/// The one-byte code of distances at or beyond the truncation.
+const FAR_CODE: u8 = u8::FAR;
+
+/// A distance transform as codes, one per pixel: the index of the pixel's distance among the
+/// distinct distances under a truncation, or `Code::FAR` for any distance from there on.
+pub struct DtCodes<C = u8> {
+    pub codes: Vec<C>,
+    /// The distance of each code below `Code::FAR`, then the truncation's up to every code.
     pub values: Vec<f32>,
+}
+
+impl<C: Code> DtCodes<C> {
+    /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
+    /// distance such a transform can hold under `below` (`values`, fewer than `Code::FAR`)
+    /// to its code: no probing, no branch. None when `dt` holds one that is not among them
+    /// (it was not made by `distance_transform`): each pixel's code is checked to give back
+    /// its distance. The table has `2^slot_bits` slots, or as many more as it takes (up to
+    /// eight times) to find a multiplier that puts no two of the distances in one slot.
+    fn of_chamfer(dt: &[f32], below: f32, mut values: Vec<f32>, slot_bits: u32) -> Option<Self> {
+        let far: usize = C::FAR.into();
+        if values.len() >= far {
+            return None;
+        }
+        let slot = |bits: u32, mul: u32, sb: u32| (bits.wrapping_mul(mul) >> (32 - sb)) as usize;
+        let (mul, sb, table) = (slot_bits..slot_bits + 4).find_map(|sb| {
+            (0u32..64).find_map(|k| {
+                let mul = 0x9E37_79B9u32.wrapping_add(k.wrapping_mul(0x6A09_E668));
+                let mut table = vec![C::FAR; 1 << sb];
+                for (code, v) in values.iter().enumerate() {
+                    let t = &mut table[slot(v.to_bits(), mul, sb)];
+                    if (*t).into() != far {
+                        return None;
+                    }
+                    *t = C::nth(code);
+                }
+                Some((mul, sb, table))
+            })
+        })?;
+        values.resize(far + 1, below);
+        // Every pixel reads the table (a distance past the truncation reads some slot), and
+        // keeps its code only under the truncation: no branch. Each code is checked to give
+        // back the pixel's distance (a distance not in the table reads another's code, or
+        // FAR, whose value is `below`: either gives back a different distance).
+        let mut exact = true;
+        let codes: Vec<C> = dt
+            .iter()
+            .map(|&d| {
+                let c = table[slot(d.to_bits(), mul, sb)];
+                let near = d < below;
+                exact &= !near | (values[c.into()].to_bits() == d.to_bits());
+                if near { c } else { C::FAR }
+            })
+            .collect();
+        exact.then_some(DtCodes { codes, values })
+    }
+}
+
+impl DtCodes<u16> {
+    /// Two-byte codes of a chamfer transform's `dt` under `below`; None when such a transform
+    /// can hold `WIDE_DISTANCES` distances or more under it (past about 40 px), or when `dt`
+    /// was not made by one.
+    fn wide(dt: &[f32], below: f32) -> Option<DtCodes<u16>> {
+        let values = chamfer_distances(below, WIDE_DISTANCES)?;
+        // (351 distances under 24 px: a table of 2^16 slots, 128 KiB)
+        Self::of_chamfer(dt, below, values, 16)
+    }
+}
+
+impl DtCodes<u16> {
+    /// The one-byte codes under `below` (at most the codes' own truncation): the same code
+    /// for each distance under it, `FAR_CODE` for the rest; None when those distances take
+    /// 255 values or more.
+    fn narrow(&self, below: f32) -> Option<DtCodes> {
+        // (`values` ascends: the codes' distances, then their truncation over and over)
+        let n = self.values.partition_point(|&v| v < below);
+        if n >= FAR_CODE as usize {
+            return None;
+        }
+        let codes = self
+            .codes
+            .iter()
+            .map(|&c| if (c as usize) < n { c as u8 } else { FAR_CODE })
+            .collect();
+        let mut values = self.values[..n].to_vec();
+        values.resize(256, below);
+        Some(DtCodes { codes, values })
+    }
 }
 
 impl DtCodes {
@@ -83,52 +199,8 @@ impl DtCodes {
     /// distances under it (decided before reading `dt`: past 16 px), or when `dt`'s own
     /// distances under it take more than 255 values.
     fn new(dt: &[f32], below: f32) -> Option<DtCodes> {
-        let values = chamfer_distances(below);
-        if values.len() >= FAR_CODE as usize {
-            return None;
-        }
-        Self::of_chamfer(dt, below, values).or_else(|| Self::by_hashing(dt, below))
-    }
-
-    /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
-    /// distance such a transform can hold under `below` (`values`, at most 255 of them) to its
-    /// code: no probing, no branch. None when `dt` holds one that is not among them (it was
-    /// not made by `distance_transform`): each pixel's code is checked to give back its
-    /// distance.
-    fn of_chamfer(dt: &[f32], below: f32, mut values: Vec<f32>) -> Option<DtCodes> {
-        const SLOT_BITS: u32 = 12;
-        // a multiplier that puts no two of the distances in one slot
-        let slot = |bits: u32, mul: u32| (bits.wrapping_mul(mul) >> (32 - SLOT_BITS)) as usize;
-        let (mul, table) = (0u32..64).find_map(|k| {
-            let mul = 0x9E37_79B9u32.wrapping_add(k.wrapping_mul(0x6A09_E668));
-            let mut table = vec![FAR_CODE; 1 << SLOT_BITS];
-            for (code, v) in values.iter().enumerate() {
-                let t = &mut table[slot(v.to_bits(), mul)];
-                if *t != FAR_CODE {
-                    return None;
-                }
-                *t = code as u8;
-            }
-            Some((mul, table))
-        })?;
-        values.resize(256, below);
-        let codes: Vec<u8> = dt
-            .iter()
-            .map(|&d| {
-                if d < below {
-                    table[slot(d.to_bits(), mul)]
-                } else {
-                    FAR_CODE
-                }
-            })
-            .collect();
-        // (a distance beyond the table's reads another's code, or FAR_CODE, whose value is
-        // `below`: either gives back a different distance)
-        let exact = codes
-            .iter()
-            .zip(dt)
-            .all(|(&c, &d)| d >= below || values[c as usize].to_bits() == d.to_bits());
-        exact.then_some(DtCodes { codes, values })
+        let values = chamfer_distances(below, FAR_CODE.into())?;
+        Self::of_chamfer(dt, below, values, 12).or_else(|| Self::by_hashing(dt, below))
     }
 
     /// The codes of any `dt` under `below`, numbered in the order the distances first occur.
@@ -175,22 +247,30 @@ impl DtCodes {
 
 /// Every distance under `below` that `distance_transform` can give a pixel, ascending: each
 /// is 0 or another plus 1 or plus the f32 nearest √2, added in f32 (35 under 8 px, 163 under
-/// 16, 351 under 24). The search stops at 256 of them: more than a byte codes.
-fn chamfer_distances(below: f32) -> Vec<f32> {
+/// 16, 351 under 24); None when there are `limit` or more (more than codes under a code's
+/// `FAR` number), found without listing them all.
+fn chamfer_distances(below: f32, limit: usize) -> Option<Vec<f32>> {
     let mut found: Vec<f32> = vec![0.0];
+    let mut known: std::collections::HashSet<u32> = std::collections::HashSet::from([0]);
     let mut next = 0;
-    while next < found.len() && found.len() <= FAR_CODE as usize {
+    while next < found.len() {
+        if found.len() >= limit {
+            return None;
+        }
         let v = found[next];
         next += 1;
         for s in [1.0, DIAG] {
             let u = v + s;
-            if u < below && !found.iter().any(|f| f.to_bits() == u.to_bits()) {
+            if u < below && known.insert(u.to_bits()) {
                 found.push(u);
             }
         }
     }
+    if found.len() >= limit {
+        return None;
+    }
     found.sort_by(f32::total_cmp);
-    found
+    Some(found)
 }
 
 /// One in `Prepared::support`'s fixed point: 2^24.
@@ -274,6 +354,7 @@ impl Prepared {
             pale: false,
             work: Default::default(),
             supports: Default::default(),
+            wide: Default::default(),
             open: Default::default(),
             mass: Default::default(),
         }
@@ -328,6 +409,7 @@ impl Prepared {
             pale: false,
             work: Default::default(),
             supports: Default::default(),
+            wide: Default::default(),
             open: Default::default(),
             mass: Default::default(),
         }
@@ -337,6 +419,14 @@ impl Prepared {
     pub fn add_work(&self, other: &Prepared) {
         use std::sync::atomic::Ordering::Relaxed;
         self.work.fetch_add(other.work.swap(0, Relaxed), Relaxed);
+    }
+
+    /// `dt`'s two-byte codes under `WIDE_BELOW`, made once; None when `dt` was not made by
+    /// `distance_transform`.
+    fn wide(&self) -> Option<std::sync::Arc<DtCodes<u16>>> {
+        self.wide
+            .get_or_init(|| DtCodes::wide(&self.dt, WIDE_BELOW).map(std::sync::Arc::new))
+            .clone()
     }
 
     /// The background reachable from the image's sides without crossing a drawn line or a
@@ -370,12 +460,14 @@ impl Prepared {
     /// place of a division, a comparison and a conversion, and its result is bit for bit
     /// the same.
     ///
-    /// When the distances under `trunc` take at most 255 values (under 8 pixels about 35, under
-    /// 24 over 300: the chamfer distances are sums of steps of 1 and the f32 nearest √2, added
-    /// in many orders), the table is `Support::Coded`: a byte per pixel and a table of 256
+    /// When the distances under `trunc` take at most 255 values (under 8 pixels 35, under 24
+    /// 351: the chamfer distances are sums of steps of 1 and the f32 nearest √2, added in
+    /// many orders), the table is `Support::Coded`: a byte per pixel and a table of 256
     /// supports, the same values in a quarter of the memory, which the points' scattered
-    /// loads pull through the cache four times less. The codes of a wider truncation are
-    /// taken again, with a table of this one's supports.
+    /// loads pull through the cache four times less. Up to `WIDE_BELOW` it is
+    /// `Support::Wide`, two bytes per pixel. Both come from one coding of the distances, by
+    /// `Prepared::wide`; one-byte codes of a wider truncation are taken again, with this
+    /// one's supports.
     pub fn support(&self, trunc: f32) -> std::sync::Arc<Support> {
         let mut built = self
             .supports
@@ -391,17 +483,35 @@ impl Prepared {
             Support::Coded { codes, .. } if f32::from_bits(*b) >= trunc => Some(codes.clone()),
             _ => None,
         });
-        let t = match wider.or_else(|| DtCodes::new(&self.dt, trunc).map(std::sync::Arc::new)) {
-            Some(codes) => {
-                // a distance of `trunc` or more has no support
-                let mut lut = Box::new([0u32; 256]);
-                for (l, &d) in lut.iter_mut().zip(&codes.values) {
-                    *l = of(d);
-                }
-                Support::Coded { codes, lut }
+        let coded = |codes: std::sync::Arc<DtCodes>| {
+            let mut lut = Box::new([0u32; 256]);
+            for (l, &d) in lut.iter_mut().zip(&codes.values) {
+                *l = of(d);
             }
-            // (collected into a Vec, which vectorises; an Arc<[u32]> is filled one by one)
-            None => Support::Full(self.dt.iter().map(|&d| of(d)).collect()),
+            Support::Coded { codes, lut }
+        };
+        let wide = (trunc <= WIDE_BELOW).then(|| self.wide()).flatten();
+        let t = match (wider, wide) {
+            (Some(codes), _) => coded(codes),
+            (None, Some(wide)) => match wide.narrow(trunc) {
+                // under 16 px, one byte: half the memory to pull through the cache
+                Some(codes) => coded(std::sync::Arc::new(codes)),
+                None => {
+                    let mut lut: Box<[u32; 65536]> = vec![0u32; 65536]
+                        .into_boxed_slice()
+                        .try_into()
+                        .expect("65536 entries");
+                    for (l, &d) in lut.iter_mut().zip(&wide.values) {
+                        *l = of(d);
+                    }
+                    Support::Wide { codes: wide, lut }
+                }
+            },
+            (None, None) => match DtCodes::new(&self.dt, trunc) {
+                Some(codes) => coded(std::sync::Arc::new(codes)),
+                // (collected into a Vec, which vectorises; an Arc<[u32]> is filled one by one)
+                None => Support::Full(self.dt.iter().map(|&d| of(d)).collect()),
+            },
         };
         let t = std::sync::Arc::new(t);
         built.push((trunc.to_bits(), t.clone()));
@@ -1193,6 +1303,14 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
                 lut[*codes.get_unchecked(i) as usize]
             })
         }
+        Support::Wide { codes, lut } => {
+            let codes = &codes.codes[..];
+            debug_assert_eq!(codes.len(), p.w * p.h);
+            // SAFETY: as above; two bytes index the 65536 entries of `lut`
+            sum_supports(p, pts, f, stride, vector, |i| unsafe {
+                lut[*codes.get_unchecked(i) as usize]
+            })
+        }
         Support::Full(t) => {
             debug_assert_eq!(t.len(), p.w * p.h);
             // SAFETY: as above; the table holds w * h values
@@ -1833,9 +1951,11 @@ mod tests {
             assert!(plain.1 > 0);
             assert_eq!(score(&p, &outline, &f, trunc, stride), plain);
         }
-        // the two finer tables are read through codes, and give the same scores above
+        // the two finer tables are read through codes, the coarsest through two-byte codes,
+        // and give the same scores above
         assert!(matches!(*p.support(3.0), Support::Coded { .. }));
         assert!(matches!(*p.support(8.0), Support::Coded { .. }));
+        assert!(matches!(*p.support(24.0), Support::Wide { .. }));
         // tables built coarse to fine, as a registration does: the finer one takes the
         // coarser one's codes, and reads the same supports
         let q = Prepared::new(w, h, p.rgb.clone());
@@ -1976,8 +2096,11 @@ mod tests {
 
     #[test]
     fn a_chamfer_transform_is_coded_by_its_table_each_code_giving_back_its_distance() {
-        assert_eq!(chamfer_distances(8.0).len(), 35);
-        assert_eq!(chamfer_distances(16.0).len(), 163);
+        let count = |below| chamfer_distances(below, WIDE_DISTANCES).map(|v| v.len());
+        assert_eq!(count(8.0), Some(35));
+        assert_eq!(count(16.0), Some(163));
+        assert_eq!(count(24.0), Some(351));
+        assert_eq!(count(60.0), None);
         let mut seed = 5;
         let (w, h) = (300, 200);
         for density in [2, 20, 300] {
@@ -1985,11 +2108,21 @@ mod tests {
                 .map(|_| u8::from(lcg(&mut seed) % 1000 < density))
                 .collect();
             let dt = distance_transform(&edges, w, h);
-            // (under 24 px a chamfer transform can hold more than a byte codes)
+            // under 24 px a chamfer transform can hold more than a byte codes: two bytes
             assert!(DtCodes::new(&dt, 24.0).is_none());
+            let wide = DtCodes::wide(&dt, 24.0).expect("a chamfer transform");
+            for (i, &d) in dt.iter().enumerate() {
+                let v = wide.values[wide.codes[i] as usize];
+                assert!(if d < 24.0 {
+                    v.to_bits() == d.to_bits()
+                } else {
+                    wide.codes[i] == u16::MAX
+                });
+            }
             for below in [3.0, 8.0, 16.0] {
-                let values = chamfer_distances(below);
-                let c = DtCodes::of_chamfer(&dt, below, values).expect("a chamfer transform");
+                let values = chamfer_distances(below, 255).expect("under 255");
+                let c =
+                    DtCodes::<u8>::of_chamfer(&dt, below, values, 12).expect("a chamfer transform");
                 let hashed = DtCodes::by_hashing(&dt, below).expect("under 256 values");
                 for (i, &d) in dt.iter().enumerate() {
                     let (v, u) = (
@@ -2003,7 +2136,9 @@ mod tests {
         }
         // distances no chamfer transform holds fall back to hashing
         let odd: Vec<f32> = (0..100).map(|i| i as f32 / 7.0).collect();
-        assert!(DtCodes::of_chamfer(&odd, 8.0, chamfer_distances(8.0)).is_none());
+        let values = chamfer_distances(8.0, 255).expect("35");
+        assert!(DtCodes::<u8>::of_chamfer(&odd, 8.0, values, 12).is_none());
+        assert!(DtCodes::wide(&odd, 24.0).is_none());
         assert!(DtCodes::new(&odd, 8.0).is_some());
     }
 
