@@ -1018,8 +1018,10 @@ fn forward_band(
     if y0 > 0 {
         above[1..w + 1].copy_from_slice(&d[(y0 - 1) * w..y0 * w]);
     }
+    // the last three steps, carried in registers: step t reads the one before it (its left
+    // neighbours) at once, not back through memory
+    let (mut s3, mut s2, mut s1) = (skew[0], skew[1], skew[2]);
     for t in 0..steps {
-        let (s3, s2, s1) = (skew[t], skew[t + 1], skew[t + 2]);
         let mut up = [0.0; BAND];
         let mut ul = [0.0; BAND];
         let mut ur = [0.0; BAND];
@@ -1029,7 +1031,7 @@ fn forward_band(
         up[1..].copy_from_slice(&s2[..BAND - 1]);
         ul[1..].copy_from_slice(&s3[..BAND - 1]);
         ur[1..].copy_from_slice(&s1[..BAND - 1]);
-        let cur = &mut skew[t + 3];
+        let mut cur = skew[t + 3];
         // (`f32::min` also handles NaN, at three more instructions a lane; there is none)
         let min = |a: f32, b: f32| if b < a { b } else { a };
         for r in 0..BAND {
@@ -1046,6 +1048,8 @@ fn forward_band(
                 }
             }
         }
+        skew[t + 3] = cur;
+        (s3, s2, s1) = (s2, s1, cur);
     }
     for r in 0..rows {
         let row = &mut d[(y0 + r) * w..(y0 + r + 1) * w];
