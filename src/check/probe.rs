@@ -12,8 +12,8 @@
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::gate;
 use super::register::{
-    FittedOn, Outline, Prepared, Registered, cdist, densify, long_runs, median_colour, refine_all,
-    score,
+    FittedOn, Outline, Prepared, Registered, cdist, densify, long_runs, median_colour_of,
+    refine_all, score,
 };
 use super::{CheckReport, Checker, Finding, InsetFrame, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
@@ -238,29 +238,29 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     // other grid. The grid whose mode holds more pixels wins, the gate's on a tie. In each,
     // index order is the bins' lexicographic order, so the mode's ties go to the greatest bin.
     let half = |c: [u8; 3]| gate::colour_bin(c.map(|v| v.saturating_add(8)));
-    let mode = |bin: &dyn Fn([u8; 3]) -> usize| {
-        let mut hist = vec![0u32; gate::COLOUR_BINS];
-        for &i in idx {
-            hist[bin(p.rgb[i])] += 1;
-        }
+    // both grids' histograms in one pass
+    let mut hist = vec![0u32; 2 * gate::COLOUR_BINS];
+    let (gate_hist, half_hist) = hist.split_at_mut(gate::COLOUR_BINS);
+    for &i in idx {
+        let c = p.rgb[i];
+        gate_hist[gate::colour_bin(c)] += 1;
+        half_hist[half(c)] += 1;
+    }
+    let mode = |hist: &[u32]| {
         hist.iter()
             .enumerate()
             .max_by_key(|&(k, &n)| (n, k))
             .map(|(k, &n)| (k, n as usize))
     };
-    let (k, n) = mode(&gate::colour_bin)?;
-    let (kh, nh) = mode(&half)?;
+    let (k, n) = mode(gate_hist)?;
+    let (kh, nh) = mode(half_hist)?;
     let (bin, k): (&dyn Fn([u8; 3]) -> usize, usize) = if nh > n {
         (&half, kh)
     } else {
         (&gate::colour_bin, k)
     };
-    let sel: Vec<[u8; 3]> = idx
-        .iter()
-        .map(|&i| p.rgb[i])
-        .filter(|&c| bin(c) == k)
-        .collect();
-    Some((median_colour(&sel)?, n.max(nh) as f64 / idx.len() as f64))
+    let sel = idx.iter().map(|&i| p.rgb[i]).filter(|&c| bin(c) == k);
+    Some((median_colour_of(sel)?, n.max(nh) as f64 / idx.len() as f64))
 }
 
 /// Pixels of `mask` (every pixel when `None`) within a lon/lat box, away from image edges by at

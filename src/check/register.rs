@@ -932,16 +932,34 @@ fn differs(a: &[f64; 4], b: &[f64; 4], w: usize, h: usize) -> bool {
 }
 
 pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
-    if v.is_empty() {
+    median_colour_of(v.iter().copied())
+}
+
+/// `median_colour` of the colours `v` yields: per channel, the value at index n / 2 of the
+/// channel's values sorted, found by counting them (no sort).
+pub fn median_colour_of(v: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
+    let mut counts = [[0u32; 256]; 3];
+    let mut n = 0usize;
+    for c in v {
+        for (k, counts) in counts.iter_mut().enumerate() {
+            counts[c[k] as usize] += 1;
+        }
+        n += 1;
+    }
+    if n == 0 {
         return None;
     }
-    let mut out = [0u8; 3];
-    for (i, o) in out.iter_mut().enumerate() {
-        let mut ch: Vec<u8> = v.iter().map(|c| c[i]).collect();
-        ch.sort_unstable();
-        *o = ch[ch.len() / 2];
-    }
-    Some(out)
+    Some(counts.map(|counts| {
+        // the least value with more than n / 2 values at or below it
+        let mut below = 0usize;
+        counts
+            .iter()
+            .position(|&k| {
+                below += k as usize;
+                below > n / 2
+            })
+            .expect("n values counted") as u8
+    }))
 }
 
 /// Two-pass chamfer distance transform (1, sqrt 2) to the nearest non-zero pixel.
@@ -2096,6 +2114,23 @@ mod tests {
         let all = refine_all(&p, &[(&sq, f), (&cross, f)], 10, true, &schedule, 1.0, None);
         assert_eq!(all[1], refine(&p, &cross, f, 10, true, &schedule));
         assert_ne!(all[1], first);
+    }
+
+    #[test]
+    fn median_colour_by_counting_is_the_middle_of_each_channel_sorted() {
+        let mut seed = 11;
+        for n in [1usize, 2, 3, 10, 257, 1000] {
+            let v: Vec<[u8; 3]> = (0..n)
+                .map(|_| [0, 1, 2].map(|k| (lcg(&mut seed) % (40 + 100 * k)) as u8))
+                .collect();
+            let want = [0, 1, 2].map(|k| {
+                let mut ch: Vec<u8> = v.iter().map(|c| c[k]).collect();
+                ch.sort_unstable();
+                ch[n / 2]
+            });
+            assert_eq!(median_colour(&v), Some(want), "{n} colours");
+        }
+        assert_eq!(median_colour(&[]), None);
     }
 
     #[test]
