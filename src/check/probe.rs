@@ -329,6 +329,8 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
     let cell_px = frame.px_per_deg() * crate::reference::ZONE_STEP;
     let rad = (cell_px / 2.0).ceil() as i64;
     let (mut inside, mut total) = (0usize, 0usize);
+    // the box of the pixels set: the count reads only its rows
+    let (mut bx0, mut by0, mut bx1, mut by1) = (w, h, 0, 0);
     for (lon, lat) in z.cells() {
         total += 1;
         let (x, y) = frame.to_px(lon, lat);
@@ -337,16 +339,30 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
         }
         inside += 1;
         let (xi, yi) = (x as i64, y as i64);
-        for dy in -rad + 1..rad.max(1) {
-            for dx in -rad + 1..rad.max(1) {
-                let (xx, yy) = (xi + dx, yi + dy);
-                if xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h {
-                    m.data[yy as usize * w + xx as usize] = 1;
-                }
-            }
+        // the square from -rad + 1 to rad.max(1) - 1 around the cell, clipped to the image
+        let clip = |c: i64, n: usize| {
+            (
+                (c - rad + 1).max(0) as usize,
+                (c + rad.max(1)).clamp(0, n as i64) as usize,
+            )
+        };
+        let ((x0, x1), (y0, y1)) = (clip(xi, w), clip(yi, h));
+        if x0 >= x1 || y0 >= y1 {
+            continue;
         }
+        for row in m.data[y0 * w..y1 * w].chunks_exact_mut(w) {
+            row[x0..x1].fill(1);
+        }
+        (bx0, by0, bx1, by1) = (bx0.min(x0), by0.min(y0), bx1.max(x1), by1.max(y1));
     }
-    let n = m.count();
+    let n = if bx0 < bx1 {
+        m.data[by0 * w..by1 * w]
+            .chunks_exact(w)
+            .map(|row| row[bx0..bx1].iter().filter(|&&v| v != 0).count())
+            .sum()
+    } else {
+        0
+    };
     (
         m,
         if total == 0 {
