@@ -624,7 +624,34 @@ fn count_edges(edges: &[u8]) -> usize {
 
 /// Pixels that differ from the background by more than `step` levels.
 fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
-    rgb.iter().map(|&c| cdist(c, bg) > step).collect()
+    // as `cdist(c, bg) > step`, channel byte by channel byte over the image's bytes (which
+    // vectorises), then a pixel's three bytes read together; a step of 255 or more flags
+    // nothing, one under 0 everything
+    if step < 0 {
+        return vec![true; rgb.len()];
+    }
+    let step = step.min(255) as u8;
+    let bytes = rgb.as_flattened();
+    let mut far = vec![0u8; bytes.len()];
+    // 32 pixels at a time against the background repeated as many times
+    const PX: usize = 32;
+    let pattern: [u8; 3 * PX] = std::array::from_fn(|i| bg[i % 3]);
+    let (whole, rest) = bytes.split_at(bytes.len() / (3 * PX) * (3 * PX));
+    let (far_whole, far_rest) = far.split_at_mut(whole.len());
+    for (f, b) in far_whole
+        .chunks_exact_mut(3 * PX)
+        .zip(whole.chunks_exact(3 * PX))
+    {
+        for ((f, &b), &g) in f.iter_mut().zip(b).zip(&pattern) {
+            *f = u8::from(b.abs_diff(g) > step);
+        }
+    }
+    for ((f, &b), &g) in far_rest.iter_mut().zip(rest).zip(&pattern) {
+        *f = u8::from(b.abs_diff(g) > step);
+    }
+    far.chunks_exact(3)
+        .map(|f| f[0] | f[1] | f[2] != 0)
+        .collect()
 }
 
 /// Content bounding box: the rows and columns holding at least 2 ink pixels, leaving out the
@@ -632,12 +659,16 @@ fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
 fn content_box(ink: &[bool], frame: [usize; 4], w: usize, h: usize) -> [f64; 4] {
     let mut colc = vec![0u32; w];
     let mut rowc = vec![0u32; h];
-    for y in 0..h {
-        for x in 0..w {
-            if ink[y * w + x] && !in_frame(frame, w, h, x, y) {
-                colc[x] += 1;
-                rowc[y] += 1;
+    // the pixels off the frame lines: a rectangle (see `in_frame`)
+    let (x0, x1) = (frame[0], w.saturating_sub(frame[2]));
+    let (y0, y1) = (frame[1], h.saturating_sub(frame[3]));
+    if x0 < x1 {
+        for y in y0..y1 {
+            let row = &ink[y * w + x0..y * w + x1];
+            for (c, &v) in colc[x0..x1].iter_mut().zip(row) {
+                *c += u32::from(v);
             }
+            rowc[y] = row.iter().filter(|&&v| v).count() as u32;
         }
     }
     let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0);
@@ -2114,6 +2145,51 @@ mod tests {
         let all = refine_all(&p, &[(&sq, f), (&cross, f)], 10, true, &schedule, 1.0, None);
         assert_eq!(all[1], refine(&p, &cross, f, 10, true, &schedule));
         assert_ne!(all[1], first);
+    }
+
+    #[test]
+    fn ink_and_content_box_by_rows_equal_the_pixel_by_pixel_ones() {
+        let mut seed = 3;
+        for (w, h) in [(1, 1), (7, 5), (33, 20), (100, 64)] {
+            let rgb: Vec<[u8; 3]> = (0..w * h)
+                .map(|_| {
+                    // mostly the background, some near it, some far
+                    let r = lcg(&mut seed) % 10;
+                    let base = [200u8, 210, 220];
+                    base.map(|v| match r {
+                        0..=5 => v,
+                        6..=7 => v.wrapping_add((lcg(&mut seed) % 40) as u8),
+                        _ => (lcg(&mut seed) % 256) as u8,
+                    })
+                })
+                .collect();
+            let bg = [200, 210, 220];
+            for step in [-1, 0, 24, 254, 255, 300] {
+                let ink = ink_mask(&rgb, bg, step);
+                let want: Vec<bool> = rgb.iter().map(|&c| cdist(c, bg) > step).collect();
+                assert_eq!(ink, want, "{w}x{h}, step {step}");
+            }
+            let ink = ink_mask(&rgb, bg, INK_STEP);
+            for frame in [[0, 0, 0, 0], [1, 2, 0, 1], [3, 3, 3, 3]] {
+                if frame[0] + frame[2] > w || frame[1] + frame[3] > h {
+                    continue;
+                }
+                let (mut colc, mut rowc) = (vec![0u32; w], vec![0u32; h]);
+                for y in 0..h {
+                    for x in 0..w {
+                        if ink[y * w + x] && !in_frame(frame, w, h, x, y) {
+                            colc[x] += 1;
+                            rowc[y] += 1;
+                        }
+                    }
+                }
+                let first = |v: &[u32]| v.iter().position(|&n| n >= 2).unwrap_or(0) as f64;
+                let last =
+                    |v: &[u32]| v.iter().rposition(|&n| n >= 2).map_or(v.len(), |i| i + 1) as f64;
+                let want = [first(&colc), first(&rowc), last(&colc), last(&rowc)];
+                assert_eq!(content_box(&ink, frame, w, h), want, "{w}x{h} {frame:?}");
+            }
+        }
     }
 
     #[test]
