@@ -427,7 +427,8 @@ impl Checker {
             img.to_rgb8()
         };
         let (w, h) = (rgb8.width() as usize, rgb8.height() as usize);
-        let rgb: Vec<[u8; 3]> = rgb8.pixels().map(|p| p.0).collect();
+        // (the bytes as pixels, copied whole: a pixel at a time did not vectorise)
+        let rgb: Vec<[u8; 3]> = rgb8.as_raw()[..3 * w * h].as_chunks::<3>().0.to_vec();
         // Gradients, photos and the like are turned away before registration (the costly
         // part), so they come back not applicable quickly and are never flagged.
         let looks = gate::MapLikeness::measure(&rgb, w, h);
