@@ -66,7 +66,8 @@ pub enum Support {
         lut: Box<[u32; 256]>,
     },
     /// The same in two-byte codes, where a chamfer transform holds more than 255 distances
-    /// under the truncation (24 px): half the memory of `Full`, read as fast as one byte.
+    /// under the truncation (24 px): half the memory of `Full`, and read faster (one-byte
+    /// codes, where they serve, are faster still).
     Wide {
         codes: std::sync::Arc<DtCodes<u16>>,
         lut: Box<[u32; 65536]>,
@@ -171,9 +172,7 @@ impl DtCodes<u16> {
         // (351 distances under 24 px: a table of 2^16 slots, 128 KiB)
         Self::of_chamfer(dt, below, values, 16)
     }
-}
 
-impl DtCodes<u16> {
     /// The one-byte codes under `below` (at most the codes' own truncation): the same code
     /// for each distance under it, `FAR_CODE` for the rest; None when those distances take
     /// 255 values or more.
@@ -247,8 +246,7 @@ impl DtCodes {
 
 /// Every distance under `below` that `distance_transform` can give a pixel, ascending: each
 /// is 0 or another plus 1 or plus the f32 nearest √2, added in f32 (35 under 8 px, 163 under
-/// 16, 351 under 24); None when there are `limit` or more (more than codes under a code's
-/// `FAR` number), found without listing them all.
+/// 16, 351 under 24); None when there are `limit` or more, where the search stops.
 fn chamfer_distances(below: f32, limit: usize) -> Option<Vec<f32>> {
     let mut found: Vec<f32> = vec![0.0];
     let mut known: std::collections::HashSet<u32> = std::collections::HashSet::from([0]);
