@@ -59,9 +59,8 @@ impl MapLikeness {
         }
         let mut hist = vec![0u32; COLOUR_BINS];
         let mut flat = 0usize;
-        // per channel byte of a row: whether it steps more than FLAT_STEP to its right or
-        // lower neighbour
-        let mut steps = vec![0u8; 3 * w];
+        // scratch for `step_flags`, and its flags of a row
+        let (mut scratch, mut steps) = (vec![0u8; 3 * w], vec![0u8; w]);
         let rows = rgb[..n].chunks_exact(w);
         let below = rgb[..n].chunks_exact(w).skip(1).map(Some).chain([None]);
         for (row, below) in rows.zip(below) {
@@ -77,25 +76,11 @@ impl MapLikeness {
                 run += 1;
             }
             hist[run_bin] += run;
-            // A pixel is flat when it steps little to its right and lower neighbours (one
-            // missing at the image's right or bottom side counts as no step). The steps are
-            // taken channel byte by channel byte over the row's bytes, which vectorises,
-            // then a pixel's three bytes are read together.
-            let (bytes, k) = (row.as_flattened(), 3 * (w - 1));
-            let big = |a: &u8, b: &u8| u8::from(a.abs_diff(*b) > FLAT_STEP as u8);
-            for ((s, a), b) in steps[..k].iter_mut().zip(&bytes[..k]).zip(&bytes[3..]) {
-                *s = big(a, b);
-            }
-            steps[k..].fill(0);
-            if let Some(below) = below {
-                for ((s, a), b) in steps.iter_mut().zip(bytes).zip(below.as_flattened()) {
-                    *s |= big(a, b);
-                }
-            }
-            flat += steps
-                .chunks_exact(3)
-                .filter(|c| c[0] | c[1] | c[2] == 0)
-                .count();
+            // a pixel is flat when it steps little to its right and lower neighbours: no
+            // edge at FLAT_STEP (one missing at the image's right or bottom side counts as
+            // no step)
+            super::register::step_flags(row, below, FLAT_STEP as u8, &mut scratch, &mut steps);
+            flat += steps.iter().filter(|&&s| s == 0).count();
         }
         // the TOP_COLOURS largest counts, in no order (a full sort of 4096 bins cost as much
         // as the pass over a small image)

@@ -103,8 +103,9 @@ impl Code for u16 {
 /// truncations keep `Support::Full`).
 const WIDE_DISTANCES: usize = 1024;
 
-/// The truncation of `Prepared::wide`'s codes: the widest of the registration's schedule.
-const WIDE_BELOW: f32 = 24.0;
+/// The truncation of `Prepared::wide`'s codes: the first (widest) stage of the registration's
+/// schedule.
+const WIDE_BELOW: f32 = super::FIT_SCHEDULE[0].0;
 
 /// The one-byte code of distances at or beyond the truncation.
 const FAR_CODE: u8 = u8::FAR;
@@ -587,33 +588,49 @@ impl Prepared {
 /// pixel is an edge when any of its three bytes is flagged.
 fn edges_at(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
     let mut edges = vec![0u8; w * h];
-    let bytes = rgb.as_flattened();
     // (every step in use is from 0 to 254; 255 or more flags nothing)
     debug_assert!(step >= 0);
     let step = step.clamp(0, 255) as u8;
-    let mut flag = vec![0u8; 3 * w];
-    for y in 0..h {
-        let row = &bytes[3 * y * w..3 * (y + 1) * w];
-        // right neighbour: byte i against byte i + 3 (the last pixel has none)
-        let n = 3 * w.saturating_sub(1);
-        for ((f, &a), &b) in flag[..n].iter_mut().zip(&row[..n]).zip(&row[3..]) {
-            *f = u8::from(a.abs_diff(b) > step);
-        }
-        flag[n..].iter_mut().for_each(|f| *f = 0);
-        if y + 1 < h {
-            let below = &bytes[3 * (y + 1) * w..3 * (y + 2) * w];
-            for ((f, &a), &b) in flag.iter_mut().zip(row).zip(below) {
-                *f |= u8::from(a.abs_diff(b) > step);
-            }
-        }
-        for (e, f) in edges[y * w..(y + 1) * w]
-            .iter_mut()
-            .zip(flag.chunks_exact(3))
-        {
-            *e = f[0] | f[1] | f[2];
-        }
+    let mut scratch = vec![0u8; 3 * w];
+    let rgb = &rgb[..w * h];
+    let rows = rgb.chunks_exact(w.max(1));
+    let below = rgb.chunks_exact(w.max(1)).skip(1).map(Some).chain([None]);
+    for ((row, below), out) in rows.zip(below).zip(edges.chunks_exact_mut(w.max(1))) {
+        step_flags(row, below, step, &mut scratch, out);
     }
     edges
+}
+
+/// Flags in `out` (1, a byte a pixel) each pixel of `row` that differs by more than `step`
+/// in some channel from its right neighbour or from the pixel below it in `below` (the next
+/// row; a neighbour missing at the image's right or bottom side is no step). The bytes are
+/// compared first (flat byte loops, which vectorise, into `scratch`, three bytes a pixel),
+/// then a pixel's three flags are read together. Edges (`edges_at`) and the gate's flat
+/// pixels (`gate::MapLikeness`) are both these flags.
+#[inline]
+pub(super) fn step_flags(
+    row: &[[u8; 3]],
+    below: Option<&[[u8; 3]]>,
+    step: u8,
+    scratch: &mut [u8],
+    out: &mut [u8],
+) {
+    let bytes = row.as_flattened();
+    let flag = &mut scratch[..bytes.len()];
+    // right neighbour: byte i against byte i + 3 (the last pixel has none)
+    let n = bytes.len().saturating_sub(3);
+    for ((f, &a), &b) in flag[..n].iter_mut().zip(&bytes[..n]).zip(&bytes[3..]) {
+        *f = u8::from(a.abs_diff(b) > step);
+    }
+    flag[n..].fill(0);
+    if let Some(below) = below {
+        for ((f, &a), &b) in flag.iter_mut().zip(bytes).zip(below.as_flattened()) {
+            *f |= u8::from(a.abs_diff(b) > step);
+        }
+    }
+    for (e, f) in out.iter_mut().zip(flag.chunks_exact(3)) {
+        *e = f[0] | f[1] | f[2];
+    }
 }
 
 fn count_edges(edges: &[u8]) -> usize {
