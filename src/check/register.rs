@@ -601,6 +601,7 @@ fn edges_at(rgb: &[[u8; 3]], w: usize, h: usize, step: i32) -> Vec<u8> {
     edges
 }
 
+super::simd::avx2_too! {
 /// Flags in `out` (1, a byte a pixel) each pixel of `row` that differs by more than `step`
 /// in some channel from its right neighbour or from the pixel below it in `below` (the next
 /// row; a neighbour missing at the image's right or bottom side is no step). The bytes are
@@ -632,41 +633,36 @@ pub(super) fn step_flags(
         *e = f[0] | f[1] | f[2];
     }
 }
+}
 
 fn count_edges(edges: &[u8]) -> usize {
     edges.iter().filter(|&&e| e != 0).count()
 }
 
+super::simd::avx2_too! {
 /// Pixels that differ from the background by more than `step` levels.
 fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
-    // as `cdist(c, bg) > step`, channel byte by channel byte over the image's bytes (which
-    // vectorises), then a pixel's three bytes read together; a step of 255 or more flags
-    // nothing, one under 0 everything
+    // as `cdist(c, bg) > step`, 32 pixels at a time: channel byte by channel byte against
+    // the background repeated as many times (which vectorises), then a pixel's three bytes
+    // read together; a step of 255 or more flags nothing, one under 0 everything
     if step < 0 {
         return vec![true; rgb.len()];
     }
     let step = step.min(255) as u8;
-    let bytes = rgb.as_flattened();
-    let mut far = vec![0u8; bytes.len()];
-    // 32 pixels at a time against the background repeated as many times
     const PX: usize = 32;
     let pattern: [u8; 3 * PX] = std::array::from_fn(|i| bg[i % 3]);
-    let (whole, rest) = bytes.split_at(bytes.len() / (3 * PX) * (3 * PX));
-    let (far_whole, far_rest) = far.split_at_mut(whole.len());
-    for (f, b) in far_whole
-        .chunks_exact_mut(3 * PX)
-        .zip(whole.chunks_exact(3 * PX))
-    {
-        for ((f, &b), &g) in f.iter_mut().zip(b).zip(&pattern) {
+    let mut ink = vec![false; rgb.len()];
+    for (out, px) in ink.chunks_mut(PX).zip(rgb.chunks(PX)) {
+        let mut far = [0u8; 3 * PX];
+        for ((f, &b), &g) in far.iter_mut().zip(px.as_flattened()).zip(&pattern) {
             *f = u8::from(b.abs_diff(g) > step);
         }
+        for (o, f) in out.iter_mut().zip(far.chunks_exact(3)) {
+            *o = f[0] | f[1] | f[2] != 0;
+        }
     }
-    for ((f, &b), &g) in far_rest.iter_mut().zip(rest).zip(&pattern) {
-        *f = u8::from(b.abs_diff(g) > step);
-    }
-    far.chunks_exact(3)
-        .map(|f| f[0] | f[1] | f[2] != 0)
-        .collect()
+    ink
+}
 }
 
 /// Content bounding box: the rows and columns holding at least 2 ink pixels, leaving out the
