@@ -121,11 +121,20 @@ pub struct DtCodes<C = u8> {
 impl<C: Code> DtCodes<C> {
     /// The codes of a chamfer distance transform's `dt` under `below`, by a table from every
     /// distance such a transform can hold under `below` (`values`, fewer than `Code::FAR`)
-    /// to its code: no probing, no branch. None when `dt` holds one that is not among them
-    /// (it was not made by `distance_transform`): each pixel's code is checked to give back
-    /// its distance. The table has `2^slot_bits` slots, or as many more as it takes (up to
-    /// eight times) to find a multiplier that puts no two of the distances in one slot.
-    fn of_chamfer(dt: &[f32], below: f32, mut values: Vec<f32>, slot_bits: u32) -> Option<Self> {
+    /// to its code: no probing, no branch. With `verify`, None when `dt` holds one that is
+    /// not among them (it was not made by `distance_transform`): each pixel's code is checked
+    /// to give back its distance. Without, `dt` must have been made by `distance_transform`,
+    /// which holds no other distance under `below` by construction (see `chamfer_distances`);
+    /// debug builds check it all the same. The table has `2^slot_bits` slots, or as many more
+    /// as it takes (up to eight times) to find a multiplier that puts no two of the distances
+    /// in one slot.
+    fn of_chamfer(
+        dt: &[f32],
+        below: f32,
+        mut values: Vec<f32>,
+        slot_bits: u32,
+        verify: bool,
+    ) -> Option<Self> {
         let far: usize = C::FAR.into();
         if values.len() >= far {
             return None;
@@ -150,28 +159,40 @@ impl<C: Code> DtCodes<C> {
         // keeps its code only under the truncation: no branch. Each code is checked to give
         // back the pixel's distance (a distance not in the table reads another's code, or
         // FAR, whose value is `below`: either gives back a different distance).
+        let gives_back = |d: f32, c: C| d >= below || values[c.into()].to_bits() == d.to_bits();
         let mut exact = true;
-        let codes: Vec<C> = dt
-            .iter()
-            .map(|&d| {
-                let c = table[slot(d.to_bits(), mul, sb)];
-                let near = d < below;
-                exact &= !near | (values[c.into()].to_bits() == d.to_bits());
-                if near { c } else { C::FAR }
-            })
-            .collect();
+        let codes: Vec<C> = if verify {
+            dt.iter()
+                .map(|&d| {
+                    let c = table[slot(d.to_bits(), mul, sb)];
+                    exact &= gives_back(d, c);
+                    if d < below { c } else { C::FAR }
+                })
+                .collect()
+        } else {
+            // (the check is most of the time a pixel takes)
+            dt.iter()
+                .map(|&d| {
+                    let c = table[slot(d.to_bits(), mul, sb)];
+                    if d < below { c } else { C::FAR }
+                })
+                .collect()
+        };
+        debug_assert!(
+            verify || dt.iter().zip(&codes).all(|(&d, &c)| gives_back(d, c)),
+            "a distance no chamfer transform holds"
+        );
         exact.then_some(DtCodes { codes, values })
     }
 }
 
 impl DtCodes<u16> {
-    /// Two-byte codes of a chamfer transform's `dt` under `below`; None when such a transform
-    /// can hold `WIDE_DISTANCES` distances or more under it (past about 40 px), or when `dt`
-    /// was not made by one.
+    /// Two-byte codes of `dt`, made by `distance_transform`, under `below`; None when such a
+    /// transform can hold `WIDE_DISTANCES` distances or more under it (past about 40 px).
     fn wide(dt: &[f32], below: f32) -> Option<DtCodes<u16>> {
         let values = chamfer_distances(below, WIDE_DISTANCES)?;
         // (351 distances under 24 px: a table of 2^16 slots, 128 KiB)
-        Self::of_chamfer(dt, below, values, 16)
+        Self::of_chamfer(dt, below, values, 16, false)
     }
 
     /// The one-byte codes under `below` (at most the codes' own truncation): the same code
@@ -183,15 +204,21 @@ impl DtCodes<u16> {
         if n >= FAR_CODE as usize {
             return None;
         }
-        let codes = self
-            .codes
-            .iter()
-            .map(|&c| if (c as usize) < n { c as u8 } else { FAR_CODE })
-            .collect();
+        let codes = narrowed(&self.codes, n as u16);
         let mut values = self.values[..n].to_vec();
         values.resize(256, below);
         Some(DtCodes { codes, values })
     }
+}
+
+super::simd::avx2_too! {
+/// `DtCodes::narrow`'s loop: each code under `n` as a byte, `FAR_CODE` for the rest.
+fn narrowed(codes: &[u16], n: u16) -> Vec<u8> {
+    codes
+        .iter()
+        .map(|&c| if c < n { c as u8 } else { FAR_CODE })
+        .collect()
+}
 }
 
 impl DtCodes {
@@ -200,7 +227,7 @@ impl DtCodes {
     /// distances under it take more than 255 values.
     fn new(dt: &[f32], below: f32) -> Option<DtCodes> {
         let values = chamfer_distances(below, FAR_CODE.into())?;
-        Self::of_chamfer(dt, below, values, 12).or_else(|| Self::by_hashing(dt, below))
+        Self::of_chamfer(dt, below, values, 12, true).or_else(|| Self::by_hashing(dt, below))
     }
 
     /// The codes of any `dt` under `below`, numbered in the order the distances first occur.
@@ -247,7 +274,9 @@ impl DtCodes {
 
 /// Every distance under `below` that `distance_transform` can give a pixel, ascending: each
 /// is 0 or another plus 1 or plus the f32 nearest √2, added in f32 (35 under 8 px, 163 under
-/// 16, 351 under 24); None when there are `limit` or more, where the search stops.
+/// 16, 351 under 24); None when there are `limit` or more, where the search stops. (The
+/// transform's passes make each distance that way, from an edge's 0, and a sum under `below`
+/// only adds to sums under it: the search finds them all.)
 fn chamfer_distances(below: f32, limit: usize) -> Option<Vec<f32>> {
     let mut found: Vec<f32> = vec![0.0];
     let mut known: std::collections::HashSet<u32> = std::collections::HashSet::from([0]);
@@ -420,8 +449,7 @@ impl Prepared {
         self.work.fetch_add(other.work.swap(0, Relaxed), Relaxed);
     }
 
-    /// `dt`'s two-byte codes under `WIDE_BELOW`, made once; None when `dt` was not made by
-    /// `distance_transform`.
+    /// `dt`'s two-byte codes under `WIDE_BELOW`, made once.
     fn wide(&self) -> Option<std::sync::Arc<DtCodes<u16>>> {
         self.wide
             .get_or_init(|| DtCodes::wide(&self.dt, WIDE_BELOW).map(std::sync::Arc::new))
@@ -2247,8 +2275,8 @@ mod tests {
             }
             for below in [3.0, 8.0, 16.0] {
                 let values = chamfer_distances(below, 255).expect("under 255");
-                let c =
-                    DtCodes::<u8>::of_chamfer(&dt, below, values, 12).expect("a chamfer transform");
+                let c = DtCodes::<u8>::of_chamfer(&dt, below, values, 12, true)
+                    .expect("a chamfer transform");
                 let hashed = DtCodes::by_hashing(&dt, below).expect("under 256 values");
                 for (i, &d) in dt.iter().enumerate() {
                     let (v, u) = (
@@ -2263,8 +2291,7 @@ mod tests {
         // distances no chamfer transform holds fall back to hashing
         let odd: Vec<f32> = (0..100).map(|i| i as f32 / 7.0).collect();
         let values = chamfer_distances(8.0, 255).expect("35");
-        assert!(DtCodes::<u8>::of_chamfer(&odd, 8.0, values, 12).is_none());
-        assert!(DtCodes::wide(&odd, 24.0).is_none());
+        assert!(DtCodes::<u8>::of_chamfer(&odd, 8.0, values, 12, true).is_none());
         assert!(DtCodes::new(&odd, 8.0).is_some());
     }
 
