@@ -1244,8 +1244,8 @@ impl Outline {
     }
 
     /// Calls `each` with every run (index range) that may put a point inside a `w` x `h`
-    /// image under `f`, in order, and whether all its points fall inside (a block wholly
-    /// inside comes as one range). Runs are tested a block of `BLOCK` at a time first: a
+    /// image under `f`, in order, and whether all its points fall inside (runs wholly inside,
+    /// one after another, come as one range). Runs are tested a block of `BLOCK` at a time first: a
     /// block wholly inside the image passes all its runs, one wholly outside none, and only
     /// a block across the image's edge has its runs tested one by one. Rounding is
     /// monotonic, so a block's corners bound its runs' corners and every run is passed or
@@ -1273,20 +1273,44 @@ impl Outline {
             }
         };
         let n = self.pts.len();
+        // runs wholly inside, one after another, are passed as one range (from the first
+        // such run, `inside`, to the run at hand)
+        let mut inside: Option<usize> = None;
+        let upto = |inside: &mut Option<usize>, to: usize| {
+            inside.take().map(|from| from * RUN..(to * RUN).min(n))
+        };
         for (bi, bb) in self.blocks.iter().enumerate() {
             let runs = bi * BLOCK..((bi + 1) * BLOCK).min(self.boxes.len());
             match place(bb) {
-                0 => {}
-                2 => each(runs.start * RUN..(runs.end * RUN).min(n), true),
+                0 => {
+                    if let Some(r) = upto(&mut inside, runs.start) {
+                        each(r, true);
+                    }
+                }
+                2 => {
+                    inside.get_or_insert(runs.start);
+                }
                 _ => {
                     for k in runs {
                         match place(&self.boxes[k]) {
-                            0 => {}
-                            at => each(k * RUN..((k + 1) * RUN).min(n), at == 2),
+                            2 => {
+                                inside.get_or_insert(k);
+                            }
+                            at => {
+                                if let Some(r) = upto(&mut inside, k) {
+                                    each(r, true);
+                                }
+                                if at == 1 {
+                                    each(k * RUN..((k + 1) * RUN).min(n), false);
+                                }
+                            }
                         }
                     }
                 }
             }
+        }
+        if let Some(r) = upto(&mut inside, self.boxes.len()) {
+            each(r, true);
         }
     }
 }
