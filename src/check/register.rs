@@ -156,9 +156,10 @@ impl<C: Code> DtCodes<C> {
         })?;
         values.resize(far + 1, below);
         // Every pixel reads the table (a distance past the truncation reads some slot), and
-        // keeps its code only under the truncation: no branch. Each code is checked to give
-        // back the pixel's distance (a distance not in the table reads another's code, or
-        // FAR, whose value is `below`: either gives back a different distance).
+        // keeps its code only under the truncation: no branch. With `verify`, each code is
+        // checked to give back the pixel's distance (a distance not in the table reads
+        // another's code, or FAR, whose value is `below`: either gives back a different
+        // distance).
         let gives_back = |d: f32, c: C| d >= below || values[c.into()].to_bits() == d.to_bits();
         let mut exact = true;
         let codes: Vec<C> = if verify {
@@ -1244,10 +1245,10 @@ impl Outline {
     }
 
     /// Calls `each` with every run (index range) that may put a point inside a `w` x `h`
-    /// image under `f`, in order, and whether all its points fall inside (runs wholly inside,
-    /// one after another, come as one range). Runs are tested a block of `BLOCK` at a time first: a
-    /// block wholly inside the image passes all its runs, one wholly outside none, and only
-    /// a block across the image's edge has its runs tested one by one. Rounding is
+    /// image under `f`, in order, and whether all its points fall inside (runs wholly
+    /// inside, one after another, come as one range). Runs are tested a block of `BLOCK` at a
+    /// time first: a block wholly inside the image passes all its runs, one wholly outside
+    /// none, and only a block across the image's edge has its runs tested one by one. Rounding is
     /// monotonic, so a block's corners bound its runs' corners and every run is passed or
     /// not as when tested alone.
     #[inline(always)]

@@ -10,8 +10,8 @@
 //! Used only where the CPU has AVX2 (detected at run time) and the image's pixel indices fit
 //! in an `i32`; elsewhere the scalar loop runs.
 //!
-//! Also `avx2_too!`, which compiles a function of integer byte loops (edges, ink) twice, for
-//! AVX2 and plain, and runs the copy the CPU can.
+//! Also `avx2_too!`, which compiles a function of integer loops over pixels (edges, ink,
+//! narrowing distance codes) twice, for AVX2 and plain, and runs the copy the CPU can.
 
 /// Defines a function whose body is compiled twice: for AVX2, run when this CPU has it, and
 /// plain (SSE2) elsewhere. For flat byte loops, which LLVM vectorises 32 bytes at a time
