@@ -1995,11 +1995,14 @@ mod tests {
                     })
                     .collect();
                 for step in [0, 2, 8, 14, 200, 254, 255] {
-                    assert_eq!(
-                        edges_at(&rgb, w, h, step),
-                        edges_by_pixel(&rgb, w, h, step),
-                        "{w}x{h}, spread {spread}, step {step}"
-                    );
+                    let want = edges_by_pixel(&rgb, w, h, step);
+                    simd::each_copy(|copy| {
+                        assert_eq!(
+                            edges_at(&rgb, w, h, step),
+                            want,
+                            "{w}x{h}, spread {spread}, step {step}, {copy}"
+                        );
+                    });
                 }
             }
         }
@@ -2229,9 +2232,14 @@ mod tests {
                 .collect();
             let bg = [200, 210, 220];
             for step in [-1, 0, 24, 254, 255, 300] {
-                let ink = ink_mask(&rgb, bg, step);
                 let want: Vec<bool> = rgb.iter().map(|&c| cdist(c, bg) > step).collect();
-                assert_eq!(ink, want, "{w}x{h}, step {step}");
+                simd::each_copy(|copy| {
+                    assert_eq!(
+                        ink_mask(&rgb, bg, step),
+                        want,
+                        "{w}x{h}, step {step}, {copy}"
+                    );
+                });
             }
             let ink = ink_mask(&rgb, bg, INK_STEP);
             for frame in [[0, 0, 0, 0], [1, 2, 0, 1], [3, 3, 3, 3]] {
@@ -2303,6 +2311,12 @@ mod tests {
                 let c = DtCodes::<u8>::of_chamfer(&dt, below, values, 12, true)
                     .expect("a chamfer transform");
                 let hashed = DtCodes::by_hashing(&dt, below).expect("under 256 values");
+                // the one-byte codes narrowed from the two-byte ones are the table's
+                simd::each_copy(|copy| {
+                    let narrowed = wide.narrow(below).expect("under 255 distances");
+                    assert_eq!(narrowed.codes, c.codes, "under {below}, {copy}");
+                    assert_eq!(narrowed.values, c.values, "under {below}, {copy}");
+                });
                 for (i, &d) in dt.iter().enumerate() {
                     let (v, u) = (
                         c.values[c.codes[i] as usize],

@@ -25,7 +25,7 @@ macro_rules! avx2_too {
             #[inline(always)]
             fn plain($($a: $t),*) $(-> $r)? $body
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if $crate::check::simd::avx2() {
                 #[target_feature(enable = "avx2")]
                 fn avx2($($a: $t),*) $(-> $r)? {
                     plain($($a),*)
@@ -38,6 +38,41 @@ macro_rules! avx2_too {
     };
 }
 pub(crate) use avx2_too;
+
+/// Whether `avx2_too!` functions run their AVX2 copy: this CPU has AVX2 (and, in tests, the
+/// plain copies are not asked for: see `each_copy`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn avx2() -> bool {
+    #[cfg(test)]
+    if PLAIN.with(|p| p.get()) {
+        return false;
+    }
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by `each_copy`: `avx2_too!` functions run their plain copies on this thread.
+    static PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `test` twice, with `avx2_too!` functions running the copy the CPU can, then their
+/// plain copies (on a CPU without AVX2, the plain ones both times); `test` is told which.
+#[cfg(test)]
+pub(crate) fn each_copy(mut test: impl FnMut(&str)) {
+    test("the copy this CPU runs");
+    PLAIN.with(|p| p.set(true));
+    // (set back even when the test panics, for the tests run next on this thread)
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            PLAIN.with(|p| p.set(false));
+        }
+    }
+    let _reset = Reset;
+    test("the plain copy");
+}
 
 /// Whether `sum_inside` can run here: AVX2 on this CPU, and every pixel index of a `w` x `h`
 /// image an `i32`.
