@@ -313,6 +313,21 @@ const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
     (3.0, 1, 1.0),
 ];
 
+/// The first `n` pixels of RGB bytes `raw`, three bytes each: the same allocation when it
+/// holds exactly those (as a decoder's buffer does), a copy otherwise.
+fn pixels_of(raw: Vec<u8>, n: usize) -> Vec<[u8; 3]> {
+    if raw.len() != 3 * n || raw.capacity() % 3 != 0 {
+        // (copied whole: a pixel at a time did not vectorise)
+        return raw[..3 * n].as_chunks::<3>().0.to_vec();
+    }
+    let mut raw = std::mem::ManuallyDrop::new(raw);
+    let (ptr, cap) = (raw.as_mut_ptr(), raw.capacity());
+    // SAFETY: `[u8; 3]` has `u8`'s alignment and three times its size, and the length and
+    // capacity are multiples of three, so the allocation is `cap / 3` pixels, freed with the
+    // same layout it was made with; `raw` is not dropped, so the buffer has one owner
+    unsafe { Vec::from_raw_parts(ptr.cast::<[u8; 3]>(), n, cap / 3) }
+}
+
 /// A whole-map hypothesis: a frame and its coarse score.
 struct Hyp {
     frame: Frame,
@@ -390,7 +405,7 @@ impl Checker {
         with_overlay: bool,
     ) -> Result<CheckReport, CheckError> {
         let img = decode::decode(bytes, name)?;
-        Ok(self.check_image_from(&img, with_overlay, decode::is_lossy(bytes)))
+        Ok(self.check_owned(img, with_overlay, decode::is_lossy(bytes)))
     }
 
     /// Checks a decoded image (taken as lossless).
@@ -407,6 +422,15 @@ impl Checker {
         with_overlay: bool,
         lossy: bool,
     ) -> CheckReport {
+        if img.width() < 32 || img.height() < 32 {
+            return CheckReport::not_a_map();
+        }
+        self.check_owned(img.clone(), with_overlay, lossy)
+    }
+
+    /// `check_image_from` on an image the check may take apart: an RGB image's pixels are
+    /// worked on where the decoder left them, not copied.
+    fn check_owned(&self, img: DynamicImage, with_overlay: bool, lossy: bool) -> CheckReport {
         let (w0, h0) = (img.width(), img.height());
         if w0 < 32 || h0 < 32 {
             return CheckReport::not_a_map();
@@ -424,11 +448,10 @@ impl Checker {
                 image::imageops::FilterType::Triangle,
             )
         } else {
-            img.to_rgb8()
+            img.into_rgb8()
         };
         let (w, h) = (rgb8.width() as usize, rgb8.height() as usize);
-        // (the bytes as pixels, copied whole: a pixel at a time did not vectorise)
-        let rgb: Vec<[u8; 3]> = rgb8.as_raw()[..3 * w * h].as_chunks::<3>().0.to_vec();
+        let rgb = pixels_of(rgb8.into_raw(), w * h);
         // Gradients, photos and the like are turned away before registration (the costly
         // part), so they come back not applicable quickly and are never flagged.
         let looks = gate::MapLikeness::measure(&rgb, w, h);
@@ -1569,4 +1592,29 @@ fn same_frame(a: &Frame, b: &Frame) -> bool {
         && (a.sy - b.sy).abs() <= 1e-3 * a.sy.abs()
         && (a.tx - b.tx).abs() <= 1.0
         && (a.ty - b.ty).abs() <= 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pixels_of;
+
+    #[test]
+    fn pixels_of_takes_a_buffer_of_whole_pixels_as_it_is_and_copies_any_other() {
+        let bytes: Vec<u8> = (0..12).collect();
+        let want: Vec<[u8; 3]> = vec![[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]];
+        // exactly four pixels: the same allocation
+        let ptr = bytes.as_ptr();
+        let px = pixels_of(bytes.clone(), 4);
+        assert_eq!(px, want);
+        let taken = pixels_of(bytes, 4);
+        assert_eq!(taken.as_ptr().cast::<u8>(), ptr);
+        // more bytes than pixels, or a capacity of no whole pixel count: copied
+        let mut longer: Vec<u8> = (0..14).collect();
+        assert_eq!(pixels_of(longer.clone(), 4), want);
+        longer.truncate(12);
+        longer.reserve_exact(1);
+        if longer.capacity() % 3 != 0 {
+            assert_eq!(pixels_of(longer, 4), want);
+        }
+    }
 }
