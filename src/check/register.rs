@@ -1042,10 +1042,8 @@ pub fn distance_transform(edges: &[u8], w: usize, h: usize) -> Vec<f32> {
     if w == 0 || h == 0 {
         return d;
     }
-    forward_pass(&mut d, w, h);
-    d.reverse();
-    forward_pass(&mut d, w, h);
-    d.reverse();
+    forward_pass(&mut d, w, h, false);
+    forward_pass(&mut d, w, h, true);
     // (no value exceeds DT_CAP: each pass only lowers values that start at 0 or DT_CAP)
     d
 }
@@ -1057,12 +1055,13 @@ const DIAG: f32 = std::f32::consts::SQRT_2;
 const BAND: usize = 8;
 
 /// The forward chamfer pass, top to bottom and left to right, over `d` (w x h): bands of
-/// `BAND` rows, the last one as many as are left.
-fn forward_pass(d: &mut [f32], w: usize, h: usize) {
+/// `BAND` rows, the last one as many as are left. `turned`: over the image turned half round
+/// (bottom to top and right to left), the backward pass.
+fn forward_pass(d: &mut [f32], w: usize, h: usize, turned: bool) {
     let mut skew = Vec::new();
     let mut above = Vec::new();
     for y0 in (0..h).step_by(BAND) {
-        forward_band(d, w, y0, (h - y0).min(BAND), &mut skew, &mut above);
+        forward_band(d, w, h, turned, y0, (h - y0).min(BAND), &mut skew, &mut above);
     }
 }
 
@@ -1072,10 +1071,14 @@ fn forward_pass(d: &mut [f32], w: usize, h: usize) {
 /// steps t - 3, t - 2 and t - 1) are all done; lane 0 reads the row above the band. Pixels out
 /// of the image (x < 0 or x >= w) hold the cap plus one, out of reach: they lower nothing.
 /// Lanes past `rows` run on such pixels and are never read back (a lane feeds only the next).
-/// `skew` and `above` are scratch space.
+/// `skew` and `above` are scratch space. With `turned`, the rows and pixels are those of `d`
+/// (w x h) turned half round: row y is `d`'s row h - 1 - y read from its right end.
+#[allow(clippy::too_many_arguments)]
 fn forward_band(
     d: &mut [f32],
     w: usize,
+    h: usize,
+    turned: bool,
     y0: usize,
     rows: usize,
     skew: &mut Vec<[f32; BAND]>,
@@ -1083,13 +1086,25 @@ fn forward_band(
 ) {
     const OUT: f32 = DT_CAP + 1.0;
     let steps = w + 2 * (BAND - 1);
+    // row y of the pass: where it is in `d`
+    let row_at = |y: usize| {
+        let y = if turned { h - 1 - y } else { y };
+        y * w..(y + 1) * w
+    };
     // skew[t + 3] is step t; three steps of padding before the first
     skew.clear();
     skew.resize(steps + 3, [OUT; BAND]);
     for r in 0..rows {
-        let row = &d[(y0 + r) * w..(y0 + r + 1) * w];
-        for (x, &v) in row.iter().enumerate() {
-            skew[x + 2 * r + 3][r] = v;
+        let row = &d[row_at(y0 + r)];
+        let lane = &mut skew[2 * r + 3..2 * r + 3 + w];
+        if turned {
+            for (s, &v) in lane.iter_mut().zip(row.iter().rev()) {
+                s[r] = v;
+            }
+        } else {
+            for (s, &v) in lane.iter_mut().zip(row) {
+                s[r] = v;
+            }
         }
     }
     // above[x + 1] is the row above the band at x, out of reach beyond it (and everywhere for
@@ -1097,7 +1112,14 @@ fn forward_band(
     above.clear();
     above.resize(steps + 3, OUT);
     if y0 > 0 {
-        above[1..w + 1].copy_from_slice(&d[(y0 - 1) * w..y0 * w]);
+        let row = &d[row_at(y0 - 1)];
+        if turned {
+            for (a, &v) in above[1..w + 1].iter_mut().zip(row.iter().rev()) {
+                *a = v;
+            }
+        } else {
+            above[1..w + 1].copy_from_slice(row);
+        }
     }
     // the last three steps, carried in registers: step t reads the one before it (its left
     // neighbours) at once, not back through memory
@@ -1133,9 +1155,16 @@ fn forward_band(
         (s3, s2, s1) = (s2, s1, cur);
     }
     for r in 0..rows {
-        let row = &mut d[(y0 + r) * w..(y0 + r + 1) * w];
-        for (x, v) in row.iter_mut().enumerate() {
-            *v = skew[x + 2 * r + 3][r];
+        let lane = &skew[2 * r + 3..2 * r + 3 + w];
+        let row = &mut d[row_at(y0 + r)];
+        if turned {
+            for (v, s) in row.iter_mut().rev().zip(lane) {
+                *v = s[r];
+            }
+        } else {
+            for (v, s) in row.iter_mut().zip(lane) {
+                *v = s[r];
+            }
         }
     }
 }
