@@ -316,7 +316,7 @@ const CROP_SCHEDULE: &[(f32, usize, f64)] = &[
 /// The first `n` pixels of RGB bytes `raw`, three bytes each: the same allocation when it
 /// holds exactly those (as a decoder's buffer does), a copy otherwise.
 fn pixels_of(raw: Vec<u8>, n: usize) -> Vec<[u8; 3]> {
-    if raw.len() != 3 * n || raw.capacity() % 3 != 0 {
+    if raw.len() != 3 * n || !raw.capacity().is_multiple_of(3) {
         // (copied whole: a pixel at a time did not vectorise)
         return raw[..3 * n].as_chunks::<3>().0.to_vec();
     }
@@ -1613,7 +1613,7 @@ mod tests {
         assert_eq!(pixels_of(longer.clone(), 4), want);
         longer.truncate(12);
         longer.reserve_exact(1);
-        if longer.capacity() % 3 != 0 {
+        if !longer.capacity().is_multiple_of(3) {
             assert_eq!(pixels_of(longer, 4), want);
         }
     }
