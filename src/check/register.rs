@@ -1061,7 +1061,16 @@ fn forward_pass(d: &mut [f32], w: usize, h: usize, turned: bool) {
     let mut skew = Vec::new();
     let mut above = Vec::new();
     for y0 in (0..h).step_by(BAND) {
-        forward_band(d, w, h, turned, y0, (h - y0).min(BAND), &mut skew, &mut above);
+        forward_band(
+            d,
+            w,
+            h,
+            turned,
+            y0,
+            (h - y0).min(BAND),
+            &mut skew,
+            &mut above,
+        );
     }
 }
 
@@ -1705,8 +1714,34 @@ struct StageRun {
     /// A step and its reverse often land on exactly the frame left behind (a translation
     /// undone), and a stage's score of a frame never changes: each frame is scored once.
     /// About one evaluation in eight is such a return.
-    seen: HashMap<[u64; 4], f64>,
+    seen: HashMap<[u64; 4], f64, FrameHash>,
 }
+
+/// Hashing for `StageRun::seen`: a frame's four words mixed by multiplying (as FxHash does).
+/// A few hundred frames a stage, each looked up once an evaluation: the standard SipHash
+/// took a visible share of refinement's time, and these keys come from no adversary.
+#[derive(Default, Clone, Copy)]
+struct FrameHasher(u64);
+
+impl std::hash::Hasher for FrameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FrameHash = std::hash::BuildHasherDefault<FrameHasher>;
 
 impl StageRun {
     fn new(
@@ -1717,7 +1752,7 @@ impl StageRun {
         (trunc, stride, step): (f32, usize, f64),
     ) -> StageRun {
         let best = Self::eval(p, pts, &f, min_in, trunc, stride);
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         seen.insert(frame_bits(&f), best);
         StageRun {
             trunc,
