@@ -12,7 +12,7 @@
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::gate;
 use super::register::{
-    FittedOn, Outline, Prepared, Registered, cdist, densify, long_runs, median_colour_of,
+    FittedOn, Outline, Prepared, Registered, cdist, densify, ink_mask, long_runs, median_colour_of,
     refine_all, score,
 };
 use super::{CheckReport, Checker, Finding, InsetFrame, MapInfo, Status, Verdict};
@@ -3016,9 +3016,25 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
     };
     // the picture's border colour, where it differs from `bg`, is background too
     let page = |c: [u8; 3], t: i32| bg != p.bg && cdist(c, p.bg) <= t;
+    // Whether pixel i is off both by more than `tol` (`!off`; a frame line's pixel when not
+    // faint), from two masks over the rows from y0 (the search area and the rows' parts left
+    // of it, which the lines read most): the pixels off `bg` by more than `tol`, and, where
+    // `bg` is not the border colour, those off that by more. Pixels above y0 (a line
+    // followed back up) are compared one by one.
+    let base = y0 * p.w;
+    let off_bg = ink_mask(&p.rgb[base..], bg, tol);
+    let off_page = (bg != p.bg).then(|| ink_mask(&p.rgb[base..], p.bg, tol));
+    let ink = |i: usize| match i.checked_sub(base) {
+        Some(k) => off_bg[k] && off_page.as_ref().is_none_or(|m| m[k]),
+        None => cdist(p.rgb[i], bg) > tol && !page(p.rgb[i], tol),
+    };
     let off = |x: i64, y: i64| {
-        p.px(x, y)
-            .is_none_or(|c| cdist(c, bg) <= tol || page(c, tol))
+        // (out of the image is off)
+        !(x >= 0
+            && y >= 0
+            && (x as usize) < p.w
+            && (y as usize) < p.h
+            && ink(y as usize * p.w + x as usize))
     };
     let thin = |lines: Vec<Run>, vertical: bool| -> Vec<Run> {
         let mut out = Vec::new();
@@ -3053,10 +3069,10 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
     // background, which JPEG noise and anti-aliased coastlines do not make over this length
     let lines = |faint: bool| -> (Vec<Run>, Vec<Run>) {
         let on = |i: usize, prev: Option<usize>| -> bool {
-            let d = cdist(p.rgb[i], bg);
             if !faint {
-                return d > tol && !page(p.rgb[i], tol);
+                return ink(i);
             }
+            let d = cdist(p.rgb[i], bg);
             (2..=FAINT_MAX).contains(&d)
                 && !page(p.rgb[i], 1)
                 && prev.is_none_or(|j| cdist(p.rgb[i], p.rgb[j]) <= 1)

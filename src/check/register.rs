@@ -662,7 +662,7 @@ fn count_edges(edges: &[u8]) -> usize {
 
 super::simd::avx2_too! {
 /// Pixels that differ from the background by more than `step` levels.
-fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
+pub(super) fn ink_mask(rgb: &[[u8; 3]], bg: [u8; 3], step: i32) -> Vec<bool> {
     // as `cdist(c, bg) > step`, 32 pixels at a time: channel byte by channel byte against
     // the background repeated as many times (which vectorises), then a pixel's three bytes
     // read together; a step of 255 or more flags nothing, one under 0 everything
