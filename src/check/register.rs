@@ -1717,9 +1717,12 @@ struct StageRun {
     seen: HashMap<[u64; 4], f64, FrameHash>,
 }
 
-/// Hashing for `StageRun::seen`: a frame's four words mixed by multiplying (as FxHash does).
-/// A few hundred frames a stage, each looked up once an evaluation: the standard SipHash
-/// took a visible share of refinement's time, and these keys come from no adversary.
+/// Hashing for `StageRun::seen`: a frame's four words mixed by multiplying (as FxHash does),
+/// the result turned so that its well-mixed high bits pick the table's bucket (a product's
+/// low bits depend only on the low bits of what was multiplied, and a frame's coordinates
+/// often end in zero bits). A few hundred frames a stage, each looked up once an
+/// evaluation: the standard SipHash took a visible share of refinement's time, and these
+/// keys come from no adversary.
 #[derive(Default, Clone, Copy)]
 struct FrameHasher(u64);
 
@@ -1737,7 +1740,7 @@ impl std::hash::Hasher for FrameHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
