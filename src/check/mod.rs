@@ -422,9 +422,6 @@ impl Checker {
         with_overlay: bool,
         lossy: bool,
     ) -> CheckReport {
-        if img.width() < 32 || img.height() < 32 {
-            return CheckReport::not_a_map();
-        }
         self.check_owned(img.clone(), with_overlay, lossy)
     }
 

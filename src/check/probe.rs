@@ -3028,14 +3028,8 @@ fn inset_on(p: &Prepared, x0: usize, y0: usize, bg: [u8; 3]) -> Inset {
         Some(k) => off_bg[k] && off_page.as_ref().is_none_or(|m| m[k]),
         None => cdist(p.rgb[i], bg) > tol && !page(p.rgb[i], tol),
     };
-    let off = |x: i64, y: i64| {
-        // (out of the image is off)
-        !(x >= 0
-            && y >= 0
-            && (x as usize) < p.w
-            && (y as usize) < p.h
-            && ink(y as usize * p.w + x as usize))
-    };
+    // (out of the image is off)
+    let off = |x: i64, y: i64| p.index(x, y).is_none_or(|i| !ink(i));
     let thin = |lines: Vec<Run>, vertical: bool| -> Vec<Run> {
         let mut out = Vec::new();
         let mut start = 0;

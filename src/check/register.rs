@@ -593,11 +593,13 @@ impl Prepared {
     }
 
     pub fn px(&self, x: i64, y: i64) -> Option<[u8; 3]> {
-        if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
-            None
-        } else {
-            Some(self.rgb[y as usize * self.w + x as usize])
-        }
+        self.index(x, y).map(|i| self.rgb[i])
+    }
+
+    /// The index of pixel (x, y) in the image's tables; None outside the image.
+    pub fn index(&self, x: i64, y: i64) -> Option<usize> {
+        (x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h)
+            .then(|| y as usize * self.w + x as usize)
     }
 }
 
