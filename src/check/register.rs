@@ -1199,9 +1199,11 @@ const BLOCK: usize = 16;
 /// a tenth of the world's outline. Skipping changes no score: a point outside the image is
 /// never counted, and the points read are the same, in the same order.
 ///
-/// The points `score` reads at a stride are also kept packed (`Outline::every`): read at
-/// stride 4 out of the full list, a frame would pull every cache line of it (a point is 16
-/// bytes) for a quarter of the points.
+/// The points `score` reads are also kept packed for each stride it reads at
+/// (`Outline::every`), x and y apart (`Coords`): read at stride 4 out of the full list, a
+/// frame would pull every cache line of it (a point is 16 bytes) for a quarter of the points,
+/// and the vector loop loads four x and four y from the two lists as they lie (from pairs it
+/// would spend a shuffle on every four points, on the CPU port its index extraction needs).
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
     pts: Vec<(f64, f64)>,
@@ -1210,18 +1212,33 @@ pub struct Outline {
     /// The same of each block of `BLOCK` runs.
     blocks: Vec<[f64; 4]>,
     /// For each stride in `PACKED_STRIDES`, the points at indices that are multiples of it.
-    packed: Vec<(usize, Vec<(f64, f64)>)>,
+    packed: Vec<(usize, Coords)>,
+}
+
+/// Points as two lists, of x and of y.
+#[derive(Debug, Clone, Default)]
+pub struct Coords {
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+}
+
+impl Coords {
+    fn of(pts: impl Iterator<Item = (f64, f64)>) -> Coords {
+        let (xs, ys) = pts.unzip();
+        Coords { xs, ys }
+    }
 }
 
 /// The strides the registration schedules read at (`FIT_SCHEDULE`, `CROP_SCHEDULE`, the
-/// hypotheses' coarse scores), kept packed in every outline.
-const PACKED_STRIDES: [usize; 4] = [2, 3, 4, 6];
+/// hypotheses' coarse scores), kept packed in every outline; 1 first, which other strides
+/// are read from.
+const PACKED_STRIDES: [usize; 5] = [1, 2, 3, 4, 6];
 
 impl Outline {
     pub fn new(pts: Vec<(f64, f64)>) -> Outline {
         let packed = PACKED_STRIDES
             .iter()
-            .map(|&s| (s, pts.iter().step_by(s).copied().collect()))
+            .map(|&s| (s, Coords::of(pts.iter().step_by(s).copied())))
             .collect();
         let boxes = Self::run_boxes(&pts);
         let blocks = boxes
@@ -1248,11 +1265,11 @@ impl Outline {
 
     /// The points at indices that are multiples of `stride`, packed; None for a stride not
     /// in `PACKED_STRIDES`.
-    fn every(&self, stride: usize) -> Option<&[(f64, f64)]> {
+    fn every(&self, stride: usize) -> Option<&Coords> {
         self.packed
             .iter()
             .find(|(s, _)| *s == stride)
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| v)
     }
 
     /// The bounding box of each run of `RUN` points; the whole plane for a run with a point
@@ -1479,7 +1496,7 @@ pub fn score(p: &Prepared, pts: &Outline, f: &Frame, trunc: f32, stride: usize) 
 /// `score`'s loop: the sum of the supports `at` gives for the pixel index (y * w + x, always
 /// under w * h) of each in-frame point at this stride, their count, and the points read.
 /// With `vector` (where `simd::usable` holds), runs wholly inside the image are summed by
-/// `simd::sum_inside`, eight points at a time.
+/// `simd::sum_inside`, four points at a time.
 #[inline(always)]
 fn sum_supports(
     p: &Prepared,
@@ -1497,9 +1514,14 @@ fn sum_supports(
     let mut read = 0u64;
     // every point at an index that is a multiple of `stride`, read only in the runs that
     // reach the image: in a run [a, b) those are packed points ceil(a / s)..ceil(b / s)
+    // (a stride not packed reads the whole list, stepping)
     let (packed, step) = match pts.every(stride) {
         Some(v) => (v, 1),
-        None => (&pts.pts[..], stride),
+        None => match pts.every(1) {
+            Some(v) => (v, stride),
+            // (an outline made empty, with no lists)
+            None => return (0, 0, 0),
+        },
     };
     // the frame and the sums in locals: the closure's captures are references, and a sum
     // kept behind one is stored and reloaded at every point
@@ -1508,19 +1530,20 @@ fn sum_supports(
         let (a, b) = (run.start.div_ceil(stride), run.end.div_ceil(stride));
         read += (b - a) as u64;
         let run = if step == 1 {
-            &packed[a..b]
+            a..b
         } else {
-            &packed[(a * stride).min(run.end)..run.end]
+            (a * stride).min(run.end)..run.end
         };
+        let (xs, ys) = (&packed.xs[run.clone()], &packed.ys[run]);
         let (mut s, mut k) = (0u64, 0usize);
         if inside && step == 1 && vector {
             // SAFETY: the run's box is inside the image, so is every point in it; `at` reads
             // any pixel inside, and `vector` is set only where `simd::usable` holds
-            s = unsafe { simd::sum_inside(run, [sx, sy, tx, ty], w, &at) };
-            k = run.len();
+            s = unsafe { simd::sum_inside(xs, ys, [sx, sy, tx, ty], w, &at) };
+            k = xs.len();
         } else if inside {
             // every point falls inside (the run's box does): no test per point
-            for &(x, y) in run.iter().step_by(step) {
+            for (&x, &y) in xs.iter().zip(ys).step_by(step) {
                 let px = sx * x + tx;
                 let py = ty - sy * y;
                 debug_assert!(px >= 0.0 && py >= 0.0 && px < wf && py < hf);
@@ -1529,9 +1552,9 @@ fn sum_supports(
                     unsafe { (px.to_int_unchecked(), py.to_int_unchecked()) };
                 s += at(yi as usize * w + xi as usize) as u64;
             }
-            k = run.len().div_ceil(step);
+            k = xs.len().div_ceil(step);
         } else {
-            for &(x, y) in run.iter().step_by(step) {
+            for (&x, &y) in xs.iter().zip(ys).step_by(step) {
                 let px = sx * x + tx;
                 let py = ty - sy * y;
                 // (a NaN coordinate fails these comparisons and is not counted)
@@ -1875,7 +1898,7 @@ fn frame_bits(f: &Frame) -> [u64; 4] {
 
 /// Share of in-frame outline points within 1.5 px of an image edge; 0 when fewer than
 /// `min_in` points fall inside the image. Points are read as `score` reads them (runs wholly
-/// inside the image eight at a time where `simd::usable` holds).
+/// inside the image four at a time where `simd::usable` holds).
 pub(super) fn hit_rate(p: &Prepared, pts: &Outline, f: &Frame, min_in: usize) -> f64 {
     let dt = &p.dt[..];
     debug_assert_eq!(dt.len(), p.w * p.h);

@@ -1,5 +1,5 @@
 //! The inner loop of registration's scoring (`register::score`) with AVX2, for runs of outline
-//! points that all fall inside the image: the pixel of eight points at a time is found with
+//! points that all fall inside the image: the pixel of four points at a time is found with
 //! vector instructions, by the same floating-point operations in the same order as the scalar
 //! loop (a multiply then an add, no fused multiply-add, truncation toward zero), and each
 //! pixel's support is then read with a plain load. The sums are integers, so the result is
@@ -90,28 +90,30 @@ pub fn usable(w: usize, h: usize) -> bool {
 }
 
 /// The sum of the supports `at` reads for the pixel indices (y * w + x) of the pixels
-/// `(sx * x + tx, ty - sy * y)` of `pts` in an image `w` pixels wide, with `f` =
-/// `[sx, sy, tx, ty]`.
+/// `(sx * x + tx, ty - sy * y)` of the points `(xs[i], ys[i])` in an image `w` pixels wide,
+/// with `f` = `[sx, sy, tx, ty]`.
 ///
 /// # Safety
-/// Every point must map inside the image (0 <= px < w, 0 <= py < h, as the caller's run box
-/// guarantees), `at` must accept the index of every pixel inside it, and `usable(w, h)` must
-/// have returned true.
+/// `xs` and `ys` must be as long, every point must map inside the image (0 <= px < w,
+/// 0 <= py < h, as the caller's run box guarantees), `at` must accept the index of every
+/// pixel inside it, and `usable(w, h)` must have returned true.
 #[inline]
 pub unsafe fn sum_inside(
-    pts: &[(f64, f64)],
+    xs: &[f64],
+    ys: &[f64],
     f: [f64; 4],
     w: usize,
     at: impl Fn(usize) -> u32,
 ) -> u64 {
+    debug_assert_eq!(xs.len(), ys.len());
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: the caller's contract is `avx2::sum`'s
-        unsafe { avx2::sum(pts, f, w, at) }
+        unsafe { avx2::sum(xs, ys, f, w, at) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (pts, f, w, at);
+        let _ = (xs, ys, f, w, at);
         unreachable!("sum_inside called where `usable` is false")
     }
 }
@@ -120,47 +122,53 @@ pub unsafe fn sum_inside(
 mod avx2 {
     use std::arch::x86_64::*;
 
-    /// Eight points a step, the rest one by one; `at` reads the support of a pixel index.
+    /// Four points a step, the rest one by one; `at` reads the support of a pixel index.
+    ///
+    /// Four x and four y are loaded as they lie in their lists, and the four indices leave
+    /// the vector register as two 64-bit halves, split with a shift: taking them out one
+    /// 32-bit lane at a time (or from pairs of x and y, shuffled apart) held the loop on the
+    /// one CPU port all those instructions share, and so did eight points a step.
     ///
     /// # Safety
     /// As `super::sum_inside`; AVX2 must be available, and `at` must accept every index of
     /// a pixel inside the image.
     #[target_feature(enable = "avx2")]
     pub unsafe fn sum(
-        pts: &[(f64, f64)],
+        xs: &[f64],
+        ys: &[f64],
         [sx, sy, tx, ty]: [f64; 4],
         w: usize,
         at: impl Fn(usize) -> u32,
     ) -> u64 {
+        let n = xs.len().min(ys.len());
+        let (xs, ys) = (&xs[..n], &ys[..n]);
         let (vsx, vsy) = (_mm256_set1_pd(sx), _mm256_set1_pd(sy));
         let (vtx, vty) = (_mm256_set1_pd(tx), _mm256_set1_pd(ty));
         let vw = _mm_set1_epi32(w as i32);
-        // pixel indices of four points: x0 y0 x1 y1 in `a`, x2 y2 x3 y3 in `b`
-        let index = |a: __m256d, b: __m256d| -> __m128i {
-            // (lanes come out as points 0 2 1 3: the order of a sum does not matter)
-            let (x, y) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
-            let px = _mm256_add_pd(_mm256_mul_pd(vsx, x), vtx);
-            let py = _mm256_sub_pd(vty, _mm256_mul_pd(vsy, y));
-            let (xi, yi) = (_mm256_cvttpd_epi32(px), _mm256_cvttpd_epi32(py));
-            _mm_add_epi32(_mm_mullo_epi32(yi, vw), xi)
-        };
         let mut sum = 0u64;
-        let chunks = pts.chunks_exact(8);
-        let rest = chunks.remainder();
-        let mut ix = [0u32; 8];
-        for c in chunks {
-            let p = c.as_ptr() as *const f64;
-            // SAFETY: a chunk is eight points, sixteen f64s from `p`; `ix` holds 32 bytes
-            unsafe {
-                let lo = index(_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4)));
-                let hi = index(_mm256_loadu_pd(p.add(8)), _mm256_loadu_pd(p.add(12)));
-                _mm256_storeu_si256(ix.as_mut_ptr() as *mut __m256i, _mm256_set_m128i(hi, lo));
-            }
-            // (summed apart from `sum`, so eight loads are not each held behind an add)
-            let part: u64 = ix.iter().map(|&i| at(i as usize) as u64).sum();
+        let whole = n / 4 * 4;
+        for k in (0..whole).step_by(4) {
+            // SAFETY: k + 4 <= n, the length of both lists
+            let q = unsafe {
+                let x = _mm256_loadu_pd(xs.as_ptr().add(k));
+                let y = _mm256_loadu_pd(ys.as_ptr().add(k));
+                let px = _mm256_add_pd(_mm256_mul_pd(vsx, x), vtx);
+                let py = _mm256_sub_pd(vty, _mm256_mul_pd(vsy, y));
+                let (xi, yi) = (_mm256_cvttpd_epi32(px), _mm256_cvttpd_epi32(py));
+                _mm_add_epi32(_mm_mullo_epi32(yi, vw), xi)
+            };
+            let (a, b) = (
+                _mm_cvtsi128_si64(q) as u64,
+                _mm_extract_epi64::<1>(q) as u64,
+            );
+            let low = |v: u64| (v & 0xffff_ffff) as usize;
+            let high = |v: u64| (v >> 32) as usize;
+            // (summed apart from `sum`, so four loads are not each held behind an add)
+            let part =
+                at(low(a)) as u64 + at(high(a)) as u64 + at(low(b)) as u64 + at(high(b)) as u64;
             sum += part;
         }
-        for &(x, y) in rest {
+        for (&x, &y) in xs[whole..].iter().zip(&ys[whole..]) {
             let px = sx * x + tx;
             let py = ty - sy * y;
             // SAFETY: as the scalar loop in `register::sum_supports`: the point is inside
@@ -225,12 +233,13 @@ mod tests {
                 (f[3] - (h as f64 - 0.5)) / f[1],
             ));
             let want = scalar(&pts, f, w, &full);
+            let (xs, ys): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
             // SAFETY: every point maps inside the image (filtered above), the tables cover
             // it, and `usable` holds
             let (coded, full_sum) = unsafe {
                 (
-                    sum_inside(&pts, f, w, |i| lut[codes[i] as usize]),
-                    sum_inside(&pts, f, w, |i| full[i]),
+                    sum_inside(&xs, &ys, f, w, |i| lut[codes[i] as usize]),
+                    sum_inside(&xs, &ys, f, w, |i| full[i]),
                 )
             };
             assert_eq!(coded, want, "{n} points, coded");
