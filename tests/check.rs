@@ -2642,7 +2642,7 @@ fn india_alone(filled: bool, china_view: bool, aksai_as_india: bool) -> image::R
                 for dx in -half..=half {
                     let (xx, yy) = (x as i64 + dx, y as i64 + dy);
                     if xx >= 0 && yy >= 0 && (xx as usize) < iw && (yy as usize) < ih {
-                        m.data[yy as usize * iw + xx as usize] = 1;
+                        m.set(yy as usize * iw + xx as usize, 1);
                     }
                 }
             }
@@ -2652,7 +2652,7 @@ fn india_alone(filled: bool, china_view: bool, aksai_as_india: bool) -> image::R
     let mut img = image::RgbImage::from_pixel(iw as u32, ih as u32, image::Rgb([255, 255, 255]));
     for y in 0..ih {
         for x in 0..iw {
-            let inside = m.data[y * iw + x] == 1;
+            let inside = m.at(y * iw + x) == 1;
             let edge = inside
                 && [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)]
                     .iter()

@@ -220,10 +220,13 @@ fn mask_of(frame: &Frame, rings: &[Ring], w: usize, h: usize) -> Mask {
 /// The dash segments stroked `width` px wide in the frame: where a dash, not a fill, shows.
 fn dash_mask(ck: &Checker, f: &Frame, w: usize, h: usize, width: f64) -> Mask {
     let mut m = Mask::new(w, h);
-    for d in &ck.reference.dashes {
-        let pts: Vec<(f64, f64)> = d.iter().map(|q| f.to_px(q[0], q[1])).collect();
-        crate::reference::raster::stroke_px(&mut m, &pts, false, width, 1);
-    }
+    let dashes: Vec<Vec<(f64, f64)>> = ck
+        .reference
+        .dashes
+        .iter()
+        .map(|d| d.iter().map(|q| f.to_px(q[0], q[1])).collect())
+        .collect();
+    crate::reference::raster::stroke_each(&mut m, &dashes, false, width, 1);
     m
 }
 
@@ -309,9 +312,9 @@ fn pixels_in(
     for y in y0..y1 {
         for x in x0..x1 {
             let i = y * p.w + x;
-            if mask.is_none_or(|m| m.data[i] != 0)
+            if mask.is_none_or(|m| m.at(i) != 0)
                 && p.dt[i] >= clear
-                && exclude.is_none_or(|e| e.data[i] == 0)
+                && exclude.is_none_or(|e| e.at(i) == 0)
             {
                 out.push(i);
             }
@@ -329,8 +332,9 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
     let cell_px = frame.px_per_deg() * crate::reference::ZONE_STEP;
     let rad = (cell_px / 2.0).ceil() as i64;
     let (mut inside, mut total) = (0usize, 0usize);
-    // the box of the pixels set: the count reads only its rows
-    let (mut bx0, mut by0, mut bx1, mut by1) = (w, h, 0, 0);
+    // each cell's square, clipped to the image, and the rows they span: the mask holds those
+    let mut squares: Vec<[usize; 4]> = Vec::new();
+    let (mut by0, mut by1) = (h, 0);
     for (lon, lat) in z.cells() {
         total += 1;
         let (x, y) = frame.to_px(lon, lat);
@@ -350,19 +354,16 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
         if x0 >= x1 || y0 >= y1 {
             continue;
         }
-        for row in m.data[y0 * w..y1 * w].chunks_exact_mut(w) {
-            row[x0..x1].fill(1);
-        }
-        (bx0, by0, bx1, by1) = (bx0.min(x0), by0.min(y0), bx1.max(x1), by1.max(y1));
+        squares.push([x0, x1, y0, y1]);
+        (by0, by1) = (by0.min(y0), by1.max(y1));
     }
-    let n = if bx0 < bx1 {
-        m.data[by0 * w..by1 * w]
-            .chunks_exact(w)
-            .map(|row| row[bx0..bx1].iter().filter(|&&v| v != 0).count())
-            .sum()
-    } else {
-        0
-    };
+    m.cover(by0, by1);
+    for [x0, x1, y0, y1] in squares {
+        for y in y0..y1 {
+            m.fill_row(y, x0, x1 - 1, 1);
+        }
+    }
+    let n = m.count();
     (
         m,
         if total == 0 {
@@ -789,7 +790,7 @@ pub(super) fn china_left_open(ck: &Checker, p: &Prepared, f: &Frame) -> Option<f
         .map(|z| zone_mask(ck.reference, z, f, p.w, p.h).0)
         .collect();
     let (n, share) = open_share(p, |i| {
-        china.data[i] != 0 && zones.iter().all(|z| z.data[i] == 0)
+        china.at(i) != 0 && zones.iter().all(|z| z.at(i) == 0)
     });
     (n >= 50).then_some(share)
 }
@@ -803,7 +804,7 @@ fn probe_india_zone(p: &Prepared, rule: &str, zm: &Mask) -> Finding {
     } else {
         "Aksai Chin"
     };
-    let (n, out) = open_share(p, |i| zm.data[i] != 0);
+    let (n, out) = open_share(p, |i| zm.at(i) != 0);
     if n < 4 {
         return finding(
             rule,
@@ -1600,7 +1601,7 @@ fn probe_island(
         .iter()
         .copied()
         .filter(|&i| is_land(p.rgb[i], bg_t))
-        .filter(|&i| on_dash.data[i] == 0)
+        .filter(|&i| on_dash.at(i) == 0)
         .filter(|&i| off_mainland(i))
         .collect();
     if all.is_empty() {
@@ -1616,10 +1617,10 @@ fn probe_island(
     // world map, so only its edges on the mainland itself are left out)
     let outlined = all
         .iter()
-        .filter(|&&i| p.edges[i] != 0 && on_dash.data[i] == 0)
+        .filter(|&&i| p.edges[i] != 0 && on_dash.at(i) == 0)
         .filter(|&&i| {
             if rule == "hainan" {
-                china_m.data[i] == 0
+                china_m.at(i) == 0
             } else {
                 off_mainland(i)
             }
@@ -1812,7 +1813,7 @@ fn probe_island(
     let stroke_like = |i: usize| {
         (own_stroke && cdist(p.rgb[i], sc) <= stroke_t)
             || dash_line.is_some_and(|d| cdist(p.rgb[i], d) <= 24)
-            || rung_dash.is_some_and(|m| m.data[i] != 0)
+            || rung_dash.is_some_and(|m| m.at(i) != 0)
     };
     // what shows the island's fill: its pixels without the stroke's own colour
     let fill: Vec<usize> = land.iter().copied().filter(|&i| !stroke_like(i)).collect();
@@ -1843,7 +1844,7 @@ fn probe_island(
             let hainan: Vec<usize> =
                 pixels_in(p, &f, Some(&hm), [107.5, 17.5, 111.5, 20.5], 0.0, None)
                     .into_iter()
-                    .filter(|&i| is_land(p.rgb[i], bg_t) && china_m.data[i] == 0)
+                    .filter(|&i| is_land(p.rgb[i], bg_t) && china_m.at(i) == 0)
                     .collect();
             let same = hainan.iter().filter(|&&i| cdist(p.rgb[i], zc) <= t).count();
             tracing::debug!(n = hainan.len(), same, ?zc, "taiwan's colour on hainan");
@@ -2066,7 +2067,7 @@ fn probe_scs(
     region: &str,
     inset_read: &mut Option<InsetFrame>,
 ) -> Finding {
-    use crate::reference::raster::stroke_px;
+    use crate::reference::raster::stroke_each;
     let f = local_frame(ck, p, f0, [98.0, 0.0, 126.0, 24.0], &[]);
     let ppd = f.px_per_deg();
     // A map of China that stops north of the Nansha islands shows at most the line's
@@ -2108,28 +2109,27 @@ fn probe_scs(
         ring.iter()
             .any(|q| q[0] > 98.0 && q[0] < 127.0 && q[1] > -2.0 && q[1] < 26.0)
     };
-    for c in &ck.reference.countries {
-        for ring in c.rings.iter().filter(|r| near(r)) {
-            let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
-            stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
-        }
-    }
-    for ring in ck
+    let lines: Vec<Vec<(f64, f64)>> = ck
         .reference
-        .china
+        .countries
         .iter()
-        .filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02)
-    {
-        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
-        stroke_px(&mut explained, &pts, true, 2.0 * r, 1);
-    }
+        .flat_map(|c| c.rings.iter().filter(|r| near(r)))
+        .chain(
+            ck.reference
+                .china
+                .iter()
+                .filter(|r| near(r) && crate::reference::ring_area(r).abs() > 0.02),
+        )
+        .map(|ring| ring.iter().map(|q| f.to_px(q[0], q[1])).collect())
+        .collect();
+    stroke_each(&mut explained, &lines, true, 2.0 * r, 1);
     let sea_edge = |x: i64, y: i64| -> bool {
         for dy in -1..=1 {
             for dx in -1..=1 {
                 let (xx, yy) = (x + dx, y + dy);
                 if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
                     let i = yy as usize * p.w + xx as usize;
-                    if p.edges[i] != 0 && explained.data[i] == 0 {
+                    if p.edges[i] != 0 && explained.at(i) == 0 {
                         return true;
                     }
                 }
@@ -2153,7 +2153,7 @@ fn probe_scs(
         for y in y0..y1 {
             for x in x0..x1 {
                 let i = y * p.w + x;
-                if explained.data[i] == 0 {
+                if explained.at(i) == 0 {
                     *hist.entry(p.rgb[i]).or_default() += 1;
                 }
             }
@@ -2169,7 +2169,7 @@ fn probe_scs(
             let (xx, yy) = (x + dx, y + dy);
             if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
                 let i = yy as usize * p.w + xx as usize;
-                if explained.data[i] == 0 && cdist(p.rgb[i], sea) >= faint_t {
+                if explained.at(i) == 0 && cdist(p.rgb[i], sea) >= faint_t {
                     return true;
                 }
             }
@@ -2289,7 +2289,7 @@ fn probe_scs(
             let px: Vec<usize> = pixels_in(p, &f, None, [98.0, -2.0, 106.0, 14.0], 0.0, None)
                 .into_iter()
                 .filter(|&i| {
-                    explained.data[i] != 0
+                    explained.at(i) != 0
                         && cdist(p.rgb[i], sea) > 24
                         && fills.iter().all(|&l| cdist(p.rgb[i], l) > 24)
                 })
@@ -2481,7 +2481,7 @@ fn island_marks(
     sea: [u8; 3],
     t: i32,
 ) -> (usize, usize, f64) {
-    use crate::reference::raster::stroke_px;
+    use crate::reference::raster::stroke_each;
     let ppd = f.px_per_deg();
     let r = (0.35 * ppd).max(1.5);
     // every coast but the islands', widened
@@ -2495,17 +2495,16 @@ fn island_marks(
         .china
         .iter()
         .filter(|r| crate::reference::ring_area(r).abs() > 1.0);
-    for ring in ck
+    let lines: Vec<Vec<(f64, f64)>> = ck
         .reference
         .countries
         .iter()
         .flat_map(|c| c.rings.iter())
         .chain(big_china)
         .filter(|r| near(r))
-    {
-        let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
-        stroke_px(&mut coasts, &pts, true, 2.0 * r, 1);
-    }
+        .map(|ring| ring.iter().map(|q| f.to_px(q[0], q[1])).collect())
+        .collect();
+    stroke_each(&mut coasts, &lines, true, 2.0 * r, 1);
     let islands = &ck.probes.scs_islands;
     let marked = |ring: &Ring, shift: (f64, f64)| -> Option<bool> {
         let pts: Vec<(f64, f64)> = ring
@@ -2522,7 +2521,7 @@ fn island_marks(
         Some((y0..=y1).any(|y| {
             (x0..=x1).any(|x| {
                 let i = y as usize * p.w + x as usize;
-                coasts.data[i] == 0 && cdist(p.rgb[i], sea) >= t
+                coasts.at(i) == 0 && cdist(p.rgb[i], sea) >= t
             })
         }))
     };

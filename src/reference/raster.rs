@@ -1,29 +1,86 @@
 //! A small scanline polygon rasteriser and line drawer over byte masks.
 use super::project::Frame;
 
-/// A w x h byte mask.
+/// A w x h byte mask, of which only a band of rows is held: the rows drawn on, from the
+/// first to the last. Every pixel outside the band is 0. A probe's mask covers a zone, a
+/// country or the dash line, a small part of the image, and zeroing a whole image's bytes for
+/// each took a visible share of a check. Pixels are read by their index (`y * w + x`), as in
+/// the image.
 #[derive(Debug, Clone)]
 pub struct Mask {
     pub w: usize,
     pub h: usize,
-    pub data: Vec<u8>,
+    /// The band's first row.
+    y0: usize,
+    /// The band's rows, `w` bytes each.
+    data: Vec<u8>,
 }
 
 impl Mask {
+    /// An empty mask (no band yet).
     pub fn new(w: usize, h: usize) -> Mask {
         Mask {
             w,
             h,
-            data: vec![0; w * h],
+            y0: 0,
+            data: Vec::new(),
         }
     }
+
+    /// Widens the band to hold rows `ya..yb` (clipped to the image), keeping what is drawn.
+    /// A drawing covers the rows it will draw on first, so that the band is made once.
+    pub fn cover(&mut self, ya: usize, yb: usize) {
+        let yb = yb.min(self.h);
+        if ya >= yb || self.w == 0 {
+            return;
+        }
+        if self.data.is_empty() {
+            self.y0 = ya;
+            self.data = vec![0; (yb - ya) * self.w];
+            return;
+        }
+        let (c0, c1) = (self.y0, self.y0 + self.data.len() / self.w);
+        if ya >= c0 && yb <= c1 {
+            return;
+        }
+        let (n0, n1) = (ya.min(c0), yb.max(c1));
+        let mut data = vec![0; (n1 - n0) * self.w];
+        let at = (c0 - n0) * self.w;
+        data[at..at + self.data.len()].copy_from_slice(&self.data);
+        self.y0 = n0;
+        self.data = data;
+    }
+
+    /// The value of the pixel at index `i` (`y * w + x`); 0 outside the band or the image.
+    #[inline]
+    pub fn at(&self, i: usize) -> u8 {
+        // (an index above the band wraps round to a large offset, past the band too)
+        let o = i.wrapping_sub(self.y0 * self.w);
+        self.data.get(o).copied().unwrap_or(0)
+    }
+
     pub fn get(&self, x: i64, y: i64) -> u8 {
         if x < 0 || y < 0 || x as usize >= self.w || y as usize >= self.h {
             0
         } else {
-            self.data[y as usize * self.w + x as usize]
+            self.at(y as usize * self.w + x as usize)
         }
     }
+
+    /// Sets pixels `xa..=xb` of row `y` (inside the image) to `val`.
+    pub fn fill_row(&mut self, y: usize, xa: usize, xb: usize, val: u8) {
+        self.cover(y, y + 1);
+        let row = (y - self.y0) * self.w;
+        self.data[row + xa..=row + xb].fill(val);
+    }
+
+    /// Sets the pixel at index `i` (`y * w + x`, inside the image) to `val`.
+    pub fn set(&mut self, i: usize, val: u8) {
+        let y = i / self.w;
+        self.cover(y, y + 1);
+        self.data[i - self.y0 * self.w] = val;
+    }
+
     /// Pixels set (non-zero).
     pub fn count(&self) -> usize {
         // a byte's worth of pixels at a time, counted in a byte: the sum then runs sixteen or
@@ -32,6 +89,24 @@ impl Mask {
             .chunks(255)
             .map(|c| usize::from(c.iter().fold(0u8, |n, &v| n + u8::from(v != 0))))
             .sum()
+    }
+
+    /// The index (`y * w + x`) and value of each pixel set, in index order.
+    pub fn set_pixels(&self) -> impl Iterator<Item = (usize, u8)> + '_ {
+        let base = self.y0 * self.w;
+        self.data
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0)
+            .map(move |(i, &v)| (base + i, v))
+    }
+
+    /// Every pixel's value, `w * h` of them.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut all = vec![0; self.w * self.h];
+        let at = self.y0 * self.w;
+        all[at..at + self.data.len()].copy_from_slice(&self.data);
+        all
     }
 }
 
@@ -67,6 +142,7 @@ pub fn fill_px(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
     if y0 > y1 {
         return;
     }
+    mask.cover(y0 as usize, y1 as usize + 1);
     // Edges by the first row they may cross (one row of slack each way: the exact test below
     // decides), each with the last such row.
     let rows = (y1 - y0 + 1) as usize;
@@ -122,20 +198,53 @@ fn fill_spans(mask: &mut Mask, y: i64, xs: &mut [f64], val: u8) {
         let xa = ((pair[0] - 0.5).ceil() as i64).max(0);
         let xb = ((pair[1] - 0.5).floor() as i64).min(w - 1);
         if xa <= xb {
-            let row = (y * w) as usize;
-            mask.data[row + xa as usize..=row + xb as usize].fill(val);
+            mask.fill_row(y as usize, xa as usize, xb as usize, val);
         }
     }
 }
 
 /// Draws a polyline of pixel points with a square pen of `width` pixels.
 pub fn stroke_px(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, width: f64, val: u8) {
+    stroke_each(mask, &[pts], closed, width, val);
+}
+
+/// Draws each polyline as `stroke_px` does, the rows they all reach taken into the mask's
+/// band first, at once.
+pub fn stroke_each<P: AsRef<[(f64, f64)]>>(
+    mask: &mut Mask,
+    lines: &[P],
+    closed: bool,
+    width: f64,
+    val: u8,
+) {
+    let r = (width / 2.0).max(0.5);
+    // the rows the pen reaches (a point that is not finite draws nothing, or is covered
+    // when drawn)
+    let (ymin, ymax) = lines
+        .iter()
+        .filter(|l| l.as_ref().len() >= 2)
+        .flat_map(|l| l.as_ref().iter().map(|p| p.1))
+        .filter(|y| y.is_finite())
+        .fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+    if ymin <= ymax {
+        let lo = ((ymin - r + 0.5).floor() as i64).max(0);
+        let hi = ((ymax + r - 0.5).ceil() as i64).min(mask.h as i64 - 1);
+        if lo <= hi {
+            mask.cover(lo as usize, hi as usize + 1);
+        }
+    }
+    for l in lines {
+        stroke_one(mask, l.as_ref(), closed, r, val);
+    }
+}
+
+/// `stroke_px`'s drawing, with a pen of half-width `r`.
+fn stroke_one(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, r: f64, val: u8) {
     let n = pts.len();
     if n < 2 {
         return;
     }
     let segs = if closed { n } else { n - 1 };
-    let r = (width / 2.0).max(0.5);
     for i in 0..segs {
         let a = pts[i];
         let b = pts[(i + 1) % n];
@@ -147,10 +256,12 @@ pub fn stroke_px(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, width: f64, 
             let y = a.1 + (b.1 - a.1) * t;
             let (x0, x1) = ((x - r + 0.5).floor() as i64, (x + r - 0.5).ceil() as i64);
             let (y0, y1) = ((y - r + 0.5).floor() as i64, (y + r - 0.5).ceil() as i64);
+            let (xa, xb) = (x0.max(0), x1.min(mask.w as i64 - 1));
+            if xa > xb {
+                continue;
+            }
             for yy in y0.max(0)..=y1.min(mask.h as i64 - 1) {
-                for xx in x0.max(0)..=x1.min(mask.w as i64 - 1) {
-                    mask.data[yy as usize * mask.w + xx as usize] = val;
-                }
+                mask.fill_row(yy as usize, xa as usize, xb as usize, val);
             }
         }
     }
@@ -215,7 +326,7 @@ mod tests {
             let (mut a, mut b) = (Mask::new(w, h), Mask::new(w, h));
             fill_px(&mut a, &rings, 1);
             fill_every_edge(&mut b, &rings, 1);
-            assert_eq!(a.data, b.data, "case {case}");
+            assert_eq!(a.to_vec(), b.to_vec(), "case {case}");
         }
     }
 }

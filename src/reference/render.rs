@@ -243,6 +243,8 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
     let (w, h) = (spec.width as usize, spec.height as usize);
     let frame = spec.frame();
     let mut canvas = Mask::new(w, h);
+    // (every row: the canvas is the whole picture)
+    canvas.cover(0, h);
     draw_into(r, spec, &frame, &mut canvas);
     if spec.inset {
         // 南海诸岛 inset: lower right, 1/5 of the width, South China Sea 105-123E 3-24N.
@@ -265,10 +267,8 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
         );
         let mut inner = Mask::new(w, h);
         draw_into(r, &sub, &f, &mut inner);
-        for i in 0..w * h {
-            if box_mask.data[i] != 0 {
-                canvas.data[i] = inner.data[i];
-            }
+        for (i, _) in box_mask.set_pixels() {
+            canvas.set(i, inner.at(i));
         }
         stroke_px(
             &mut canvas,
@@ -279,7 +279,7 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
         );
     }
     let mut out = Vec::with_capacity(w * h * 3);
-    for &i in &canvas.data {
+    for i in canvas.to_vec() {
         out.extend_from_slice(&colour(&spec.style, i));
     }
     out
@@ -291,10 +291,8 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         let px = unwrap_antimeridian(frame, rings);
         let mut m = Mask::new(canvas.w, canvas.h);
         fill_px(&mut m, &px, 1);
-        for (c, v) in canvas.data.iter_mut().zip(&m.data) {
-            if *v != 0 {
-                *c = *val;
-            }
+        for (i, _) in m.set_pixels() {
+            canvas.set(i, *val);
         }
     }
     if spec.aksai_chin_as_india
