@@ -377,22 +377,43 @@ fn zone_mask(r: &Reference, rule: &str, frame: &Frame, w: usize, h: usize) -> (M
 
 /// Refines the translation locally (±3 px) on reference points inside a window.
 fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f64; 4]]) -> Frame {
+    // (the world outline's points, projected once when the checker was made, where its
+    // template holds this projection)
+    let projected = ck.world.points(f.projection);
     let pts: Vec<(f64, f64)> = ck
         .world
         .lonlat
         .iter()
-        .filter(|(lo, la)| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
-        .filter(|(lo, la)| {
+        .enumerate()
+        .filter(|(_, (lo, la))| *lo > win[0] && *lo < win[2] && *la > win[1] && *la < win[3])
+        .filter(|(_, (lo, la))| {
             !skip
                 .iter()
                 .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
         })
-        .map(|&(lo, la)| f.projection.forward(lo, la))
+        .map(|(i, &(lo, la))| match projected.get(i) {
+            Some(&q) => q,
+            None => f.projection.forward(lo, la),
+        })
         .collect();
     if pts.len() < 20 {
         return *f;
     }
-    let pts = Outline::new(pts);
+    // The shifts tried move a point 3 px at most. A point more than 3.5 px outside the image
+    // is outside under every one, and never counted: it is left out. The points more than
+    // 3.5 px inside are inside under every one, and come first, so that their runs are read
+    // as wholly inside (four at a time); those near the edge, tested one by one, come last.
+    // A score's sum and count do not depend on the points' order.
+    let (w, h) = (p.w as f64, p.h as f64);
+    let within = |q: &(f64, f64), m: f64| {
+        let (x, y) = (f.sx * q.0 + f.tx, f.ty - f.sy * q.1);
+        x >= m && y >= m && x < w - m && y < h - m
+    };
+    let (inner, edge): (Vec<(f64, f64)>, Vec<(f64, f64)>) = pts
+        .into_iter()
+        .filter(|q| within(q, -3.5))
+        .partition(|q| within(q, 3.5));
+    let pts = Outline::new(inner.into_iter().chain(edge).collect());
     let mut best = (score(p, &pts, f, 3.0, 1).0, *f);
     let mut dy = -3.0;
     while dy <= 3.0 {
