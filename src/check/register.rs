@@ -1535,6 +1535,10 @@ fn sum_supports(
             (a * stride).min(run.end)..run.end
         };
         let (xs, ys) = (&packed.xs[run.clone()], &packed.ys[run]);
+        // (both the same length, so that indexing either under it needs no check; the frame
+        // copied into this call, so that the loops keep it in registers)
+        let ys = &ys[..xs.len()];
+        let (sx, sy, tx, ty, wf, hf) = (sx, sy, tx, ty, wf, hf);
         let (mut s, mut k) = (0u64, 0usize);
         if inside && step == 1 && vector {
             // SAFETY: the run's box is inside the image, so is every point in it; `at` reads
@@ -1543,9 +1547,9 @@ fn sum_supports(
             k = xs.len();
         } else if inside {
             // every point falls inside (the run's box does): no test per point
-            for (&x, &y) in xs.iter().zip(ys).step_by(step) {
-                let px = sx * x + tx;
-                let py = ty - sy * y;
+            for i in (0..xs.len()).step_by(step) {
+                let px = sx * xs[i] + tx;
+                let py = ty - sy * ys[i];
                 debug_assert!(px >= 0.0 && py >= 0.0 && px < wf && py < hf);
                 // SAFETY: as below; the run's box bounds every point in it
                 let (xi, yi): (i64, i64) =
@@ -1554,9 +1558,9 @@ fn sum_supports(
             }
             k = xs.len().div_ceil(step);
         } else {
-            for (&x, &y) in xs.iter().zip(ys).step_by(step) {
-                let px = sx * x + tx;
-                let py = ty - sy * y;
+            for i in (0..xs.len()).step_by(step) {
+                let px = sx * xs[i] + tx;
+                let py = ty - sy * ys[i];
                 // (a NaN coordinate fails these comparisons and is not counted)
                 if px >= 0.0 && py >= 0.0 && px < wf && py < hf {
                     // SAFETY: 0 <= px < w and 0 <= py < h, so both truncate to in-range
