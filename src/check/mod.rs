@@ -1509,9 +1509,9 @@ fn in_window(win: [f64; 4], lo: f64, la: f64) -> bool {
 }
 
 /// Width and height (pixels) of the bounding box of the outline points that land in the image.
-fn outline_span(p: &Prepared, pts: &[(f64, f64)], f: &Frame) -> [f64; 2] {
+fn outline_span(p: &Prepared, pts: &Outline, f: &Frame) -> [f64; 2] {
     let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for &(x, y) in pts {
+    for (x, y) in pts.iter() {
         let (px, py) = (f.sx * x + f.tx, f.ty - f.sy * y);
         if p.dt_at(px, py).is_some() {
             bb = [bb[0].min(px), bb[1].min(py), bb[2].max(px), bb[3].max(py)];
@@ -1566,7 +1566,7 @@ fn carry_frame(f: &Frame, to: Projection, win: [f64; 4]) -> Frame {
 
 fn bbox_of(t: &Template, proj: Projection, ext: [f64; 4]) -> [f64; 4] {
     let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for (&(lo, la), &(x, y)) in t.lonlat.iter().zip(t.points(proj).iter()) {
+    for (&(lo, la), (x, y)) in t.lonlat.iter().zip(t.points(proj).iter()) {
         if lo < ext[0] || lo > ext[2] || la < ext[1] || la > ext[3] {
             continue;
         }

@@ -392,7 +392,7 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
                 .any(|b| *lo > b[0] && *lo < b[2] && *la > b[1] && *la < b[3])
         })
         .map(|(i, &(lo, la))| match projected.get(i) {
-            Some(&q) => q,
+            Some(q) => q,
             None => f.projection.forward(lo, la),
         })
         .collect();

@@ -1206,7 +1206,6 @@ const BLOCK: usize = 16;
 /// would spend a shuffle on every four points, on the CPU port its index extraction needs).
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
-    pts: Vec<(f64, f64)>,
     /// min x, min y, max x, max y of each run.
     boxes: Vec<[f64; 4]>,
     /// The same of each block of `BLOCK` runs.
@@ -1258,7 +1257,6 @@ impl Outline {
         Outline {
             boxes,
             blocks,
-            pts,
             packed,
         }
     }
@@ -1322,7 +1320,7 @@ impl Outline {
                 1
             }
         };
-        let n = self.pts.len();
+        let n = self.len();
         // runs wholly inside, one after another, are passed as one range (from the first
         // such run, `inside`, to the run at hand)
         let mut inside: Option<usize> = None;
@@ -1380,10 +1378,27 @@ pub fn max_shift(a: &Frame, b: &Frame, w: usize, h: usize) -> f64 {
     if m.is_finite() { m } else { f64::INFINITY }
 }
 
-impl std::ops::Deref for Outline {
-    type Target = [(f64, f64)];
-    fn deref(&self) -> &[(f64, f64)] {
-        &self.pts
+impl Outline {
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.every(1).map_or(0, |c| c.xs.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Point `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<(f64, f64)> {
+        let c = self.every(1)?;
+        Some((*c.xs.get(i)?, *c.ys.get(i)?))
+    }
+
+    /// The points, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.every(1)
+            .into_iter()
+            .flat_map(|c| c.xs.iter().copied().zip(c.ys.iter().copied()))
     }
 }
 
@@ -1403,7 +1418,6 @@ impl Template {
     /// The projected points (empty for a projection the template was not built for).
     pub fn points(&self, p: Projection) -> &Outline {
         static EMPTY: Outline = Outline {
-            pts: Vec::new(),
             boxes: Vec::new(),
             blocks: Vec::new(),
             packed: Vec::new(),
