@@ -409,7 +409,7 @@ fn local_frame(ck: &Checker, p: &Prepared, f: &Frame, win: [f64; 4], skip: &[[f6
         let (x, y) = (f.sx * q.0 + f.tx, f.ty - f.sy * q.1);
         x >= m && y >= m && x < w - m && y < h - m
     };
-    let (inner, edge): (Vec<(f64, f64)>, Vec<(f64, f64)>) = pts
+    let (inner, edge): (Vec<_>, Vec<_>) = pts
         .into_iter()
         .filter(|q| within(q, -3.5))
         .partition(|q| within(q, 3.5));
