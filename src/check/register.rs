@@ -1005,11 +1005,28 @@ pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
 pub fn median_colour_of(v: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
     let mut counts = [[0u32; 256]; 3];
     let mut n = 0usize;
-    for c in v {
+    // a run of one colour (a fill, read along its rows) is counted once, at its end: adding 1
+    // to the same count pixel after pixel waits on the memory each time
+    let mut add = |c: [u8; 3], run: u32| {
         for (k, counts) in counts.iter_mut().enumerate() {
-            counts[c[k] as usize] += 1;
+            counts[c[k] as usize] += run;
+        }
+    };
+    let mut run: Option<([u8; 3], u32)> = None;
+    for c in v {
+        match &mut run {
+            Some((last, k)) if *last == c => *k += 1,
+            _ => {
+                if let Some((last, k)) = run {
+                    add(last, k);
+                }
+                run = Some((c, 1));
+            }
         }
         n += 1;
+    }
+    if let Some((last, k)) = run {
+        add(last, k);
     }
     if n == 0 {
         return None;
@@ -2379,6 +2396,17 @@ mod tests {
                 ch[n / 2]
             });
             assert_eq!(median_colour(&v), Some(want), "{n} colours");
+            // the same colours in runs of one to five, as fills are read along their rows
+            let runs: Vec<[u8; 3]> = v
+                .iter()
+                .flat_map(|&c| std::iter::repeat_n(c, 1 + (lcg(&mut seed) % 5) as usize))
+                .collect();
+            let want = [0, 1, 2].map(|k| {
+                let mut ch: Vec<u8> = runs.iter().map(|c| c[k]).collect();
+                ch.sort_unstable();
+                ch[runs.len() / 2]
+            });
+            assert_eq!(median_colour(&runs), Some(want), "{n} colours in runs");
         }
         assert_eq!(median_colour(&[]), None);
     }
