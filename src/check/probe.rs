@@ -326,13 +326,16 @@ fn pixels_in(
         .min(p.h);
     let mut out = Vec::new();
     for y in y0..y1 {
+        // a row the mask does not reach holds none of its pixels
+        let m = match mask.map(|m| m.row(y)) {
+            Some(None) => continue,
+            m => m.flatten(),
+        };
+        let e = exclude.and_then(|e| e.row(y));
+        let dt = &p.dt[y * p.w..(y + 1) * p.w];
         for x in x0..x1 {
-            let i = y * p.w + x;
-            if mask.is_none_or(|m| m.at(i) != 0)
-                && p.dt[i] >= clear
-                && exclude.is_none_or(|e| e.at(i) == 0)
-            {
-                out.push(i);
+            if m.is_none_or(|m| m[x] != 0) && dt[x] >= clear && e.is_none_or(|e| e[x] == 0) {
+                out.push(y * p.w + x);
             }
         }
     }

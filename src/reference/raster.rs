@@ -67,6 +67,12 @@ impl Mask {
         }
     }
 
+    /// Row `y`'s pixels, `w` of them; None for a row outside the band (every pixel 0).
+    pub fn row(&self, y: usize) -> Option<&[u8]> {
+        let k = y.checked_sub(self.y0)?;
+        self.data.get(k * self.w..(k + 1) * self.w)
+    }
+
     /// Sets pixels `xa..=xb` of row `y` (inside the image) to `val`.
     pub fn fill_row(&mut self, y: usize, xa: usize, xb: usize, val: u8) {
         self.cover(y, y + 1);
