@@ -12,8 +12,8 @@
 //! at its scale or compression gives `uncertain` or `not_shown`, never a violation.
 use super::gate;
 use super::register::{
-    FittedOn, Outline, Prepared, Registered, cdist, densify, ink_mask, long_runs, median_colour_of,
-    refine_all, score,
+    self, FittedOn, Outline, Prepared, Registered, cdist, densify, ink_mask, long_runs,
+    median_colour_of, refine_all, score,
 };
 use super::{CheckReport, Checker, Finding, InsetFrame, MapInfo, Status, Verdict};
 use crate::reference::build::point_in;
@@ -244,27 +244,10 @@ fn dominant(p: &Prepared, idx: &[usize]) -> Option<([u8; 3], f64)> {
     // both grids' histograms in one pass
     let mut hist = vec![0u32; 2 * gate::COLOUR_BINS];
     let (gate_hist, half_hist) = hist.split_at_mut(gate::COLOUR_BINS);
-    // (a run of one colour counted once, at its end, as in `median_colour_of`)
-    let mut add = |c: [u8; 3], run: u32| {
+    register::for_runs(idx.iter().map(|&i| p.rgb[i]), |c, run| {
         gate_hist[gate::colour_bin(c)] += run;
         half_hist[half(c)] += run;
-    };
-    let mut run: Option<([u8; 3], u32)> = None;
-    for &i in idx {
-        let c = p.rgb[i];
-        match &mut run {
-            Some((last, k)) if *last == c => *k += 1,
-            _ => {
-                if let Some((last, k)) = run {
-                    add(last, k);
-                }
-                run = Some((c, 1));
-            }
-        }
-    }
-    if let Some((last, k)) = run {
-        add(last, k);
-    }
+    });
     let mode = |hist: &[u32]| {
         hist.iter()
             .enumerate()

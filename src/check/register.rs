@@ -1000,18 +1000,11 @@ pub fn median_colour(v: &[[u8; 3]]) -> Option<[u8; 3]> {
     median_colour_of(v.iter().copied())
 }
 
-/// `median_colour` of the colours `v` yields: per channel, the value at index n / 2 of the
-/// channel's values sorted, found by counting them (no sort).
-pub fn median_colour_of(v: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
-    let mut counts = [[0u32; 256]; 3];
-    let mut n = 0usize;
-    // a run of one colour (a fill, read along its rows) is counted once, at its end: adding 1
-    // to the same count pixel after pixel waits on the memory each time
-    let mut add = |c: [u8; 3], run: u32| {
-        for (k, counts) in counts.iter_mut().enumerate() {
-            counts[c[k] as usize] += run;
-        }
-    };
+/// Calls `add` once for each run of equal colours `v` yields, with the colour and the run's
+/// length. Counting a run at once spares a count raised pixel after pixel (a fill read along
+/// its rows), each add waiting on the one before through memory; the counts come out the
+/// same.
+pub fn for_runs(v: impl Iterator<Item = [u8; 3]>, mut add: impl FnMut([u8; 3], u32)) {
     let mut run: Option<([u8; 3], u32)> = None;
     for c in v {
         match &mut run {
@@ -1023,11 +1016,22 @@ pub fn median_colour_of(v: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
                 run = Some((c, 1));
             }
         }
-        n += 1;
     }
     if let Some((last, k)) = run {
         add(last, k);
     }
+}
+
+/// `median_colour` of the colours `v` yields: per channel, the value at index n / 2 of the
+/// channel's values sorted, found by counting them (no sort).
+pub fn median_colour_of(v: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
+    let mut counts = [[0u32; 256]; 3];
+    let mut n = 0usize;
+    for_runs(v.inspect(|_| n += 1), |c, run| {
+        for (k, counts) in counts.iter_mut().enumerate() {
+            counts[c[k] as usize] += run;
+        }
+    });
     if n == 0 {
         return None;
     }
