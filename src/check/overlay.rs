@@ -89,7 +89,7 @@ pub fn render(
             let pts: Vec<(f64, f64)> = ring.iter().map(|q| f.to_px(q[0], q[1])).collect();
             stroke_px(&mut outline, &pts, true, 1.0, 1);
         }
-        for (i, _) in outline.set_pixels() {
+        for i in outline.set_pixels() {
             rgb[i] = [0, 200, 220];
         }
         // the South China Sea read in a 南海诸岛 inset box is drawn there, in the box's frame
@@ -141,7 +141,7 @@ pub fn render(
                 stroke_px(&mut marks, &pts, true, 1.0, 1);
             }
             // (the dashes clipped to the box: beyond it lies the main map)
-            for (k, _) in marks.set_pixels() {
+            for k in marks.set_pixels() {
                 let (x, y) = ((k % p.w) as f64, (k / p.w) as f64);
                 let inside = x >= x0 - 1.0 && x <= x1 + 1.0 && y >= y0 - 1.0 && y <= y1 + 1.0;
                 if inside {

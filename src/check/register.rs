@@ -1282,6 +1282,28 @@ impl Outline {
         }
     }
 
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.every(1).map_or(0, |c| c.xs.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Point `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<(f64, f64)> {
+        let c = self.every(1)?;
+        Some((*c.xs.get(i)?, *c.ys.get(i)?))
+    }
+
+    /// The points, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.every(1)
+            .into_iter()
+            .flat_map(|c| c.xs.iter().copied().zip(c.ys.iter().copied()))
+    }
+
     /// The points at indices that are multiples of `stride`, packed; None for a stride not
     /// in `PACKED_STRIDES`.
     fn every(&self, stride: usize) -> Option<&Coords> {
@@ -1397,30 +1419,6 @@ pub fn max_shift(a: &Frame, b: &Frame, w: usize, h: usize) -> f64 {
     let (mx, my) = (dx(0.0).max(dx(w as f64)), dy(0.0).max(dy(h as f64)));
     let m = mx.hypot(my);
     if m.is_finite() { m } else { f64::INFINITY }
-}
-
-impl Outline {
-    /// The number of points.
-    pub fn len(&self) -> usize {
-        self.every(1).map_or(0, |c| c.xs.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Point `i`, if there is one.
-    pub fn get(&self, i: usize) -> Option<(f64, f64)> {
-        let c = self.every(1)?;
-        Some((*c.xs.get(i)?, *c.ys.get(i)?))
-    }
-
-    /// The points, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.every(1)
-            .into_iter()
-            .flat_map(|c| c.xs.iter().copied().zip(c.ys.iter().copied()))
-    }
 }
 
 impl Template {

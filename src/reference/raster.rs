@@ -97,14 +97,14 @@ impl Mask {
             .sum()
     }
 
-    /// The index (`y * w + x`) and value of each pixel set, in index order.
-    pub fn set_pixels(&self) -> impl Iterator<Item = (usize, u8)> + '_ {
+    /// The index (`y * w + x`) of each pixel set, in index order.
+    pub fn set_pixels(&self) -> impl Iterator<Item = usize> + '_ {
         let base = self.y0 * self.w;
         self.data
             .iter()
             .enumerate()
             .filter(|(_, v)| **v != 0)
-            .map(move |(i, &v)| (base + i, v))
+            .map(move |(i, _)| base + i)
     }
 
     /// Every pixel's value, `w * h` of them.

@@ -267,7 +267,7 @@ pub fn render_rgb(r: &Reference, spec: &RenderSpec) -> Vec<u8> {
         );
         let mut inner = Mask::new(w, h);
         draw_into(r, &sub, &f, &mut inner);
-        for (i, _) in box_mask.set_pixels() {
+        for i in box_mask.set_pixels() {
             canvas.set(i, inner.at(i));
         }
         stroke_px(
@@ -291,7 +291,7 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         let px = unwrap_antimeridian(frame, rings);
         let mut m = Mask::new(canvas.w, canvas.h);
         fill_px(&mut m, &px, 1);
-        for (i, _) in m.set_pixels() {
+        for i in m.set_pixels() {
             canvas.set(i, *val);
         }
     }
