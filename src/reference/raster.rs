@@ -277,6 +277,35 @@ fn stroke_one(mask: &mut Mask, pts: &[(f64, f64)], closed: bool, r: f64, val: u8
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_mask_band_grown_above_and_below_keeps_what_was_drawn_and_reads_zero_elsewhere() {
+        let (w, h) = (13, 40);
+        let mut m = Mask::new(w, h);
+        // nothing held yet: every pixel reads 0, and no row is held
+        assert_eq!((m.at(0), m.count(), m.row(5)), (0, 0, None));
+        // drawn in the middle, then above it, then below it: the band grows both ways
+        let drawn = [(17, 3, 4), (4, 0, 12), (35, 9, 9), (17, 11, 12)];
+        for &(y, xa, xb) in &drawn {
+            m.fill_row(y, xa, xb, 1);
+        }
+        m.set(39 * w + 12, 2);
+        let mut want = vec![0u8; w * h];
+        for &(y, xa, xb) in &drawn {
+            want[y * w + xa..=y * w + xb].fill(1);
+        }
+        want[39 * w + 12] = 2;
+        assert_eq!(m.to_vec(), want);
+        assert!((0..w * h).all(|i| m.at(i) == want[i]));
+        assert_eq!(m.at(w * h), 0, "past the image");
+        assert_eq!(m.get(-1, 4), 0);
+        assert_eq!(m.count(), want.iter().filter(|&&v| v != 0).count());
+        let set: Vec<usize> = m.set_pixels().collect();
+        let want_set: Vec<usize> = (0..w * h).filter(|&i| want[i] != 0).collect();
+        assert_eq!(set, want_set);
+        assert_eq!(m.row(3), None, "a row above the band");
+        assert_eq!(m.row(17).map(|r| r[11]), Some(1));
+    }
+
     /// The fill as it was first written: every edge tested on every row (the crossing and
     /// the span fill are shared; which edges each row tests is what is compared).
     fn fill_every_edge(mask: &mut Mask, rings: &[Vec<(f64, f64)>], val: u8) {
