@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo bench --bench check`. Besides Criterion's figures it prints, once, the median
 //! and p95 milliseconds per image on one thread, the same for PNG decoding alone (the floor),
-//! their ratio, and the growth of the process's peak resident memory over the checks.
+//! their ratio, the growth of the process's peak resident memory over the checks, and the CPU.
 //! `MAPSWEEP_BENCH_DUMP=DIR` also writes the images to DIR (`bench00.png`...), to profile
 //! `mapsweep check` on them.
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -63,6 +63,24 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// The CPU the figures were taken on (`model name`, family and model of /proc/cpuinfo): the
+/// check's ratio to decoding moves with the CPU (registration's scattered table loads against
+/// the decoder's streaming), so a figure names its CPU.
+fn cpu() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    match (field("model name"), field("cpu family"), field("model")) {
+        (Some(name), Some(fam), Some(model)) => format!("{name} (family {fam}, model {model})"),
+        (Some(name), _, _) => name,
+        _ => std::env::consts::ARCH.to_string(),
+    }
+}
+
 fn pct(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() - 1) as f64 * q).round() as usize]
@@ -85,9 +103,10 @@ fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
     let (cm, cp) = (pct(&mut chk, 0.5), pct(&mut chk, 0.95));
     let (dm, dp) = (pct(&mut dec, 0.5), pct(&mut dec, 0.95));
     println!(
-        "check 1000x600 PNG, one thread: median {cm:.1} ms, p95 {cp:.1} ms; decode alone: median {dm:.1} ms, p95 {dp:.1} ms; ratio {:.1}x; peak RSS growth over the checks {} KiB",
+        "check 1000x600 PNG, one thread: median {cm:.1} ms, p95 {cp:.1} ms; decode alone: median {dm:.1} ms, p95 {dp:.1} ms; ratio {:.1}x; peak RSS growth over the checks {} KiB; CPU {}",
         cm / dm.max(1e-9),
-        rss1.saturating_sub(rss0)
+        rss1.saturating_sub(rss0),
+        cpu()
     );
 }
 
