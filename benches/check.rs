@@ -1,8 +1,9 @@
 //! Benchmark of the map checker on 1000x600 PNG maps rendered from the reference geometry.
 //!
 //! Run: `cargo bench --bench check`. Besides Criterion's figures it prints, once, the median
-//! and p95 milliseconds per image on one thread, the same for PNG decoding alone (the floor),
-//! their ratio, the growth of the process's peak resident memory over the checks, and the CPU.
+//! and p95 milliseconds per image on one thread (each image's time the median of `ROUNDS`
+//! rounds), the same for PNG decoding alone (the floor), their ratio, the growth of the
+//! process's peak resident memory over the checks, and the CPU.
 //! `MAPSWEEP_BENCH_DUMP=DIR` also writes the images to DIR (`bench00.png`...), to profile
 //! `mapsweep check` on them.
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -86,19 +87,26 @@ fn pct(v: &mut [f64], q: f64) -> f64 {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
+/// Rounds over the images in `summary`: each image's time is its median over these.
+const ROUNDS: usize = 5;
+
 fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
     let rss0 = peak_rss_kb();
-    let (mut chk, mut dec) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        for png in pngs {
+    // each image's times, round by round; its figure is their median, so that a round slowed
+    // by the machine (a virtual machine's neighbours) moves no image's figure
+    let (mut chk, mut dec) = (vec![Vec::new(); pngs.len()], vec![Vec::new(); pngs.len()]);
+    for _ in 0..ROUNDS {
+        for (i, png) in pngs.iter().enumerate() {
             let t = Instant::now();
             black_box(image::load_from_memory(png).expect("decode"));
-            dec.push(t.elapsed().as_secs_f64() * 1000.0);
+            dec[i].push(t.elapsed().as_secs_f64() * 1000.0);
             let t = Instant::now();
             black_box(ck.check_bytes(png, "bench").expect("check"));
-            chk.push(t.elapsed().as_secs_f64() * 1000.0);
+            chk[i].push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    let mut chk: Vec<f64> = chk.iter_mut().map(|v| pct(v, 0.5)).collect();
+    let mut dec: Vec<f64> = dec.iter_mut().map(|v| pct(v, 0.5)).collect();
     let rss1 = peak_rss_kb();
     let (cm, cp) = (pct(&mut chk, 0.5), pct(&mut chk, 0.95));
     let (dm, dp) = (pct(&mut dec, 0.5), pct(&mut dec, 0.95));
