@@ -1,0 +1,269 @@
+//! A comparison set for changes meant to leave the checker's reports as they are (speed work),
+//! and the tool that compares two runs' reports.
+//!
+//! usage:
+//!   cargo run --release --example comparison_set -- render DIR
+//!   mapsweep check --format json DIR/* > A.jsonl     (before the change; again after, B.jsonl)
+//!   cargo run --release --example comparison_set -- diff A.jsonl B.jsonl
+//!
+//! `render` draws 180 maps from the reference geometry, the same ones every time: 12
+//! projections (flat, conic China variants, a world centred on 150E) x 5 styles x 3 views
+//! picked by a fixed seed (world maps at several sizes, China with and without the South
+//! China Sea, Asia, South Asia, a box around China), each with a seeded choice of the
+//! violation switches `render_map` knows, a quarter saved as JPEG quality 60 and a sixth
+//! scaled to 60%. Add the dev set (`../shared/eval/dev`) to the runs for real libraries' maps.
+//!
+//! `diff` reads two runs of `mapsweep check --format json` over the same inputs and prints,
+//! for each input whose report differs (`elapsed_ms` aside), what changed: the verdict, a
+//! finding's status, the projection, the fit. It exits 1 when any report differs.
+use image::ImageEncoder;
+use mapsweep::reference::Reference;
+use mapsweep::reference::project::{Projection, World};
+use mapsweep::reference::render::{RenderSpec, Style, render_png};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match (args.first().map(String::as_str), args.get(1), args.get(2)) {
+        (Some("render"), Some(dir), None) => render(Path::new(dir)),
+        (Some("diff"), Some(a), Some(b)) => {
+            if diff(Path::new(a), Path::new(b))? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        _ => Err("usage: comparison_set render DIR | comparison_set diff A.jsonl B.jsonl".into()),
+    }
+}
+
+/// A small linear congruential generator: the set must be the same on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 1000) as f64 / 1000.0 < p
+    }
+
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(dir)?;
+    let r = Reference::get()?;
+    let projections: [(&str, Projection); 12] = [
+        ("plate_carree", Projection::PlateCarree),
+        ("web_mercator", Projection::WebMercator),
+        ("miller", Projection::Miller),
+        ("natural_earth1", Projection::NaturalEarth1),
+        ("equal_earth", Projection::EqualEarth),
+        ("robinson", Projection::Robinson),
+        ("winkel_tripel", Projection::WinkelTripel),
+        ("albers", Projection::ALBERS_CHINA),
+        ("lambert", Projection::LAMBERT_CHINA),
+        (
+            "albers_25_47_110",
+            Projection::Albers {
+                p1: 25,
+                p2: 47,
+                lon0: 110,
+            },
+        ),
+        (
+            "lambert_30_62_105",
+            Projection::Lambert {
+                p1: 30,
+                p2: 62,
+                lon0: 105,
+            },
+        ),
+        (
+            "natural_earth1_150e",
+            Projection::Centred {
+                base: World::NaturalEarth1,
+                lon0: 150,
+            },
+        ),
+    ];
+    let styles = [
+        ("highlight", Style::highlight()),
+        ("uniform", Style::uniform()),
+        ("outline", Style::outline()),
+        ("dark", Style::dark()),
+        ("choropleth", Style::choropleth()),
+    ];
+    let world = [-180.0, -58.0, 180.0, 83.7];
+    // (name, extent, width, height; height 0: at the projection's own aspect)
+    let views: [(&str, [f64; 4], u32, u32); 8] = [
+        ("world_aspect_1000", world, 1000, 0),
+        ("world_900", world, 900, 360),
+        ("china_scs", [73.0, 3.0, 136.0, 54.0], 900, 700),
+        ("asia", [45.0, -11.0, 150.0, 70.0], 900, 0),
+        ("world_aspect_1400", world, 1400, 0),
+        ("china", [73.0, 17.5, 136.0, 54.0], 900, 700),
+        ("south_asia", [66.0, 6.0, 100.0, 37.0], 900, 820),
+        ("box_60_0_150_55", [60.0, 0.0, 150.0, 55.0], 900, 0),
+    ];
+    let conic_views = [views[5], views[2], views[3]];
+    let mut rng = Lcg(41);
+    let mut n = 0;
+    for (pname, proj) in projections {
+        for (sname, style) in &styles {
+            for _ in 0..3 {
+                let mut view = *rng.pick(&views);
+                if proj.is_conic() && view.0.starts_with("world") {
+                    view = *rng.pick(&conic_views);
+                }
+                let (vname, bbox, w, h) = view;
+                let mut spec = if h == 0 {
+                    RenderSpec::at_aspect(proj, bbox, w, *style)
+                } else {
+                    RenderSpec::new(proj, bbox, w, h, *style)
+                };
+                let mut switches = Vec::new();
+                if rng.chance(0.3) {
+                    spec.zangnan_as_india = true;
+                    switches.push("zangnan");
+                }
+                if rng.chance(0.3) {
+                    spec.aksai_chin_as_india = true;
+                    switches.push("aksai_chin");
+                }
+                if rng.chance(0.3) {
+                    spec.taiwan_separate = true;
+                    switches.push("taiwan");
+                }
+                if rng.chance(0.3) {
+                    spec.dashes = false;
+                    switches.push("no_dashes");
+                }
+                if rng.chance(0.3) {
+                    spec.inset = true;
+                    switches.push("inset");
+                }
+                let label = if switches.is_empty() {
+                    "ok".to_string()
+                } else {
+                    switches.join("-")
+                };
+                let name = format!("g{n:03}_{pname}_{sname}_{vname}_{label}");
+                let png = render_png(r, &spec);
+                let img = image::load_from_memory(&png)?.to_rgb8();
+                let roll = rng.next() % 100;
+                if roll < 25 {
+                    let path = dir.join(format!("{name}_q60.jpg"));
+                    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 60).write_image(
+                        img.as_raw(),
+                        img.width(),
+                        img.height(),
+                        image::ExtendedColorType::Rgb8,
+                    )?;
+                } else if roll < 42 {
+                    let (w, h) = (img.width() * 3 / 5, img.height() * 3 / 5);
+                    image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
+                        .save(dir.join(format!("{name}_s60.png")))?;
+                } else {
+                    std::fs::write(dir.join(format!("{name}.png")), &png)?;
+                }
+                n += 1;
+            }
+        }
+    }
+    eprintln!("{n} maps in {}", dir.display());
+    Ok(())
+}
+
+/// Each input's report with `elapsed_ms` left out, by input.
+fn reports(path: &Path) -> Result<BTreeMap<String, Value>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let mut v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{} line {}: {e}", path.display(), i + 1))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("elapsed_ms");
+        }
+        let input = v["input"].as_str().unwrap_or_default().to_string();
+        out.insert(input, v);
+    }
+    Ok(out)
+}
+
+/// Prints what differs between two runs; true when anything does.
+fn diff(a: &Path, b: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+    let (ra, rb) = (reports(a)?, reports(b)?);
+    let mut differ = 0;
+    for (input, x) in &ra {
+        let Some(y) = rb.get(input) else {
+            println!("{input}: only in {}", a.display());
+            differ += 1;
+            continue;
+        };
+        if x == y {
+            continue;
+        }
+        differ += 1;
+        let mut what = Vec::new();
+        if x["verdict"] != y["verdict"] {
+            what.push(format!("verdict {} -> {}", x["verdict"], y["verdict"]));
+        }
+        let status = |v: &Value| -> BTreeMap<String, String> {
+            v["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    (
+                        f["rule"].as_str().unwrap_or_default().to_string(),
+                        f["status"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let (sx, sy) = (status(x), status(y));
+        for rule in sx.keys().chain(sy.keys().filter(|k| !sx.contains_key(*k))) {
+            let (p, q) = (sx.get(rule), sy.get(rule));
+            if p != q {
+                what.push(format!("{rule} {p:?} -> {q:?}"));
+            }
+        }
+        let (mx, my) = (&x["map"], &y["map"]);
+        if mx["projection"] != my["projection"] {
+            what.push(format!(
+                "projection {} -> {}",
+                mx["projection"], my["projection"]
+            ));
+        }
+        if mx["fit"] != my["fit"] {
+            what.push(format!("fit {} -> {}", mx["fit"], my["fit"]));
+        }
+        if what.is_empty() {
+            what.push("confidences or messages".to_string());
+        }
+        println!("{input}: {}", what.join("; "));
+    }
+    for input in rb.keys().filter(|k| !ra.contains_key(*k)) {
+        println!("{input}: only in {}", b.display());
+        differ += 1;
+    }
+    let inputs = ra.len() + rb.keys().filter(|k| !ra.contains_key(*k)).count();
+    println!("{differ} of {inputs} reports differ");
+    Ok(differ > 0)
+}
