@@ -38,6 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+/// Sets one of `render_map`'s switches on a spec.
+type Switch = fn(&mut RenderSpec);
+
 /// A small linear congruential generator: the set must be the same on every machine.
 struct Lcg(u64);
 
@@ -97,13 +100,7 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
             },
         ),
     ];
-    let styles = [
-        ("highlight", Style::highlight()),
-        ("uniform", Style::uniform()),
-        ("outline", Style::outline()),
-        ("dark", Style::dark()),
-        ("choropleth", Style::choropleth()),
-    ];
+    let styles = Style::named();
     let world = [-180.0, -58.0, 180.0, 83.7];
     // (name, extent, width, height; height 0: at the projection's own aspect)
     let views: [(&str, [f64; 4], u32, u32); 8] = [
@@ -132,31 +129,25 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 } else {
                     RenderSpec::new(proj, bbox, w, h, *style)
                 };
-                let mut switches = Vec::new();
-                if rng.chance(0.3) {
-                    spec.zangnan_as_india = true;
-                    switches.push("zangnan");
+                // each of `render_map`'s violation switches, or the inset, with chance 0.3
+                let switches: [(&str, Switch); 5] = [
+                    ("zangnan", |s| s.zangnan_as_india = true),
+                    ("aksai_chin", |s| s.aksai_chin_as_india = true),
+                    ("taiwan", |s| s.taiwan_separate = true),
+                    ("no_dashes", |s| s.dashes = false),
+                    ("inset", |s| s.inset = true),
+                ];
+                let mut on = Vec::new();
+                for (name, set) in switches {
+                    if rng.chance(0.3) {
+                        set(&mut spec);
+                        on.push(name);
+                    }
                 }
-                if rng.chance(0.3) {
-                    spec.aksai_chin_as_india = true;
-                    switches.push("aksai_chin");
-                }
-                if rng.chance(0.3) {
-                    spec.taiwan_separate = true;
-                    switches.push("taiwan");
-                }
-                if rng.chance(0.3) {
-                    spec.dashes = false;
-                    switches.push("no_dashes");
-                }
-                if rng.chance(0.3) {
-                    spec.inset = true;
-                    switches.push("inset");
-                }
-                let label = if switches.is_empty() {
+                let label = if on.is_empty() {
                     "ok".to_string()
                 } else {
-                    switches.join("-")
+                    on.join("-")
                 };
                 let name = format!("g{n:03}_{pname}_{sname}_{vname}_{label}");
                 let png = render_png(r, &spec);

@@ -35,13 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .or_else(|| centred(other))
             .unwrap_or(Projection::PlateCarree),
     };
-    let style = match args.get(3).map(String::as_str).unwrap_or("highlight") {
-        "uniform" => Style::uniform(),
-        "outline" => Style::outline(),
-        "dark" => Style::dark(),
-        "choropleth" => Style::choropleth(),
-        _ => Style::highlight(),
-    };
+    let style_name = args.get(3).map(String::as_str).unwrap_or("highlight");
+    let style = Style::named()
+        .into_iter()
+        .find(|(name, _)| *name == style_name)
+        .map_or_else(Style::highlight, |(_, s)| s);
     let (bbox, w, h) = match view {
         "china" => ([73.0, 17.5, 136.0, 54.0], 900, 700),
         "china_scs" => ([73.0, 3.0, 136.0, 54.0], 900, 700),

@@ -1738,14 +1738,7 @@ fn gradient_and_photo_like_images_are_not_a_map_and_never_flagged() {
 /// crops, several projections, also after lossy JPEG compression.
 #[test]
 fn rendered_maps_in_every_style_pass_the_map_likeness_gate() {
-    let styles = [
-        ("highlight", Style::highlight()),
-        ("uniform", Style::uniform()),
-        ("outline", Style::outline()),
-        ("dark", Style::dark()),
-        ("choropleth", Style::choropleth()),
-    ];
-    for (name, style) in styles {
+    for (name, style) in Style::named() {
         for p in [
             Projection::PlateCarree,
             Projection::WebMercator,

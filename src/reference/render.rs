@@ -79,6 +79,16 @@ impl Style {
             dash: [50, 50, 50],
         }
     }
+    /// Every style with the name `render_map`, the comparison set and the tests give it.
+    pub fn named() -> [(&'static str, Style); 5] {
+        [
+            ("highlight", Style::highlight()),
+            ("uniform", Style::uniform()),
+            ("outline", Style::outline()),
+            ("dark", Style::dark()),
+            ("choropleth", Style::choropleth()),
+        ]
+    }
 }
 
 /// What to draw.
