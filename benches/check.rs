@@ -5,7 +5,8 @@
 //! rounds), the same for PNG decoding alone (the floor), their ratio, the growth of the
 //! process's peak resident memory over the checks, and the CPU.
 //! `MAPSWEEP_BENCH_DUMP=DIR` also writes the images to DIR (`bench00.png`...), to profile
-//! `mapsweep check` on them.
+//! `mapsweep check` on them; `MAPSWEEP_BENCH_PNGS=DIR` runs it all on the PNG files in DIR
+//! instead (maps drawn by other libraries, of any size: each image's own ratio is printed too).
 use criterion::{Criterion, criterion_group, criterion_main};
 use mapsweep::check::Checker;
 use mapsweep::reference::Reference;
@@ -53,6 +54,21 @@ fn fixtures() -> Vec<Vec<u8>> {
     out
 }
 
+/// Every `.png` file in `dir`, in name order.
+fn pngs_in(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "{}: no PNG files", dir.display());
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .collect()
+}
+
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -90,7 +106,7 @@ fn pct(v: &mut [f64], q: f64) -> f64 {
 /// Rounds over the images in `summary`: each image's time is its median over these.
 const ROUNDS: usize = 5;
 
-fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
+fn summary(ck: &Checker, pngs: &[Vec<u8>], what: &str) {
     let rss0 = peak_rss_kb();
     // each image's times, round by round; its figure is their median, so that a round slowed
     // by the machine (a virtual machine's neighbours) moves no image's figure
@@ -108,11 +124,16 @@ fn summary(ck: &Checker, pngs: &[Vec<u8>]) {
     let mut chk: Vec<f64> = chk.iter_mut().map(|v| pct(v, 0.5)).collect();
     let mut dec: Vec<f64> = dec.iter_mut().map(|v| pct(v, 0.5)).collect();
     let rss1 = peak_rss_kb();
+    // each image's check over its own decode (images of several sizes: their medians apart
+    // may come from different images)
+    let mut per: Vec<f64> = chk.iter().zip(&dec).map(|(c, d)| c / d.max(1e-9)).collect();
+    let per_image = pct(&mut per, 0.5);
     let (cm, cp) = (pct(&mut chk, 0.5), pct(&mut chk, 0.95));
     let (dm, dp) = (pct(&mut dec, 0.5), pct(&mut dec, 0.95));
     println!(
-        "check 1000x600 PNG, one thread: median {cm:.1} ms, p95 {cp:.1} ms; decode alone: median {dm:.1} ms, p95 {dp:.1} ms; ratio {:.1}x; peak RSS growth over the checks {} KiB; CPU {}",
+        "check {what}, one thread: median {cm:.1} ms, p95 {cp:.1} ms; decode alone: median {dm:.1} ms, p95 {dp:.1} ms; ratio {:.1}x (each image's own: median {per_image:.1}x); {} images; peak RSS growth over the checks {} KiB; CPU {}",
         cm / dm.max(1e-9),
+        pngs.len(),
         rss1.saturating_sub(rss0),
         cpu()
     );
@@ -122,7 +143,14 @@ fn bench(c: &mut Criterion) {
     // as the `mapsweep` binary does first thing
     mapsweep::keep_freed_memory();
     let ck = Checker::new().expect("checker");
-    let pngs = fixtures();
+    // the renders, or every PNG in MAPSWEEP_BENCH_PNGS (other libraries' maps, of any size)
+    let (pngs, what) = match std::env::var_os("MAPSWEEP_BENCH_PNGS") {
+        Some(dir) => (
+            pngs_in(std::path::Path::new(&dir)),
+            format!("the PNGs in {}", dir.to_string_lossy()),
+        ),
+        None => (fixtures(), "1000x600 PNG".to_string()),
+    };
     // the same images as files, for profiling `mapsweep check` on them
     if let Some(dir) = std::env::var_os("MAPSWEEP_BENCH_DUMP") {
         std::fs::create_dir_all(&dir).expect("dump dir");
@@ -131,7 +159,7 @@ fn bench(c: &mut Criterion) {
             std::fs::write(&path, png).expect("dump fixture");
         }
     }
-    summary(&ck, &pngs);
+    summary(&ck, &pngs, &what);
     let mut g = c.benchmark_group("check_1000x600");
     g.sample_size(10);
     g.bench_function("decode_png", |b| {
