@@ -151,9 +151,11 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let name = format!("g{n:03}_{pname}_{sname}_{vname}_{label}");
                 let png = render_png(r, &spec);
-                let img = image::load_from_memory(&png)?.to_rgb8();
+                // (decoded only for the variants made from its pixels)
+                let pixels = || image::load_from_memory(&png).map(|i| i.to_rgb8());
                 let roll = rng.next() % 100;
                 if roll < 25 {
+                    let img = pixels()?;
                     let path = dir.join(format!("{name}_q60.jpg"));
                     let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 60).write_image(
@@ -163,6 +165,7 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                         image::ExtendedColorType::Rgb8,
                     )?;
                 } else if roll < 42 {
+                    let img = pixels()?;
                     let (w, h) = (img.width() * 3 / 5, img.height() * 3 / 5);
                     image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
                         .save(dir.join(format!("{name}_s60.png")))?;
