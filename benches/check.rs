@@ -11,7 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mapsweep::check::Checker;
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::Projection;
-use mapsweep::reference::render::{RenderSpec, Style, render_png};
+use mapsweep::reference::render::{RenderSpec, Style, View, render_png};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -25,8 +25,7 @@ fn fixtures() -> Vec<Vec<u8>> {
         Style::dark(),
         Style::choropleth(),
     ];
-    let world = [-180.0, -58.0, 180.0, 83.7];
-    let china = [73.0, 17.5, 136.0, 54.0];
+    let (world, china) = (View::WORLD, View::CHINA);
     for (i, p) in [
         Projection::PlateCarree,
         Projection::NaturalEarth1,

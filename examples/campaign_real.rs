@@ -32,7 +32,7 @@ use mapsweep::crawl::{CrawlOptions, RenderMode};
 use mapsweep::evidence::EvidenceStore;
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::Projection;
-use mapsweep::reference::render::{RenderSpec, Style, render_png};
+use mapsweep::reference::render::{RenderSpec, Style, View, render_png};
 use mapsweep::schedule::db::{NewCampaign, NewSite, ScheduleDb};
 use mapsweep::schedule::runner::SweepRunner;
 use mapsweep::schedule::*;
@@ -94,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let w = 560 + i as u32;
         let mut spec = RenderSpec::new(
             Projection::PlateCarree,
-            [73.0, 17.5, 136.0, 54.0],
+            View::CHINA,
             w,
             w * 470 / 600,
             Style::highlight(),

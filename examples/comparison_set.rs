@@ -10,7 +10,7 @@
 //! projections (flat, conic China variants, a world centred on 150E) x 5 styles x 3 views
 //! picked by a fixed seed (world maps at several sizes, China with and without the South
 //! China Sea, Asia, South Asia, a box around China), each with a seeded choice of the
-//! violation switches `render_map` knows, a quarter saved as JPEG quality 60 and a sixth
+//! violation switches `RenderSpec::switch_on` knows, a quarter saved as JPEG quality 60 and a sixth
 //! scaled to 60%. Add the dev set (`../shared/eval/dev`) to the runs for real libraries' maps.
 //!
 //! `diff` reads two runs of `mapsweep check --format json` over the same inputs and prints,
@@ -18,8 +18,8 @@
 //! finding's status, the projection, the fit. It exits 1 when any report differs.
 use image::ImageEncoder;
 use mapsweep::reference::Reference;
-use mapsweep::reference::project::{Projection, World};
-use mapsweep::reference::render::{RenderSpec, Style, render_png};
+use mapsweep::reference::project::Projection;
+use mapsweep::reference::render::{Style, View, render_png};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,9 +37,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => Err("usage: comparison_set render DIR | comparison_set diff A.jsonl B.jsonl".into()),
     }
 }
-
-/// Sets one of `render_map`'s switches on a spec.
-type Switch = fn(&mut RenderSpec);
 
 /// A small linear congruential generator: the set must be the same on every machine.
 struct Lcg(u64);
@@ -66,81 +63,50 @@ impl Lcg {
 fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let r = Reference::get()?;
-    let projections: [(&str, Projection); 12] = [
-        ("plate_carree", Projection::PlateCarree),
-        ("web_mercator", Projection::WebMercator),
-        ("miller", Projection::Miller),
-        ("natural_earth1", Projection::NaturalEarth1),
-        ("equal_earth", Projection::EqualEarth),
-        ("robinson", Projection::Robinson),
-        ("winkel_tripel", Projection::WinkelTripel),
-        ("albers", Projection::ALBERS_CHINA),
-        ("lambert", Projection::LAMBERT_CHINA),
-        (
-            "albers_25_47_110",
-            Projection::Albers {
-                p1: 25,
-                p2: 47,
-                lon0: 110,
-            },
-        ),
-        (
-            "lambert_30_62_105",
-            Projection::Lambert {
-                p1: 30,
-                p2: 62,
-                lon0: 105,
-            },
-        ),
-        (
-            "natural_earth1_150e",
-            Projection::Centred {
-                base: World::NaturalEarth1,
-                lon0: 150,
-            },
-        ),
+    let projections = [
+        "plate_carree",
+        "web_mercator",
+        "miller",
+        "natural_earth1",
+        "equal_earth",
+        "robinson",
+        "winkel_tripel",
+        "albers",
+        "lambert",
+        "albers_25_47_110",
+        "lambert_30_62_105",
+        "natural_earth1_150e",
     ];
     let styles = Style::named();
-    let world = [-180.0, -58.0, 180.0, 83.7];
-    // (name, extent, width, height; height 0: at the projection's own aspect)
-    let views: [(&str, [f64; 4], u32, u32); 8] = [
-        ("world_aspect_1000", world, 1000, 0),
-        ("world_900", world, 900, 360),
-        ("china_scs", [73.0, 3.0, 136.0, 54.0], 900, 700),
-        ("asia", [45.0, -11.0, 150.0, 70.0], 900, 0),
-        ("world_aspect_1400", world, 1400, 0),
-        ("china", [73.0, 17.5, 136.0, 54.0], 900, 700),
-        ("south_asia", [66.0, 6.0, 100.0, 37.0], 900, 820),
-        ("box_60_0_150_55", [60.0, 0.0, 150.0, 55.0], 900, 0),
+    // (name in the file name, `View::named` name)
+    let views = [
+        ("world_aspect_1000", "world_aspect_1000"),
+        ("world_900", "world_900"),
+        ("china_scs", "china_scs"),
+        ("asia", "asia"),
+        ("world_aspect_1400", "world_aspect_1400"),
+        ("china", "china"),
+        ("south_asia", "south_asia"),
+        ("box_60_0_150_55", "bbox_60_0_150_55_900"),
     ];
     let conic_views = [views[5], views[2], views[3]];
     let mut rng = Lcg(41);
     let mut n = 0;
-    for (pname, proj) in projections {
+    for pname in projections {
+        let proj = Projection::from_name(pname).ok_or(pname)?;
         for (sname, style) in &styles {
             for _ in 0..3 {
                 let mut view = *rng.pick(&views);
                 if proj.is_conic() && view.0.starts_with("world") {
                     view = *rng.pick(&conic_views);
                 }
-                let (vname, bbox, w, h) = view;
-                let mut spec = if h == 0 {
-                    RenderSpec::at_aspect(proj, bbox, w, *style)
-                } else {
-                    RenderSpec::new(proj, bbox, w, h, *style)
-                };
-                // each of `render_map`'s violation switches, or the inset, with chance 0.3
-                let switches: [(&str, Switch); 5] = [
-                    ("zangnan", |s| s.zangnan_as_india = true),
-                    ("aksai_chin", |s| s.aksai_chin_as_india = true),
-                    ("taiwan", |s| s.taiwan_separate = true),
-                    ("no_dashes", |s| s.dashes = false),
-                    ("inset", |s| s.inset = true),
-                ];
+                let (vname, named) = view;
+                let mut spec = View::named(named).ok_or(named)?.spec(proj, *style);
+                // each violation switch, or the inset, with chance 0.3
                 let mut on = Vec::new();
-                for (name, set) in switches {
+                for name in ["zangnan", "aksai_chin", "taiwan", "no_dashes", "inset"] {
                     if rng.chance(0.3) {
-                        set(&mut spec);
+                        spec.switch_on(name);
                         on.push(name);
                     }
                 }

@@ -6,7 +6,7 @@ use mapsweep::check::register::Prepared;
 use mapsweep::check::{CheckReport, Checker, Status, Verdict};
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::{Projection, World};
-use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
+use mapsweep::reference::render::{RenderSpec, Style, View, render_png, render_svg};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
@@ -86,7 +86,7 @@ fn message<'a>(r: &'a CheckReport, rule: &str) -> &'a str {
 }
 
 /// The world as chart libraries show it (Antarctica cut at 58S).
-const WORLD: [f64; 4] = [-180.0, -58.0, 180.0, 83.7];
+const WORLD: [f64; 4] = View::WORLD;
 
 fn world(p: Projection, style: Style) -> RenderSpec {
     RenderSpec::new(p, WORLD, 1200, 620, style)
@@ -719,7 +719,7 @@ fn check_on_page(spec: &RenderSpec, margin: [u8; 3]) -> CheckReport {
 /// below the map) showed no dashes: a compliant map was flagged.
 #[test]
 fn inset_box_on_a_plot_area_inside_a_page_of_another_colour_is_seen() {
-    let bbox = [73.0, 17.5, 136.0, 54.0];
+    let bbox = View::CHINA;
     for margin in [[250, 250, 250], [236, 236, 236]] {
         // the inset frame a light grey on white, as ECharts draws it
         let mut style = Style::highlight();
@@ -749,7 +749,7 @@ fn inset_box_on_a_plot_area_inside_a_page_of_another_colour_is_seen() {
 /// and a compliant China map was flagged for a missing dash line.
 #[test]
 fn inset_box_on_a_dark_jpeg_china_map_is_seen() {
-    let bbox = [73.0, 17.5, 136.0, 54.0];
+    let bbox = View::CHINA;
     let mut s = RenderSpec::at_aspect(Projection::PlateCarree, bbox, 900, Style::dark());
     s.china_alone = true;
     s.dashes = false;
@@ -830,7 +830,7 @@ fn world_map_running_off_the_top_registers_in_web_mercator() {
 #[test]
 fn china_map_cut_off_above_the_nansha_islands_is_flagged_despite_its_northern_dashes() {
     for p in [Projection::ALBERS_CHINA, Projection::WebMercator] {
-        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::choropleth());
+        let mut s = RenderSpec::at_aspect(p, View::CHINA, 900, Style::choropleth());
         assert!(s.dashes);
         let r = check_spec(&s);
         assert_eq!(r.map.region.as_deref(), Some("china"), "{p:?}: {r:#?}");
@@ -850,7 +850,7 @@ fn china_map_cut_off_above_the_nansha_islands_is_flagged_despite_its_northern_da
             Status::Ok,
             "{p:?} inset: {r:#?}"
         );
-        let s = RenderSpec::at_aspect(p, [73.0, 3.0, 136.0, 54.0], 900, Style::choropleth());
+        let s = RenderSpec::at_aspect(p, View::CHINA_SCS, 900, Style::choropleth());
         let r = check_spec(&s);
         assert_eq!(
             status(&r, "south_china_sea"),
@@ -892,12 +892,7 @@ fn regional_view_cutting_off_much_of_china_is_not_asked_for_the_dash_line() {
 /// of straight edge lines is taken for the inset, and the map is not flagged.
 #[test]
 fn china_map_cut_off_with_an_inset_box_running_to_the_edges_is_not_flagged() {
-    let s = RenderSpec::at_aspect(
-        Projection::ALBERS_CHINA,
-        [73.0, 17.5, 136.0, 54.0],
-        900,
-        Style::dark(),
-    );
+    let s = RenderSpec::at_aspect(Projection::ALBERS_CHINA, View::CHINA, 900, Style::dark());
     let mut img = image::load_from_memory(&render_png(reference(), &s))
         .expect("render decodes")
         .to_rgb8();
@@ -922,7 +917,7 @@ fn china_map_with_inset_is_compliant_and_without_is_flagged() {
         Projection::PlateCarree,
     ] {
         // as a chart library draws it: the projected box at its own aspect
-        let bbox = [73.0, 17.5, 136.0, 54.0];
+        let bbox = View::CHINA;
         for style in [Style::choropleth(), Style::outline()] {
             let mut s = RenderSpec::at_aspect(p, bbox, 900, style);
             s.dashes = false;
@@ -956,7 +951,7 @@ fn inset_box_without_the_dash_line_is_flagged() {
         Projection::WebMercator,
     ] {
         for style in [Style::highlight(), Style::dark()] {
-            let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, style);
+            let mut s = RenderSpec::at_aspect(p, View::CHINA, 900, style);
             s.dashes = false;
             s.inset = true;
             s.inset_dashes = false;
@@ -999,12 +994,7 @@ fn inset_box_with_pale_neighbours_is_read_on_its_faint_coasts() {
         separate: [238, 238, 238],
         ..Style::highlight()
     };
-    let mut s = RenderSpec::at_aspect(
-        Projection::ALBERS_CHINA,
-        [73.0, 17.5, 136.0, 54.0],
-        1800,
-        style,
-    );
+    let mut s = RenderSpec::at_aspect(Projection::ALBERS_CHINA, View::CHINA, 1800, style);
     s.boundary_px = 2.0;
     s.dashes = false;
     s.inset = true;
@@ -1043,7 +1033,7 @@ fn inset_box_with_pale_neighbours_is_read_on_its_faint_coasts() {
 fn overlay_draws_the_dash_line_inside_the_inset_box_it_was_read_in() {
     let mut s = RenderSpec::at_aspect(
         Projection::ALBERS_CHINA,
-        [73.0, 17.5, 136.0, 54.0],
+        View::CHINA,
         900,
         Style::highlight(),
     );
@@ -1072,7 +1062,7 @@ fn overlay_draws_the_dash_line_inside_the_inset_box_it_was_read_in() {
 fn south_asia_crop_flags_mcmahon_line_boundary() {
     let mut s = RenderSpec::new(
         Projection::WebMercator,
-        [66.0, 6.0, 100.0, 37.0],
+        View::SOUTH_ASIA,
         900,
         820,
         Style::outline(),
@@ -1096,7 +1086,7 @@ fn south_asia_crop_flags_aksai_chin_cut_off_by_a_claim_line_a_few_tenths_east() 
         (Projection::PlateCarree, Style::outline()),
         (Projection::WebMercator, Style::dark()),
     ] {
-        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, style);
+        let mut s = RenderSpec::new(p, View::SOUTH_ASIA, 900, 820, style);
         s.aksai_chin_as_india = true;
         let r = check_spec(&s);
         assert_eq!(status(&r, "aksai_chin"), Status::Violation, "{p:?}: {r:#?}");
@@ -1118,7 +1108,7 @@ fn south_asia_crop_in_a_conic_projection_registers_and_flags_zangnan() {
         (Projection::LAMBERT_CHINA, Style::choropleth(), true),
     ] {
         let rule = if aksai { "aksai_chin" } else { "zangnan" };
-        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, style);
+        let mut s = RenderSpec::new(p, View::SOUTH_ASIA, 900, 820, style);
         s.zangnan_as_india = !aksai;
         s.aksai_chin_as_india = aksai;
         let r = check_spec(&s);
@@ -1181,7 +1171,7 @@ fn south_asia_map_in_a_conic_centred_on_india_registers_and_flags_each_zone() {
 fn south_asia_crop_in_miller_registers_in_miller() {
     let mut s = RenderSpec::new(
         Projection::Miller,
-        [66.0, 6.0, 100.0, 37.0],
+        View::SOUTH_ASIA,
         900,
         820,
         Style::choropleth(),
@@ -1245,7 +1235,7 @@ fn map_clipped_at_an_axes_box_below_a_title_registers_inside_the_box() {
 #[test]
 fn south_asia_crop_of_a_natural_earth_or_equal_earth_map_registers() {
     for p in [Projection::NaturalEarth1, Projection::EqualEarth] {
-        let mut s = RenderSpec::new(p, [66.0, 6.0, 100.0, 37.0], 900, 820, Style::highlight());
+        let mut s = RenderSpec::new(p, View::SOUTH_ASIA, 900, 820, Style::highlight());
         s.zangnan_as_india = true;
         let r = check_spec(&s);
         assert_eq!(r.map.region.as_deref(), Some("asia"), "{p:?}: {r:#?}");
@@ -1374,7 +1364,7 @@ fn world_map_centred_on_the_pacific_registers_and_is_checked() {
 fn china_map_in_a_pseudo_cylindrical_projection_centred_on_china_registers() {
     for base in [World::EqualEarth, World::Robinson] {
         let p = Projection::Centred { base, lon0: 104 };
-        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 900, Style::highlight());
+        let mut s = RenderSpec::at_aspect(p, View::CHINA, 900, Style::highlight());
         s.china_alone = true;
         // (cut off at 17.5N, the map holds the South China Sea in an inset)
         s.inset = true;
@@ -1548,7 +1538,7 @@ fn assert_asia_map_checked(
     min_fit: f64,
     what: &str,
 ) -> CheckReport {
-    let mut s = RenderSpec::at_aspect(proj, [45.0, -11.0, 150.0, 70.0], 900, style);
+    let mut s = RenderSpec::at_aspect(proj, View::ASIA, 900, style);
     let compliant = check_spec(&s);
     assert!(compliant.map.fit > min_fit, "{what}: {compliant:#?}");
     assert_eq!(
@@ -1746,7 +1736,7 @@ fn rendered_maps_in_every_style_pass_the_map_likeness_gate() {
         ] {
             let specs = [
                 world(p, style),
-                RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style),
+                RenderSpec::new(p, View::CHINA, 900, 700, style),
             ];
             for spec in specs {
                 let png = render_png(reference(), &spec);
@@ -2058,11 +2048,7 @@ fn conic_china_maps_register_and_are_compliant() {
         ),
     ];
     for (p, style, inset) in cases {
-        let bbox = if inset {
-            [73.0, 17.5, 136.0, 54.0]
-        } else {
-            [73.0, 3.0, 136.0, 54.0]
-        };
+        let bbox = if inset { View::CHINA } else { View::CHINA_SCS };
         let mut s = RenderSpec::new(p, bbox, 900, 700, style);
         s.china_alone = true;
         s.inset = inset;
@@ -2093,7 +2079,7 @@ fn conic_china_maps_register_and_are_compliant() {
 fn conic_china_map_without_the_south_china_sea_is_flagged() {
     let mut s = RenderSpec::new(
         Projection::ALBERS_CHINA,
-        [73.0, 3.0, 136.0, 54.0],
+        View::CHINA_SCS,
         900,
         700,
         Style::highlight(),
@@ -2110,13 +2096,7 @@ fn conic_china_map_without_the_south_china_sea_is_flagged() {
 #[test]
 fn conic_china_map_with_taiwan_in_another_colour_is_flagged() {
     for style in [Style::highlight(), Style::choropleth()] {
-        let mut s = RenderSpec::new(
-            Projection::ALBERS_CHINA,
-            [73.0, 3.0, 136.0, 54.0],
-            900,
-            700,
-            style,
-        );
+        let mut s = RenderSpec::new(Projection::ALBERS_CHINA, View::CHINA_SCS, 900, 700, style);
         s.taiwan_separate = true;
         let r = check_spec(&s);
         let proj = r.map.projection.clone().unwrap_or_default();
@@ -2136,7 +2116,7 @@ fn conic_china_map_with_taiwan_in_another_colour_is_flagged() {
 fn conic_china_map_zoomed_in_with_neighbours_and_an_inset_registers() {
     for p in [Projection::ALBERS_CHINA, Projection::LAMBERT_CHINA] {
         for style in [Style::highlight(), Style::dark()] {
-            let mut s = RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style);
+            let mut s = RenderSpec::new(p, View::CHINA, 900, 700, style);
             s.inset = true;
             assert_conic_compliant(&check_spec(&s), &format!("{p:?}"));
         }
@@ -2148,13 +2128,7 @@ fn conic_china_map_zoomed_in_with_neighbours_and_an_inset_registers() {
 #[test]
 fn landmasses_in_the_lower_right_are_not_read_as_an_inset_frame() {
     for style in [Style::highlight(), Style::choropleth(), Style::dark()] {
-        let mut s = RenderSpec::new(
-            Projection::LAMBERT_CHINA,
-            [73.0, 3.0, 136.0, 54.0],
-            900,
-            700,
-            style,
-        );
+        let mut s = RenderSpec::new(Projection::LAMBERT_CHINA, View::CHINA_SCS, 900, 700, style);
         s.dashes = false;
         let r = check_spec(&s);
         assert_eq!(status(&r, "south_china_sea"), Status::Violation, "{r:#?}");
@@ -2173,7 +2147,7 @@ fn islands_in_a_downscaled_china_map_are_not_read_as_an_inset_frame() {
         (Projection::ALBERS_CHINA, Style::dark()),
         (Projection::LAMBERT_CHINA, Style::dark()),
     ] {
-        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, style);
+        let mut s = RenderSpec::new(p, View::CHINA_SCS, 900, 700, style);
         s.dashes = false;
         let r = check_downscaled(&s, 480);
         assert_eq!(
@@ -2189,13 +2163,7 @@ fn islands_in_a_downscaled_china_map_are_not_read_as_an_inset_frame() {
 #[test]
 fn conic_china_map_drawn_alone_with_an_inset_registers() {
     for style in [Style::dark(), Style::outline(), Style::choropleth()] {
-        let mut s = RenderSpec::new(
-            Projection::LAMBERT_CHINA,
-            [73.0, 17.5, 136.0, 54.0],
-            900,
-            700,
-            style,
-        );
+        let mut s = RenderSpec::new(Projection::LAMBERT_CHINA, View::CHINA, 900, 700, style);
         s.china_alone = true;
         s.inset = true;
         assert_conic_compliant(&check_spec(&s), "Lambert, China alone with an inset");
@@ -2208,13 +2176,7 @@ fn conic_china_map_drawn_alone_with_an_inset_registers() {
 #[test]
 fn miller_china_map_registers_in_miller_with_its_dash_line_in_place() {
     for style in [Style::highlight(), Style::uniform()] {
-        let mut s = RenderSpec::new(
-            Projection::Miller,
-            [73.0, 3.0, 136.0, 54.0],
-            900,
-            700,
-            style,
-        );
+        let mut s = RenderSpec::new(Projection::Miller, View::CHINA_SCS, 900, 700, style);
         s.zangnan_as_india = true;
         s.aksai_chin_as_india = true;
         let r = check_spec(&s);
@@ -2230,7 +2192,7 @@ fn miller_china_map_registers_in_miller_with_its_dash_line_in_place() {
 fn taiwan_on_a_china_map_drawn_edge_to_edge_is_read_against_the_sea_not_the_border() {
     for p in [Projection::PlateCarree, Projection::WebMercator] {
         for style in [Style::highlight(), Style::choropleth()] {
-            let mut s = RenderSpec::new(p, [73.0, 17.5, 136.0, 54.0], 900, 700, style);
+            let mut s = RenderSpec::new(p, View::CHINA, 900, 700, style);
             s.inset = true;
             s.taiwan_separate = true;
             let r = check_spec(&s);
@@ -2248,7 +2210,7 @@ fn taiwan_on_a_china_map_drawn_edge_to_edge_is_read_against_the_sea_not_the_bord
 #[test]
 fn china_map_drawn_alone_with_taiwan_coloured_apart_is_not_flagged() {
     for p in [Projection::ALBERS_CHINA, Projection::PlateCarree] {
-        let mut s = RenderSpec::new(p, [73.0, 3.0, 136.0, 54.0], 900, 700, Style::choropleth());
+        let mut s = RenderSpec::new(p, View::CHINA_SCS, 900, 700, Style::choropleth());
         s.china_alone = true;
         s.taiwan_separate = true;
         let r = check_spec(&s);
@@ -2403,7 +2365,7 @@ fn small_taiwan_smeared_by_jpeg_is_not_read_as_a_separate_country() {
 fn crop_whose_right_frame_ranks_low_in_the_wide_basin_registers_by_the_narrow_one() {
     let s = RenderSpec::new(
         Projection::NaturalEarth1,
-        [73.0, 3.0, 136.0, 54.0],
+        View::CHINA_SCS,
         900,
         700,
         Style::dark(),
@@ -2543,8 +2505,7 @@ fn faint_inset_frame_in_a_downscaled_jpeg_is_seen() {
     for w in [600u32, 720] {
         let mut style = Style::highlight();
         style.dash = [238, 240, 242];
-        let mut s =
-            RenderSpec::at_aspect(Projection::PlateCarree, [73.0, 17.5, 136.0, 54.0], w, style);
+        let mut s = RenderSpec::at_aspect(Projection::PlateCarree, View::CHINA, w, style);
         s.china_alone = true;
         s.dashes = false;
         for inset in [true, false] {
@@ -2582,8 +2543,7 @@ fn faint_inset_frame_in_a_downscaled_jpeg_is_seen() {
 fn zangnan_line_met_at_three_quarters_on_a_coarse_south_asia_map_decides() {
     for (style, quality) in [(Style::outline(), 70u8), (Style::uniform(), 55)] {
         for india in [false, true] {
-            let mut s =
-                RenderSpec::at_aspect(Projection::Miller, [66.0, 6.0, 100.0, 37.0], 700, style);
+            let mut s = RenderSpec::at_aspect(Projection::Miller, View::SOUTH_ASIA, 700, style);
             s.zangnan_as_india = india;
             s.boundary_px = 1.0;
             let map = image::load_from_memory(&render_png(reference(), &s))
@@ -3015,12 +2975,12 @@ fn china_region_crop_of_a_pseudo_cylindrical_world_map_registers() {
     // neighbours fill the frame. The crop grid's positions lie up to half a step from the
     // frame; such a view once went unregistered.
     for p in [Projection::EqualEarth, Projection::Robinson] {
-        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 1000, Style::dark());
+        let mut s = RenderSpec::at_aspect(p, View::CHINA, 1000, Style::dark());
         s.inset = true;
         let r = check_spec(&s);
         assert!(r.map.fit >= 0.6, "{p:?}: {r:#?}");
         assert_eq!(r.verdict, Verdict::Compliant, "{p:?}: {r:#?}");
-        let mut s = RenderSpec::at_aspect(p, [73.0, 17.5, 136.0, 54.0], 1000, Style::choropleth());
+        let mut s = RenderSpec::at_aspect(p, View::CHINA, 1000, Style::choropleth());
         s.zangnan_as_india = true;
         s.taiwan_separate = true;
         let r = check_spec(&s);
@@ -3074,7 +3034,7 @@ fn taiwan_of_a_few_pixels_mixed_by_scaling_or_jpeg_is_not_flagged() {
 fn china_with_zone_painted_out(zone: &str, around: i64) -> image::RgbImage {
     let s = RenderSpec::at_aspect(
         Projection::ALBERS_CHINA,
-        [73.0, 17.5, 136.0, 54.0],
+        View::CHINA,
         900,
         Style::highlight(),
     );
@@ -3148,7 +3108,7 @@ fn china_view_cut_from_an_uncentred_world_projection_registers() {
         (Projection::Robinson, "robinson", Style::uniform()),
         (Projection::NaturalEarth1, "natural_earth1", Style::dark()),
     ] {
-        let mut s = RenderSpec::new(proj, [73.0, 17.5, 136.0, 54.0], 1000, 600, style);
+        let mut s = RenderSpec::new(proj, View::CHINA, 1000, 600, style);
         s.inset = true;
         let r = check_spec(&s);
         assert_eq!(r.map.region.as_deref(), Some("china"), "{name}: {r:#?}");
@@ -3166,13 +3126,7 @@ fn china_view_cut_from_an_uncentred_world_projection_registers() {
 #[test]
 fn aksai_chin_in_the_grey_of_neighbours_running_to_the_edges_is_flagged() {
     for proj in [Projection::Miller, Projection::LAMBERT_CHINA] {
-        let mut s = RenderSpec::new(
-            proj,
-            [73.0, 17.5, 136.0, 54.0],
-            900,
-            700,
-            Style::highlight(),
-        );
+        let mut s = RenderSpec::new(proj, View::CHINA, 900, 700, Style::highlight());
         s.inset = true;
         s.aksai_chin_as_india = true;
         let r = check_spec(&s);
@@ -3196,12 +3150,7 @@ fn world_map_centred_on_china_registers_in_its_projection() {
         lon0: 105,
     };
     for zangnan in [false, true] {
-        let mut s = RenderSpec::at_aspect(
-            proj,
-            [-180.0, -58.0, 180.0, 83.7],
-            1000,
-            Style::choropleth(),
-        );
+        let mut s = RenderSpec::at_aspect(proj, View::WORLD, 1000, Style::choropleth());
         s.zangnan_as_india = zangnan;
         let r = check_spec(&s);
         assert_eq!(r.map.region.as_deref(), Some("world"), "{r:#?}");

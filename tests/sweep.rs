@@ -4,7 +4,7 @@
 
 use mapsweep::reference::Reference;
 use mapsweep::reference::project::Projection;
-use mapsweep::reference::render::{RenderSpec, Style, render_png, render_svg};
+use mapsweep::reference::render::{RenderSpec, Style, View, render_png, render_svg};
 use mapsweep::site::{Route, Site, SiteServer};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -24,7 +24,7 @@ fn south_asia(style: Style, violations: bool) -> RenderSpec {
 fn world_without_dash_line() -> RenderSpec {
     let mut s = RenderSpec::new(
         Projection::PlateCarree,
-        [-180.0, -58.0, 180.0, 83.7],
+        View::WORLD,
         1200,
         620,
         Style::uniform(),

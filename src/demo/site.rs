@@ -7,7 +7,7 @@
 
 use crate::reference::Reference;
 use crate::reference::project::Projection;
-use crate::reference::render::{RenderSpec, Style, render_png, render_svg};
+use crate::reference::render::{RenderSpec, Style, View, render_png, render_svg};
 use crate::site::{Route, Site};
 
 /// The demo pages that carry problem maps, and the rules each breaks (for the demo's own check).
@@ -44,7 +44,7 @@ pub fn demo_site(reference: &Reference) -> Site {
     // Zangnan as India, no dashed line.
     let mut world = RenderSpec::new(
         Projection::PlateCarree,
-        [-180.0, -58.0, 180.0, 83.7],
+        View::WORLD,
         1200,
         620,
         Style::highlight(),
@@ -61,7 +61,7 @@ pub fn demo_site(reference: &Reference) -> Site {
     // left out (as some chart libraries' China outlines draw it). Inline SVG on the page.
     let mut cn_bad = RenderSpec::new(
         Projection::PlateCarree,
-        [73.0, 17.5, 136.0, 54.0],
+        View::CHINA,
         900,
         700,
         Style::highlight(),
@@ -73,7 +73,7 @@ pub fn demo_site(reference: &Reference) -> Site {
     // A compliant China map with the 南海诸岛 inset.
     let mut cn_ok = RenderSpec::new(
         Projection::PlateCarree,
-        [73.0, 17.5, 136.0, 54.0],
+        View::CHINA,
         900,
         700,
         Style::highlight(),

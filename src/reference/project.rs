@@ -382,6 +382,52 @@ impl Projection {
         }
     }
 
+    /// The projection a name stands for: the inverse of `name` (`albers_25_47`,
+    /// `albers_25_47_110e`, `equal_earth_150e`, `miller_30w`), plus `albers` and `lambert` for
+    /// the China conics and a conic's meridian without its `e` (`albers_25_47_110`), as
+    /// `render_map` takes them.
+    pub fn from_name(name: &str) -> Option<Projection> {
+        if let Some(w) = World::ALL
+            .into_iter()
+            .find(|w| w.projection().name() == name)
+        {
+            return Some(w.projection());
+        }
+        match name {
+            "albers" => return Some(Projection::ALBERS_CHINA),
+            "lambert" => return Some(Projection::LAMBERT_CHINA),
+            _ => {}
+        }
+        let conic = |rest: &str| -> Option<(i8, i8, i16)> {
+            let mut it = rest.split('_');
+            let p1 = it.next()?.parse().ok()?;
+            let p2 = it.next()?.parse().ok()?;
+            let lon0 = match it.next() {
+                None => 105,
+                Some(m) => m.strip_suffix('e').unwrap_or(m).parse().ok()?,
+            };
+            it.next().is_none().then_some((p1, p2, lon0))
+        };
+        if let Some(rest) = name.strip_prefix("albers_") {
+            let (p1, p2, lon0) = conic(rest)?;
+            return Some(Projection::Albers { p1, p2, lon0 });
+        }
+        if let Some(rest) = name.strip_prefix("lambert_") {
+            let (p1, p2, lon0) = conic(rest)?;
+            return Some(Projection::Lambert { p1, p2, lon0 });
+        }
+        let (base, meridian) = name.rsplit_once('_')?;
+        let base = World::ALL
+            .into_iter()
+            .find(|w| w.projection().name() == base)?;
+        let lon0: i16 = match (meridian.strip_suffix('e'), meridian.strip_suffix('w')) {
+            (Some(e), _) => e.parse().ok()?,
+            (_, Some(w)) => -w.parse::<i16>().ok()?,
+            _ => return None,
+        };
+        Some(Projection::Centred { base, lon0 })
+    }
+
     /// The meridian (degrees east) in the middle of a world map, opposite its seam: a centred
     /// projection's `lon0`, Greenwich for the others. Conics wrap longitudes about their own
     /// meridian, but draw China and its surroundings only, never a world map seam to seam, so
@@ -588,6 +634,47 @@ pub fn projected_bbox(p: Projection, lonlat: [f64; 4]) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_name_reads_back_every_name_in_reports() {
+        let all = Projection::ALL
+            .into_iter()
+            .chain(Projection::CONICS)
+            .chain(Projection::PLOTLY_CONICS)
+            .chain(Projection::SOUTH_ASIA_CONICS)
+            .chain(Projection::PACIFIC)
+            .chain(Projection::CHINA_CENTRED)
+            .chain([Projection::Centred {
+                base: World::Miller,
+                lon0: -30,
+            }]);
+        for p in all {
+            assert_eq!(Projection::from_name(&p.name()), Some(p), "{}", p.name());
+        }
+        // render_map's short forms
+        assert_eq!(
+            Projection::from_name("albers"),
+            Some(Projection::ALBERS_CHINA)
+        );
+        assert_eq!(
+            Projection::from_name("lambert_30_62_105"),
+            Some(Projection::Lambert {
+                p1: 30,
+                p2: 62,
+                lon0: 105
+            })
+        );
+        for bad in [
+            "",
+            "mercator",
+            "albers_25",
+            "albers_25_47_x",
+            "robinson_150",
+            "x_150e",
+        ] {
+            assert_eq!(Projection::from_name(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn centred_projection_is_its_base_moved_to_the_central_meridian() {

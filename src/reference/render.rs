@@ -91,6 +91,89 @@ impl Style {
     }
 }
 
+/// A named view of the map: an extent and a size, as `render_map`, the comparison set and the
+/// bench name them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct View {
+    /// lon_min, lat_min, lon_max, lat_max.
+    pub bbox: [f64; 4],
+    pub width: u32,
+    /// 0: at the projection's own aspect (`RenderSpec::at_aspect`).
+    pub height: u32,
+}
+
+impl View {
+    /// The inhabited world, without Antarctica.
+    pub const WORLD: [f64; 4] = [-180.0, -58.0, 180.0, 83.7];
+    /// China without the South China Sea below Hainan.
+    pub const CHINA: [f64; 4] = [73.0, 17.5, 136.0, 54.0];
+    /// China with the South China Sea and its dash segments.
+    pub const CHINA_SCS: [f64; 4] = [73.0, 3.0, 136.0, 54.0];
+    /// India, Nepal, Bhutan and the disputed zones on China's south-west.
+    pub const SOUTH_ASIA: [f64; 4] = [66.0, 6.0, 100.0, 37.0];
+    /// Asia as Highcharts draws it.
+    pub const ASIA: [f64; 4] = [45.0, -11.0, 150.0, 70.0];
+
+    /// The view a name stands for:
+    /// - `world` (1200x620), `world_small` (640x330), `world_900` (900x360);
+    /// - `china`, `china_scs` (900x700), `south_asia` (900x820), `asia` (900 wide);
+    /// - `world_aspect_W`: the world W px wide; `globe_aspect_W`: the whole sphere, Antarctica
+    ///   included (d3's fitSize of the sphere);
+    /// - `bbox_LON0_LAT0_LON1_LAT1_W`: that extent, W px wide.
+    ///
+    /// Views with a width alone keep the projection's own aspect, as chart libraries draw.
+    pub fn named(name: &str) -> Option<View> {
+        let fixed = |bbox, width, height| {
+            Some(View {
+                bbox,
+                width,
+                height,
+            })
+        };
+        let width = |w: &str| w.parse::<u32>().ok().filter(|&w| w > 0);
+        match name {
+            "world" => fixed(View::WORLD, 1200, 620),
+            "world_small" => fixed(View::WORLD, 640, 330),
+            "world_900" => fixed(View::WORLD, 900, 360),
+            "china" => fixed(View::CHINA, 900, 700),
+            "china_scs" => fixed(View::CHINA_SCS, 900, 700),
+            "south_asia" => fixed(View::SOUTH_ASIA, 900, 820),
+            "asia" => fixed(View::ASIA, 900, 0),
+            _ => {
+                if let Some(w) = name.strip_prefix("world_aspect_") {
+                    return fixed(View::WORLD, width(w)?, 0);
+                }
+                if let Some(w) = name.strip_prefix("globe_aspect_") {
+                    return fixed([-180.0, -90.0, 180.0, 90.0], width(w)?, 0);
+                }
+                let v: Vec<f64> = name
+                    .strip_prefix("bbox_")?
+                    .split('_')
+                    .map(|x| x.parse().ok())
+                    .collect::<Option<_>>()?;
+                let [lon0, lat0, lon1, lat1, w] = v[..] else {
+                    return None;
+                };
+                let ok = lon0 < lon1 && lat0 < lat1 && w >= 1.0 && w.fract() == 0.0;
+                ok.then_some(View {
+                    bbox: [lon0, lat0, lon1, lat1],
+                    width: w as u32,
+                    height: 0,
+                })
+            }
+        }
+    }
+
+    /// The spec that draws this view in `projection` and `style`, with no switch set.
+    pub fn spec(self, projection: Projection, style: Style) -> RenderSpec {
+        if self.height == 0 {
+            RenderSpec::at_aspect(projection, self.bbox, self.width, style)
+        } else {
+            RenderSpec::new(projection, self.bbox, self.width, self.height, style)
+        }
+    }
+}
+
 /// What to draw.
 #[derive(Debug, Clone)]
 pub struct RenderSpec {
@@ -158,6 +241,40 @@ impl RenderSpec {
             boundary_px: 1.0,
         }
     }
+    /// The switches `switch_on` knows.
+    pub const SWITCHES: [&'static str; 8] = [
+        "zangnan",
+        "aksai_chin",
+        "taiwan",
+        "no_dashes",
+        "inset",
+        "inset_no_dashes",
+        "alone",
+        "asia_only",
+    ];
+
+    /// Sets a switch by name: `zangnan`, `aksai_chin` (drawn as India), `taiwan` (as a
+    /// separate country), `no_dashes`, `inset`, `inset_no_dashes` (an inset with the islands
+    /// alone), `alone` (China without its neighbours), `asia_only` (the countries of Asia
+    /// alone). False for a name it does not know.
+    pub fn switch_on(&mut self, name: &str) -> bool {
+        match name {
+            "zangnan" => self.zangnan_as_india = true,
+            "aksai_chin" => self.aksai_chin_as_india = true,
+            "taiwan" => self.taiwan_separate = true,
+            "no_dashes" => self.dashes = false,
+            "inset" => self.inset = true,
+            "inset_no_dashes" => {
+                self.inset = true;
+                self.inset_dashes = false;
+            }
+            "alone" => self.china_alone = true,
+            "asia_only" => self.countries_only = Some(&super::ASIA_COUNTRIES),
+            _ => return false,
+        }
+        true
+    }
+
     /// The frame that maps `bbox` onto the image.
     pub fn frame(&self) -> Frame {
         let pb = projected_bbox(self.projection, self.bbox);
@@ -510,4 +627,64 @@ pub fn render_svg(r: &Reference, spec: &RenderSpec) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_named_reads_each_form_and_refuses_the_rest() {
+        assert_eq!(
+            View::named("china_scs"),
+            Some(View {
+                bbox: View::CHINA_SCS,
+                width: 900,
+                height: 700
+            })
+        );
+        assert_eq!(
+            View::named("world_aspect_1000").map(|v| v.width),
+            Some(1000)
+        );
+        assert_eq!(
+            View::named("bbox_60_0_150_55_900"),
+            Some(View {
+                bbox: [60.0, 0.0, 150.0, 55.0],
+                width: 900,
+                height: 0
+            })
+        );
+        for bad in [
+            "",
+            "europe",
+            "world_aspect_",
+            "world_aspect_0",
+            "bbox_60_0_150_900",
+            "bbox_150_0_60_55_900",
+        ] {
+            assert_eq!(View::named(bad), None, "{bad}");
+        }
+        let s = View::named("asia")
+            .unwrap()
+            .spec(Projection::PlateCarree, Style::highlight());
+        assert_eq!((s.width, s.height), (900, 694));
+    }
+
+    #[test]
+    fn switch_on_knows_every_listed_switch() {
+        let mut s = RenderSpec::new(
+            Projection::PlateCarree,
+            View::WORLD,
+            10,
+            10,
+            Style::uniform(),
+        );
+        for name in RenderSpec::SWITCHES {
+            assert!(s.switch_on(name), "{name}");
+        }
+        assert!(s.zangnan_as_india && s.aksai_chin_as_india && s.taiwan_separate);
+        assert!(!s.dashes && s.inset && !s.inset_dashes && s.china_alone);
+        assert!(!s.switch_on("hainan"));
+    }
 }
