@@ -13,6 +13,12 @@
 //! violation switches `RenderSpec::switch_on` knows, a quarter saved as JPEG quality 60 and a sixth
 //! scaled to 60%. Add the dev set (`../shared/eval/dev`) to the runs for real libraries' maps.
 //!
+//! `render` also writes DIR/labels.json in the format of `../shared/eval/score --set DIR`, taken
+//! from each map's switches and view (see `truth`), so that a change that does alter reports
+//! can be scored on the set as well as diffed. The renderer draws Aksai Chin as India as a
+//! hatched patch, which the checker seldom reads as India's (recall about 0.25): compare that
+//! rule between runs, not against the other sets.
+//!
 //! `diff` reads two runs of `mapsweep check --format json` over the same inputs and prints,
 //! for each input whose report differs (`elapsed_ms` aside), what changed: the verdict, a
 //! finding's status, the projection, the fit. It exits 1 when any report differs.
@@ -92,6 +98,7 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let conic_views = [views[5], views[2], views[3]];
     let mut rng = Lcg(41);
     let mut n = 0;
+    let mut labels = serde_json::Map::new();
     for pname in projections {
         let proj = Projection::from_name(pname).ok_or(pname)?;
         for (sname, style) in &styles {
@@ -116,13 +123,17 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                     on.join("-")
                 };
                 let name = format!("g{n:03}_{pname}_{sname}_{vname}_{label}");
+                let label = truth(&spec, vname, &on, scale_of(&spec));
                 let png = render_png(r, &spec);
                 // (decoded only for the variants made from its pixels)
                 let pixels = || image::load_from_memory(&png).map(|i| i.to_rgb8());
                 let roll = rng.next() % 100;
+                let file: String;
+                let mut scaled = 1.0;
                 if roll < 25 {
                     let img = pixels()?;
-                    let path = dir.join(format!("{name}_q60.jpg"));
+                    file = format!("{name}_q60.jpg");
+                    let path = dir.join(&file);
                     let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 60).write_image(
                         img.as_raw(),
@@ -133,17 +144,79 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 } else if roll < 42 {
                     let img = pixels()?;
                     let (w, h) = (img.width() * 3 / 5, img.height() * 3 / 5);
+                    file = format!("{name}_s60.png");
+                    scaled = 0.6;
                     image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
-                        .save(dir.join(format!("{name}_s60.png")))?;
+                        .save(dir.join(&file))?;
                 } else {
-                    std::fs::write(dir.join(format!("{name}.png")), &png)?;
+                    file = format!("{name}.png");
+                    std::fs::write(dir.join(&file), &png)?;
                 }
+                labels.insert(file, label(scaled));
                 n += 1;
             }
         }
     }
-    eprintln!("{n} maps in {}", dir.display());
+    std::fs::write(
+        dir.join("labels.json"),
+        serde_json::to_string_pretty(&Value::Object(labels))?,
+    )?;
+    eprintln!("{n} maps and labels.json in {}", dir.display());
     Ok(())
+}
+
+/// Pixels per degree of longitude along 30N near China, as drawn.
+fn scale_of(spec: &mapsweep::reference::render::RenderSpec) -> f64 {
+    let f = spec.frame();
+    let (a, b) = (f.to_px(100.0, 30.0), f.to_px(110.0, 30.0));
+    (b.0 - a.0).hypot(b.1 - a.1) / 10.0
+}
+
+/// What `../shared/eval/score` should be told about a render with these switches on, in the
+/// scorer's format: a rule is labelled only where the view shows its zone and the style can
+/// show the difference (Taiwan drawn apart in China's own fill is not scored); world maps under
+/// 1.5 px per degree are `unscored`. A map of China cut off north of the Nansha islands breaks
+/// the South China Sea rule unless it has the inset.
+fn truth(
+    spec: &mapsweep::reference::render::RenderSpec,
+    view: &str,
+    on: &[&str],
+    px_per_deg: f64,
+) -> impl Fn(f64) -> Value {
+    let has = |s: &str| on.contains(&s);
+    let flag = |bad: bool| Value::from(if bad { "violation" } else { "ok" });
+    let mut rules = serde_json::Map::new();
+    rules.insert("zangnan".into(), flag(has("zangnan")));
+    rules.insert("aksai_chin".into(), flag(has("aksai_chin")));
+    if view != "south_asia" {
+        if !has("taiwan") {
+            rules.insert("taiwan".into(), flag(false));
+        } else if spec.style.separate != spec.style.china {
+            rules.insert("taiwan".into(), flag(true));
+        }
+        let scs_bad = if view == "china" {
+            !has("inset")
+        } else {
+            has("no_dashes") && !has("inset")
+        };
+        rules.insert("south_china_sea".into(), flag(scs_bad));
+    }
+    let world = view.starts_with("world");
+    move |scaled: f64| {
+        let px = px_per_deg * scaled;
+        let bad = rules.values().any(|v| v == "violation");
+        let (verdict, rules) = if world && px < 1.5 {
+            ("unscored", serde_json::Map::new())
+        } else {
+            (if bad { "violation" } else { "compliant" }, rules.clone())
+        };
+        serde_json::json!({
+            "kind": if world { "world" } else { view },
+            "px_per_deg": (px * 100.0).round() / 100.0,
+            "rules": rules,
+            "verdict": verdict,
+        })
+    }
 }
 
 /// Each input's report with `elapsed_ms` left out, by input.
