@@ -15,6 +15,7 @@ import * as topojson from "topojson-client";
 import { Resvg } from "@resvg/resvg-js";
 import * as echarts from "echarts";
 import jpeg from "jpeg-js";
+import * as vega from "vega";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
@@ -103,6 +104,12 @@ const sources = {
   // maps of other regions: no rule applies
   hc_europe: { kind: "none", features: topo(`${hc}/custom/europe.topo.json`), china: () => false, taiwan: () => false },
   hc_us: { kind: "none", features: topo(`${hc}/countries/us/us-all.topo.json`), china: () => false, taiwan: () => false },
+  vd110: {
+    kind: "world",
+    features: topo("vega-datasets/data/world-110m.json", "countries"),
+    china: (f) => +f.id === 156,
+    taiwan: (f) => +f.id === 158,
+  },
   cgcg_cn_dash: {
     kind: "china",
     features: cgcgLand,
@@ -281,6 +288,60 @@ function echartsSvg(src, style, w, h, name) {
   return svg;
 }
 
+// Vega 5's geoshape marks (its own d3-geo projections, fitted to the data), server-side SVG.
+async function vegaSvg(src, style, w, h, type, withDashes) {
+  const vegaType = { natural_earth1: "naturalEarth1", equal_earth: "equalEarth", mercator: "mercator", equirectangular: "equirectangular", albers: "conicEqualArea", lambert: "conicConformal" }[type];
+  const conic = type === "albers" || type === "lambert";
+  const values = src.features
+    .filter((f) => f.geometry)
+    .map((f, i) => ({ ...f, properties: { fill: style.fill(f, i, src.china(f), src.kind === "china") } }));
+  const spec = {
+    width: w,
+    height: h - 30,
+    padding: { top: 30, left: 0, right: 0, bottom: 0 },
+    autosize: "none",
+    background: style.bg,
+    data: [
+      { name: "land", values },
+      { name: "dashes", values: withDashes ? [dashes] : [] },
+    ],
+    projections: [
+      {
+        name: "p",
+        type: vegaType,
+        fit: { signal: "data('land')" },
+        size: { signal: "[width, height]" },
+        ...(conic ? { parallels: [25, 47], rotate: [-105, 0, 0] } : {}),
+      },
+    ],
+    marks: [
+      {
+        type: "shape",
+        from: { data: "land" },
+        encode: { update: { fill: { field: "properties.fill" }, stroke: { value: style.stroke }, strokeWidth: { value: 0.5 } } },
+        transform: [{ type: "geoshape", projection: "p" }],
+      },
+      {
+        type: "shape",
+        from: { data: "dashes" },
+        encode: { update: { fill: { value: null }, stroke: { value: style.name === "dark" ? "#f2c14e" : "#555" }, strokeWidth: { value: 1.2 } } },
+        transform: [{ type: "geoshape", projection: "p" }],
+      },
+      {
+        type: "text",
+        encode: { update: { x: { value: 10 }, y: { value: -12 }, text: { value: pick(["Exports by country", "Users"]) }, fontSize: { value: 13 }, fill: { value: style.name === "dark" ? "#ddd" : "#333" } } },
+      },
+    ],
+  };
+  const view = new vega.View(vega.parse(spec), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  // the scale near China: Vega fits as d3's fitSize does
+  const p = (worldProjections[type] ?? chinaProjections[type])().fitSize([w, h - 30], { type: "FeatureCollection", features: values });
+  const [a, b] = [p([100, 30]), p([110, 30])];
+  return { svg, pxPerDeg: Math.hypot(b[0] - a[0], b[1] - a[1]) / 10 };
+}
+
 function save(file, svg, w, variant) {
   const img = new Resvg(svg, { fitTo: { mode: "width", value: w }, font: { loadSystemFonts: true } }).render();
   if (variant.startsWith("jpeg")) {
@@ -368,6 +429,37 @@ for (const srcName of ["hc_world", "wa50", "hc_cn", "hc_asia", "zh_world", "hc_e
     const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
     add(srcName, src, pick(styles), "echarts", w, Math.round(w * 0.6), null, allShown, "echarts", w / span, false);
   }
+}
+// Vega drawing Natural Earth's 110m countries (vega-datasets), China's view and Highcharts' Asia
+const vegaJobs = [
+  ["vd110", "natural_earth1", 900, 500],
+  ["vd110", "equal_earth", 1000, 520],
+  ["vd110", "mercator", 900, 700],
+  ["vd110", "equirectangular", 1000, 520],
+  ["vd110", "natural_earth1", 1200, 640],
+  ["vd110", "equal_earth", 700, 380],
+  ["cgcg_cn_dash", "albers", 800, 640],
+  ["cgcg_cn_dash", "lambert", 800, 640],
+  ["cgcg_cn", "mercator", 800, 640],
+  ["hc_cn", "albers", 800, 640],
+  ["hc_asia", "mercator", 900, 700],
+  ["hc_asia", "equirectangular", 900, 600],
+];
+for (const [srcName, type, w, h] of vegaJobs) {
+  const src = srcName === "cgcg_cn" ? sources.cgcg_cn_dash : sources[srcName];
+  const withDashes = srcName === "cgcg_cn_dash";
+  const style = pick(styles.filter((s) => !s.sphere));
+  const variant = variantOf();
+  const scale = variant === "downscaled 60%" ? 0.6 : 1;
+  const { svg, pxPerDeg } = await vegaSvg(src, style, w, h, type, withDashes);
+  const file = save(`o${String(n).padStart(3, "0")}_${srcName}_vega_${type}_${style.name}`, svg, Math.round(w * scale), variant);
+  const px = +(pxPerDeg * scale).toFixed(2);
+  const { rules, verdict } = labelsOf({ ...src, dashes: withDashes }, style, allShown);
+  labels[file] =
+    src.kind === "world" && px < 1.5
+      ? { kind: src.kind, px_per_deg: px, rules: {}, source: srcName, style: style.name, variant, verdict: "unscored" }
+      : { kind: src.kind, px_per_deg: px, rules, source: srcName, style: style.name, variant, verdict };
+  n += 1;
 }
 // maps of other regions drawn by d3
 for (const [srcName, projName] of [
