@@ -1398,6 +1398,26 @@ fn asia_map_in_highcharts_default_conic_registers_and_is_checked() {
     }
 }
 
+/// All of Asia in the conics China maps use (Albers and Lambert, 25N/47N at 105E), as d3 or
+/// Vega draw a China-centred Asia map. The crop search tried those conics only at China's own
+/// spans (35-80 degrees) and all Asia in Highcharts' conic: one such map did not register at
+/// all, another fitted loosely (0.6) in a wide Plotly-like cone and read dash segments that
+/// are not there. Found by `tools/otherlib` (Highcharts' `custom/asia` drawn by d3).
+#[test]
+fn asia_map_in_the_china_conics_registers_and_is_checked() {
+    for proj in [Projection::ALBERS_CHINA, Projection::LAMBERT_CHINA] {
+        for style in [Style::uniform(), Style::outline()] {
+            let what = format!("{} {:?}", proj.name(), style.land);
+            let r = assert_asia_map_checked(proj, style, 0.6, &what);
+            assert_eq!(
+                r.map.projection.as_deref(),
+                Some(proj.name().as_str()),
+                "{what}: {r:#?}"
+            );
+        }
+    }
+}
+
 /// Chart libraries draw a map of all Asia flat as often as in a conic: amCharts and Leaflet in
 /// Mercator, Vega in Natural Earth. No whole-map template matches such a view, and China
 /// alone fitted it loosely in a stretched plate carrée (wrong zones flagged) or not at all.
