@@ -15,9 +15,10 @@
 //!
 //! `render` also writes DIR/labels.json in the format of `../shared/eval/score --set DIR`, taken
 //! from each map's switches and view (see `truth`), so that a change that does alter reports
-//! can be scored on the set as well as diffed. The renderer draws Aksai Chin as India as a
-//! hatched patch, which the checker seldom reads as India's (recall about 0.25): compare that
-//! rule between runs, not against the other sets.
+//! can be scored on the set as well as diffed. The renderer draws Aksai Chin as India within
+//! the zone's box (78-80.5E 34-36N) only, India's claim line as the box's east and north edges
+//! and China's line left in place outside it; the checker reads about half of those as India's
+//! (recall 0.49): compare that rule between runs, not against the other sets.
 //!
 //! `diff` reads two runs of `mapsweep check --format json` over the same inputs and prints,
 //! for each input whose report differs (`elapsed_ms` aside), what changed: the verdict, a

@@ -425,11 +425,14 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
     if spec.aksai_chin_as_india
         && let Some(z) = r.zone("aksai_chin")
     {
+        // each cell's four corners projected: in a projection whose x depends on latitude
+        // (Robinson, the conics) cells drawn as boxes from two corners left gaps between them,
+        // a hatching of China's fill through the zone rather than India's fill
         let half = super::ZONE_STEP / 2.0;
         for (lon, lat) in z.cells() {
-            let a = frame.to_px(lon - half, lat - half);
-            let b = frame.to_px(lon + half, lat + half);
-            let cell = vec![(a.0, a.1), (b.0, a.1), (b.0, b.1), (a.0, b.1)];
+            let cell = [(-half, -half), (half, -half), (half, half), (-half, half)]
+                .map(|(dx, dy)| frame.to_px(lon + dx, lat + dy))
+                .to_vec();
             fill_px(canvas, &[cell], INDIA);
         }
         // India's claim line along the zone's east and north edges.
@@ -445,6 +448,11 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
         .map(|c| c.rings.as_slice())
         .unwrap_or(&[]);
     let no_boundary = |p: &[f64; 2], is_china: bool| {
+        // Aksai Chin drawn as India: China's line through the zone's box (China's and India's
+        // rings in China's view) is no boundary; India's claim line is drawn above
+        if spec.aksai_chin_as_india && p[0] > 78.0 && p[0] < 80.5 && p[1] > 34.0 && p[1] < 36.0 {
+            return true;
+        }
         let other: &[Ring] = match (spec.zangnan_as_india, is_china) {
             (true, true) => india,
             (false, false) => &r.china,
@@ -669,6 +677,38 @@ mod tests {
             .unwrap()
             .spec(Projection::PlateCarree, Style::highlight());
         assert_eq!((s.width, s.height), (900, 694));
+    }
+
+    /// Aksai Chin drawn as India fills the zone with India's colour in a projection whose x
+    /// depends on latitude: cells drawn as boxes from two corners left a hatching of China's
+    /// fill through it, which the checker did not read as India's.
+    #[test]
+    fn aksai_chin_as_india_fills_the_zone_without_gaps_in_robinson() {
+        let r = Reference::get().expect("reference");
+        let mut s = View::named("china")
+            .expect("view")
+            .spec(Projection::Robinson, Style::highlight());
+        s.aksai_chin_as_india = true;
+        let rgb = render_rgb(r, &s);
+        let f = s.frame();
+        let z = r.zone("aksai_chin").expect("zone");
+        // cell centres a pixel or more inside the zone's box, away from the claim line stroke
+        let px: Vec<[u8; 3]> = z
+            .cells()
+            .filter(|&(lon, lat)| lon > 78.3 && lon < 80.2 && lat > 34.3 && lat < 35.7)
+            .map(|(lon, lat)| {
+                let (x, y) = f.to_px(lon, lat);
+                let i = (y as usize * s.width as usize + x as usize) * 3;
+                [rgb[i], rgb[i + 1], rgb[i + 2]]
+            })
+            .collect();
+        let india = px.iter().filter(|&&c| c == s.style.india).count();
+        assert!(!px.is_empty());
+        assert!(
+            india * 100 >= px.len() * 98,
+            "{india} of {} in India's colour",
+            px.len()
+        );
     }
 
     #[test]
