@@ -373,25 +373,27 @@ const bbox = (x0, y0, x1, y1) => ({
   ],
 });
 
-function add(srcName, src, style, projName, w, h, fitTo, shown, lib, pxPerDeg, withDashes) {
+// Draws one map with `draw` (its SVG and scale near China in px per degree), saves it as its
+// variant, and labels it.
+async function add(srcName, src, style, name, w, draw, withDashes) {
   const variant = variantOf();
   const scale = variant === "downscaled 60%" ? 0.6 : 1;
-  // (ECharts' scale estimated: its layout fills about nine tenths of the chart's width)
-  const { svg, pxPerDeg: scaleAt } =
-    lib === "echarts"
-      ? { svg: echartsSvg(src, style, w, h, `m${n}`), pxPerDeg: pxPerDeg * 0.9 }
-      : svgOf(src, style, worldProjections[projName]?.() ?? chinaProjections[projName](), w, h, fitTo, withDashes);
-  const base = `o${String(n).padStart(3, "0")}_${srcName}_${lib === "echarts" ? "echarts" : projName}_${style.name}`;
-  const file = save(base, svg, Math.round(w * scale), variant);
-  const px = +(scaleAt * scale).toFixed(2);
+  const { svg, pxPerDeg } = await draw();
+  const file = save(`o${String(n).padStart(3, "0")}_${srcName}_${name}_${style.name}`, svg, Math.round(w * scale), variant);
+  const px = +(pxPerDeg * scale).toFixed(2);
   const { rules, verdict } =
-    src.kind === "none" ? { rules: {}, verdict: "not_violation" } : labelsOf({ ...src, dashes: withDashes || src.dashes }, style, shown);
+    src.kind === "none" ? { rules: {}, verdict: "not_violation" } : labelsOf({ ...src, dashes: withDashes || src.dashes }, style, allShown);
   labels[file] =
     src.kind === "world" && px < 1.5
       ? { kind: src.kind, px_per_deg: px, rules: {}, source: srcName, style: style.name, variant, verdict: "unscored" }
       : { kind: src.kind, px_per_deg: px, rules, source: srcName, style: style.name, variant, verdict };
   n += 1;
 }
+// d3 in a named projection, fitted to `fitTo`
+const d3Map = (src, style, projName, w, h, fitTo, withDashes) => () =>
+  svgOf(src, style, worldProjections[projName]?.() ?? chinaProjections[projName](), w, h, fitTo, withDashes);
+// ECharts (its scale estimated: its layout fills about nine tenths of the chart's width)
+const echartsMap = (src, style, w, h, span) => () => ({ svg: echartsSvg(src, style, w, h, `m${n}`), pxPerDeg: (0.9 * w) / span });
 
 const allShown = { zangnan: true, aksai_chin: true, taiwan: true, south_china_sea: true };
 // world maps: Highcharts and world-atlas data, each projection, a style drawn at random
@@ -402,7 +404,7 @@ for (const srcName of ["hc_world", "wa50", "zh_world"]) {
       const w = pick([700, 900, 1000, 1200]);
       const h = Math.round(w * (projName === "mercator" ? 0.75 : 0.55));
       const fitTo = projName === "mercator" ? bbox(-179.9, -58, 179.9, 84) : { type: "Sphere" };
-      add(srcName, sources[srcName], style, projName, w, h, fitTo, allShown, "d3", w / 360, false);
+      await add(srcName, sources[srcName], style, projName, w, d3Map(sources[srcName], style, projName, w, h, fitTo, false), false);
     }
   }
 }
@@ -413,12 +415,16 @@ for (const projName of Object.keys(chinaProjections)) {
     const w = pick([700, 900]);
     const h = Math.round(w * 0.8);
     const asia = sources.hc_asia;
-    add("hc_asia", asia, pick(styles), projName, w, h, { type: "FeatureCollection", features: asia.features }, allShown, "d3", w / 150, false);
+    let style = pick(styles);
+    await add("hc_asia", asia, style, projName, w, d3Map(asia, style, projName, w, h, { type: "FeatureCollection", features: asia.features }, false), false);
     const cn = sources.hc_cn;
-    add("hc_cn", cn, pick(styles), projName, w, h, bbox(73, 3, 136, 54), allShown, "d3", w / 63, false);
+    style = pick(styles);
+    await add("hc_cn", cn, style, projName, w, d3Map(cn, style, projName, w, h, bbox(73, 3, 136, 54), false), false);
     const cg = sources.cgcg_cn_dash;
     const withDashes = k === 0;
-    add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", { ...cg, dashes: false }, pick(styles), projName, w, h, bbox(73, 3, 136, 54), allShown, "d3", w / 63, withDashes);
+    style = pick(styles);
+    const cgSrc = { ...cg, dashes: false };
+    await add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", cgSrc, style, projName, w, d3Map(cgSrc, style, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
   }
 }
 // ECharts 5 drawing the same data with its own renderer
@@ -427,7 +433,8 @@ for (const srcName of ["hc_world", "wa50", "hc_cn", "hc_asia", "zh_world", "hc_e
     const w = pick([800, 1000, 1200]);
     const src = sources[srcName];
     const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
-    add(srcName, src, pick(styles), "echarts", w, Math.round(w * 0.6), null, allShown, "echarts", w / span, false);
+    const style = pick(styles);
+    await add(srcName, src, style, "echarts", w, echartsMap(src, style, w, Math.round(w * 0.6), span), false);
   }
 }
 // Vega drawing Natural Earth's 110m countries (vega-datasets), China's view and Highcharts' Asia
@@ -446,20 +453,10 @@ const vegaJobs = [
   ["hc_asia", "equirectangular", 900, 600],
 ];
 for (const [srcName, type, w, h] of vegaJobs) {
-  const src = srcName === "cgcg_cn" ? sources.cgcg_cn_dash : sources[srcName];
+  const src = srcName === "cgcg_cn" ? { ...sources.cgcg_cn_dash, dashes: false } : sources[srcName];
   const withDashes = srcName === "cgcg_cn_dash";
   const style = pick(styles.filter((s) => !s.sphere));
-  const variant = variantOf();
-  const scale = variant === "downscaled 60%" ? 0.6 : 1;
-  const { svg, pxPerDeg } = await vegaSvg(src, style, w, h, type, withDashes);
-  const file = save(`o${String(n).padStart(3, "0")}_${srcName}_vega_${type}_${style.name}`, svg, Math.round(w * scale), variant);
-  const px = +(pxPerDeg * scale).toFixed(2);
-  const { rules, verdict } = labelsOf({ ...src, dashes: withDashes }, style, allShown);
-  labels[file] =
-    src.kind === "world" && px < 1.5
-      ? { kind: src.kind, px_per_deg: px, rules: {}, source: srcName, style: style.name, variant, verdict: "unscored" }
-      : { kind: src.kind, px_per_deg: px, rules, source: srcName, style: style.name, variant, verdict };
-  n += 1;
+  await add(srcName, src, style, `vega_${type}`, w, () => vegaSvg(src, style, w, h, type, withDashes), withDashes);
 }
 // maps of other regions drawn by d3
 for (const [srcName, projName] of [
@@ -469,7 +466,8 @@ for (const [srcName, projName] of [
   ["hc_us", "equirectangular"],
 ]) {
   const src = sources[srcName];
-  add(srcName, src, pick(styles), projName, 900, 600, { type: "FeatureCollection", features: src.features }, {}, "d3", 10, false);
+  const style = pick(styles);
+  await add(srcName, src, style, projName, 900, d3Map(src, style, projName, 900, 600, { type: "FeatureCollection", features: src.features }, false), false);
 }
 // charts that are not maps, by ECharts
 for (const [k, type] of ["bar", "line", "pie"].entries()) {
