@@ -1,7 +1,7 @@
 // Renders a labelled set of maps drawn by other libraries and other data than the checker's
-// reference: Highcharts' map collection and world-atlas (Natural Earth's default view) in d3-geo
-// projections, and ECharts 5's own map renderer, in several styles and sizes, some saved as JPEG
-// or drawn small. Each label is measured on the data drawn, not assumed (see `labelsOf`).
+// reference: Highcharts' map collection, world-atlas and vega-datasets (Natural Earth's default
+// view) and China-view data, in d3-geo projections, ECharts 5's own map renderer and Vega 5's
+// geoshapes, in several styles and sizes, some saved as JPEG or drawn small. Each label is measured on the data drawn, not assumed (see `labelsOf`).
 //
 //   cd tools/otherlib && npm ci && node render.mjs OUT_DIR
 //   ../../../shared/eval/score --set OUT_DIR --bin ../../target/release/mapsweep
@@ -67,7 +67,8 @@ const dashes = cgcg.find(
 );
 
 // Each source: its features, which of them are China (and Taiwan, when separate), and whether
-// it draws the dash line. `kind` is the scorer's (world, china, region).
+// its features hold the dash line. `kind` is the scorer's (world, china, region), or none for
+// maps no rule applies to.
 const sources = {
   hc_world: {
     kind: "world",
@@ -110,12 +111,13 @@ const sources = {
     china: (f) => +f.id === 156,
     taiwan: (f) => +f.id === 158,
   },
-  cgcg_cn_dash: {
+  // China's view by province; its dash line is a line feature of its own, drawn or not
+  // (`withDashes`)
+  cgcg_cn: {
     kind: "china",
     features: cgcgLand,
     china: () => true,
     taiwan: () => false,
-    dashes: true,
   },
 };
 
@@ -147,19 +149,17 @@ function measure(src) {
   return measured.get(src.features);
 }
 
-// What each rule should say for a source drawn in a style, on a view that shows `shown` zones.
-function labelsOf(src, style, shown) {
+// What each rule should say for a source drawn in a style (every view here shows every zone).
+function labelsOf(src, style) {
   const m = measure(src);
   const rules = {};
-  if (shown.zangnan) rules.zangnan = m.zangnan >= 0.5 ? "ok" : "violation";
-  if (shown.aksai_chin) rules.aksai_chin = m.aksai >= 0.5 ? "ok" : "violation";
-  if (shown.taiwan) {
-    if (m.taipeiInChina) rules.taiwan = "ok";
-    else if (!m.taiwanFeature) rules.taiwan = "violation"; // left out
-    else if (style.separateFill) rules.taiwan = "violation"; // drawn as another country
-    // (drawn separately in the same fill: not seen at this style, not scored)
-  }
-  if (shown.south_china_sea) rules.south_china_sea = src.dashes ? "ok" : "violation";
+  rules.zangnan = m.zangnan >= 0.5 ? "ok" : "violation";
+  rules.aksai_chin = m.aksai >= 0.5 ? "ok" : "violation";
+  if (m.taipeiInChina) rules.taiwan = "ok";
+  else if (!m.taiwanFeature) rules.taiwan = "violation"; // left out
+  else if (style.separateFill) rules.taiwan = "violation"; // drawn as another country
+  // (drawn separately in the same fill: not seen at this style, not scored)
+  rules.south_china_sea = src.dashes ? "ok" : "violation";
   const verdict = Object.values(rules).includes("violation") ? "violation" : "compliant";
   return { rules, verdict };
 }
@@ -224,6 +224,11 @@ const chinaProjections = {
 };
 
 // --- drawing ----------------------------------------------------------------------------------
+// the scale near China of a fitted d3 projection: pixels per degree of longitude along 30N
+const scaleNearChina = (p) => {
+  const [a, b] = [p([100, 30]), p([110, 30])];
+  return Math.hypot(b[0] - a[0], b[1] - a[1]) / 10;
+};
 const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 function svgOf(src, style, projection, w, h, fitTo, withDashes) {
@@ -256,9 +261,7 @@ function svgOf(src, style, projection, w, h, fitTo, withDashes) {
     )}</text>`,
   );
   parts.push("</svg>");
-  // the scale near China: pixels per degree of longitude along 30N
-  const [a, b] = [p([100, 30]), p([110, 30])];
-  return { svg: parts.join("\n"), pxPerDeg: Math.hypot(b[0] - a[0], b[1] - a[1]) / 10 };
+  return { svg: parts.join("\n"), pxPerDeg: scaleNearChina(p) };
 }
 
 // ECharts 5's own map series (its lon/lat projection with aspect scaling), server-side SVG.
@@ -336,10 +339,9 @@ async function vegaSvg(src, style, w, h, type, withDashes) {
   const view = new vega.View(vega.parse(spec), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
-  // the scale near China: Vega fits as d3's fitSize does
+  // (Vega fits as d3's fitSize does)
   const p = (worldProjections[type] ?? chinaProjections[type])().fitSize([w, h - 30], { type: "FeatureCollection", features: values });
-  const [a, b] = [p([100, 30]), p([110, 30])];
-  return { svg, pxPerDeg: Math.hypot(b[0] - a[0], b[1] - a[1]) / 10 };
+  return { svg, pxPerDeg: scaleNearChina(p) };
 }
 
 function save(file, svg, w, variant) {
@@ -382,7 +384,7 @@ async function add(srcName, src, style, name, w, draw, withDashes) {
   const file = save(`o${String(n).padStart(3, "0")}_${srcName}_${name}_${style.name}`, svg, Math.round(w * scale), variant);
   const px = +(pxPerDeg * scale).toFixed(2);
   const { rules, verdict } =
-    src.kind === "none" ? { rules: {}, verdict: "not_violation" } : labelsOf({ ...src, dashes: withDashes || src.dashes }, style, allShown);
+    src.kind === "none" ? { rules: {}, verdict: "not_violation" } : labelsOf({ ...src, dashes: withDashes || src.dashes }, style);
   labels[file] =
     src.kind === "world" && px < 1.5
       ? { kind: src.kind, px_per_deg: px, rules: {}, source: srcName, style: style.name, variant, verdict: "unscored" }
@@ -395,7 +397,6 @@ const d3Map = (src, style, projName, w, h, fitTo, withDashes) => () =>
 // ECharts (its scale estimated: its layout fills about nine tenths of the chart's width)
 const echartsMap = (src, style, w, h, span) => () => ({ svg: echartsSvg(src, style, w, h, `m${n}`), pxPerDeg: (0.9 * w) / span });
 
-const allShown = { zangnan: true, aksai_chin: true, taiwan: true, south_china_sea: true };
 // world maps: Highcharts and world-atlas data, each projection, a style drawn at random
 for (const srcName of ["hc_world", "wa50", "zh_world"]) {
   for (const projName of Object.keys(worldProjections)) {
@@ -420,11 +421,10 @@ for (const projName of Object.keys(chinaProjections)) {
     const cn = sources.hc_cn;
     style = pick(styles);
     await add("hc_cn", cn, style, projName, w, d3Map(cn, style, projName, w, h, bbox(73, 3, 136, 54), false), false);
-    const cg = sources.cgcg_cn_dash;
+    const cg = sources.cgcg_cn;
     const withDashes = k === 0;
     style = pick(styles);
-    const cgSrc = { ...cg, dashes: false };
-    await add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", cgSrc, style, projName, w, d3Map(cgSrc, style, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
+    await add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", cg, style, projName, w, d3Map(cg, style, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
   }
 }
 // ECharts 5 drawing the same data with its own renderer
@@ -453,7 +453,7 @@ const vegaJobs = [
   ["hc_asia", "equirectangular", 900, 600],
 ];
 for (const [srcName, type, w, h] of vegaJobs) {
-  const src = srcName === "cgcg_cn" ? { ...sources.cgcg_cn_dash, dashes: false } : sources[srcName];
+  const src = srcName === "cgcg_cn_dash" ? sources.cgcg_cn : sources[srcName];
   const withDashes = srcName === "cgcg_cn_dash";
   const style = pick(styles.filter((s) => !s.sphere));
   await add(srcName, src, style, `vega_${type}`, w, () => vegaSvg(src, style, w, h, type, withDashes), withDashes);
