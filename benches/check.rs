@@ -18,13 +18,7 @@ use std::time::Instant;
 fn fixtures() -> Vec<Vec<u8>> {
     let r = Reference::get().expect("reference");
     let mut out = Vec::new();
-    let styles = [
-        Style::highlight(),
-        Style::uniform(),
-        Style::outline(),
-        Style::dark(),
-        Style::choropleth(),
-    ];
+    let styles = Style::named().map(|(_, s)| s);
     let (world, china) = (View::WORLD, View::CHINA);
     for (i, p) in [
         Projection::PlateCarree,

@@ -166,7 +166,10 @@ fn render(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Pixels per degree of longitude along 30N near China, as drawn.
+/// Pixels per degree of longitude along 30N near China, as drawn: the chord from 100E to 110E,
+/// as `tools/otherlib` measures its maps, so that both sets' labels mean one scale.
+/// (`Frame::px_per_deg`, the checker's own, takes the larger of the x and y scales over one
+/// degree: on stretched frames it reads up to 5 px per degree more; no label would change.)
 fn scale_of(spec: &mapsweep::reference::render::RenderSpec) -> f64 {
     let f = spec.frame();
     let (a, b) = (f.to_px(100.0, 30.0), f.to_px(110.0, 30.0));
