@@ -1,9 +1,11 @@
 // Renders a labelled set of maps drawn by other libraries and other data than the checker's
 // reference: Highcharts' map collection, world-atlas and vega-datasets (Natural Earth's default
 // view) and China-view data, in d3-geo projections, ECharts 5's own map renderer and Vega 5's
-// geoshapes, in several styles and sizes, some saved as JPEG or drawn small. Each label is measured on the data drawn, not assumed (see `labelsOf`).
+// geoshapes, in several styles and sizes, some saved as JPEG or drawn small. Each label is
+// measured on the data drawn, not assumed (see `labelsOf`). With `--clutter`, another set: maps
+// with names, city bubbles and a colour ramp on them (see `clutterSet`).
 //
-//   cd tools/otherlib && npm ci && node render.mjs OUT_DIR
+//   cd tools/otherlib && npm ci && node render.mjs OUT_DIR [--clutter]
 //   ../../../shared/eval/score --set OUT_DIR --bin ../../target/release/mapsweep
 //
 // Writes OUT_DIR/*.png|jpg and OUT_DIR/labels.json in the scorer's format. The same set every
@@ -22,8 +24,10 @@ import path from "node:path";
 
 const require = createRequire(import.meta.url);
 const out = process.argv[2];
-if (!out) {
-  console.error("usage: node render.mjs OUT_DIR");
+// `--clutter`: the other set, of maps carrying what pages put on them (see `clutterSet`)
+const clutter = process.argv[3] === "--clutter";
+if (!out || (process.argv[3] && !clutter)) {
+  console.error("usage: node render.mjs OUT_DIR [--clutter]");
   process.exit(2);
 }
 fs.mkdirSync(out, { recursive: true });
@@ -397,94 +401,259 @@ const d3Map = (src, style, projName, w, h, fitTo, withDashes) => () =>
 // ECharts (its scale estimated: its layout fills about nine tenths of the chart's width)
 const echartsMap = (src, style, w, h, span) => () => ({ svg: echartsSvg(src, style, w, h, `m${n}`), pxPerDeg: (0.9 * w) / span });
 
-// world maps: Highcharts and world-atlas data, each projection, a style drawn at random
-for (const srcName of ["hc_world", "wa50", "zh_world"]) {
-  for (const projName of Object.keys(worldProjections)) {
-    for (let k = 0; k < (srcName === "zh_world" ? 1 : 2); k++) {
+// The main set: 100 maps in six styles.
+async function mainSet() {
+  // world maps: Highcharts and world-atlas data, each projection, a style drawn at random
+  for (const srcName of ["hc_world", "wa50", "zh_world"]) {
+    for (const projName of Object.keys(worldProjections)) {
+      for (let k = 0; k < (srcName === "zh_world" ? 1 : 2); k++) {
+        const style = pick(styles);
+        const w = pick([700, 900, 1000, 1200]);
+        const h = Math.round(w * (projName === "mercator" ? 0.75 : 0.55));
+        const fitTo = projName === "mercator" ? bbox(-179.9, -58, 179.9, 84) : { type: "Sphere" };
+        await add(srcName, sources[srcName], style, projName, w, d3Map(sources[srcName], style, projName, w, h, fitTo, false), false);
+      }
+    }
+  }
+  // Asia (Highcharts' custom/asia) and China alone (Highcharts cn-all; the compliant data with its
+  // dashes, and without them)
+  for (const projName of Object.keys(chinaProjections)) {
+    for (let k = 0; k < 2; k++) {
+      const w = pick([700, 900]);
+      const h = Math.round(w * 0.8);
+      const asia = sources.hc_asia;
+      let style = pick(styles);
+      await add("hc_asia", asia, style, projName, w, d3Map(asia, style, projName, w, h, { type: "FeatureCollection", features: asia.features }, false), false);
+      const cn = sources.hc_cn;
+      style = pick(styles);
+      await add("hc_cn", cn, style, projName, w, d3Map(cn, style, projName, w, h, bbox(73, 3, 136, 54), false), false);
+      const cg = sources.cgcg_cn;
+      const withDashes = k === 0;
+      style = pick(styles);
+      await add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", cg, style, projName, w, d3Map(cg, style, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
+    }
+  }
+  // ECharts 5 drawing the same data with its own renderer
+  for (const srcName of ["hc_world", "wa50", "hc_cn", "hc_asia", "zh_world", "hc_europe", "hc_us"]) {
+    for (let k = 0; k < (sources[srcName].kind === "none" ? 1 : 3); k++) {
+      const w = pick([800, 1000, 1200]);
+      const src = sources[srcName];
+      const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
       const style = pick(styles);
-      const w = pick([700, 900, 1000, 1200]);
-      const h = Math.round(w * (projName === "mercator" ? 0.75 : 0.55));
+      await add(srcName, src, style, "echarts", w, echartsMap(src, style, w, Math.round(w * 0.6), span), false);
+    }
+  }
+  // Vega drawing Natural Earth's 110m countries (vega-datasets), China's view and Highcharts' Asia
+  const vegaJobs = [
+    ["vd110", "natural_earth1", 900, 500],
+    ["vd110", "equal_earth", 1000, 520],
+    ["vd110", "mercator", 900, 700],
+    ["vd110", "equirectangular", 1000, 520],
+    ["vd110", "natural_earth1", 1200, 640],
+    ["vd110", "equal_earth", 700, 380],
+    ["cgcg_cn_dash", "albers", 800, 640],
+    ["cgcg_cn_dash", "lambert", 800, 640],
+    ["cgcg_cn", "mercator", 800, 640],
+    ["hc_cn", "albers", 800, 640],
+    ["hc_asia", "mercator", 900, 700],
+    ["hc_asia", "equirectangular", 900, 600],
+  ];
+  for (const [srcName, type, w, h] of vegaJobs) {
+    const src = srcName === "cgcg_cn_dash" ? sources.cgcg_cn : sources[srcName];
+    const withDashes = srcName === "cgcg_cn_dash";
+    const style = pick(styles.filter((s) => !s.sphere));
+    await add(srcName, src, style, `vega_${type}`, w, () => vegaSvg(src, style, w, h, type, withDashes), withDashes);
+  }
+  // maps of other regions drawn by d3
+  for (const [srcName, projName] of [
+    ["hc_europe", "mercator"],
+    ["hc_europe", "equirectangular"],
+    ["hc_us", "mercator"],
+    ["hc_us", "equirectangular"],
+  ]) {
+    const src = sources[srcName];
+    const style = pick(styles);
+    await add(srcName, src, style, projName, 900, d3Map(src, style, projName, 900, 600, { type: "FeatureCollection", features: src.features }, false), false);
+  }
+  // charts that are not maps, by ECharts
+  for (const [k, type] of ["bar", "line", "pie"].entries()) {
+    const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 900, height: 500 });
+    const data = [120, 200, 150, 80, 70, 110, 130].map((v) => v + Math.round(rnd() * 50));
+    chart.setOption({
+      animation: false,
+      backgroundColor: "#fff",
+      title: { text: "Quarterly exports" },
+      xAxis: type === "pie" ? undefined : { type: "category", data: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] },
+      yAxis: type === "pie" ? undefined : { type: "value" },
+      series: [type === "pie" ? { type, data: data.map((v, i) => ({ value: v, name: `r${i}` })) } : { type, data }],
+    });
+    const file = save(`o${String(n).padStart(3, "0")}_echarts_${type}`, chart.renderToSVGString(), 900, k === 1 ? "jpeg q80" : "png");
+    chart.dispose();
+    labels[file] = { kind: "none", rules: {}, source: "echarts_chart", verdict: "not_violation" };
+    n += 1;
+}
+}
+
+// --- the clutter set (`--clutter`) --------------------------------------------------------------
+// Maps as pages show them: names on the countries or provinces, city bubbles, a continuous colour
+// ramp with its legend bar, by d3 and by ECharts (its `geo` component with a map series, a
+// `visualMap` and a scatter series). Labelled as the main set is; the bubbles lie away from the
+// rules' zones, so that a label says what the data draws there, not what a bubble hides.
+const cities = [
+  ["Beijing", 116.4, 39.9], ["Shanghai", 121.5, 31.2], ["Chengdu", 104.1, 30.7], ["Urumqi", 87.6, 43.8],
+  ["Harbin", 126.6, 45.8], ["Delhi", 77.2, 28.6], ["Mumbai", 72.9, 19.1], ["Tokyo", 139.7, 35.7],
+  ["Seoul", 127.0, 37.6], ["Moscow", 37.6, 55.8], ["London", -0.1, 51.5], ["Paris", 2.35, 48.9],
+  ["New York", -74.0, 40.7], ["São Paulo", -46.6, -23.5], ["Sydney", 151.2, -33.9], ["Cairo", 31.2, 30.0],
+  ["Lagos", 3.4, 6.5], ["Mexico City", -99.1, 19.4], ["Dubai", 55.3, 25.2], ["Wuhan", 114.3, 30.6],
+];
+const ramps = [
+  ["#e0f3f8", "#08589e"],
+  ["#fff7bc", "#d95f0e"],
+  ["#edf8e9", "#006d2c"],
+  ["#f2f0f7", "#54278f"],
+];
+const mix = ([a, b], t) => {
+  const c = (s, k) => parseInt(s.slice(1 + 2 * k, 3 + 2 * k), 16);
+  return `rgb(${[0, 1, 2].map((k) => Math.round(c(a, k) + (c(b, k) - c(a, k)) * t)).join(",")})`;
+};
+// Each feature's value on the ramp: China's high, a separate Taiwan's low (a fill apart from
+// China's), the rest at random.
+const rampValues = (src) =>
+  src.features.map((f) => (src.kind === "china" ? 0.2 + 0.8 * rnd() : src.china(f) ? 0.9 : src.taiwan(f) ? 0.15 : rnd() * 0.7));
+const rampStyle = (ramp, dark) => ({
+  name: "ramp",
+  bg: dark ? "#1b2333" : "#ffffff",
+  stroke: dark ? "#1b2333" : pick(["#ffffff", "#999999"]),
+  ramp,
+  separateFill: true,
+});
+// names of features, unique, as the map's region names
+const namesOf = (src) => {
+  const seen = new Set();
+  return src.features.map((f, i) => {
+    let name = f.properties?.name ?? `f${i}`;
+    if (seen.has(name)) name = `${name} ${i}`;
+    seen.add(name);
+    return name;
+  });
+};
+
+function d3Clutter(src, projName, w, h, fitTo, withDashes) {
+  const style = rampStyle(pick(ramps), rnd() < 0.2);
+  const values = rampValues(src);
+  const p = (worldProjections[projName]?.() ?? chinaProjections[projName]()).fitExtent(
+    [
+      [8, 30],
+      [w - 8, h - 40],
+    ],
+    fitTo,
+  );
+  const gen = d3.geoPath(p);
+  const ink = style.bg === "#ffffff" ? "#333" : "#ddd";
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">`];
+  parts.push(`<defs><linearGradient id="g"><stop offset="0" stop-color="${style.ramp[0]}"/><stop offset="1" stop-color="${style.ramp[1]}"/></linearGradient></defs>`);
+  parts.push(`<rect width="${w}" height="${h}" fill="${style.bg}"/>`);
+  const names = namesOf(src);
+  src.features.forEach((f, i) => {
+    const d = gen(f);
+    if (d) parts.push(`<path d="${d}" fill="${mix(style.ramp, values[i])}" stroke="${style.stroke}" stroke-width="0.5"/>`);
+  });
+  if (withDashes) {
+    const d = gen(dashes);
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${ink}" stroke-width="1.2"/>`);
+  }
+  // names on the larger features
+  src.features.forEach((f, i) => {
+    if (!f.geometry || gen.area(f) < (src.kind === "china" ? 400 : 900)) return;
+    const [x, y] = gen.centroid(f);
+    if (Number.isFinite(x)) parts.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="sans-serif" font-size="9" text-anchor="middle" fill="${ink}">${esc(names[i])}</text>`);
+  });
+  // city bubbles
+  for (const [, lon, lat] of cities) {
+    const q = p([lon, lat]);
+    if (!q || q[0] < 0 || q[1] < 0 || q[0] > w || q[1] > h) continue;
+    parts.push(`<circle cx="${q[0].toFixed(1)}" cy="${q[1].toFixed(1)}" r="${(3 + rnd() * 6).toFixed(1)}" fill="rgba(220,40,40,0.65)" stroke="#fff" stroke-width="0.8"/>`);
+  }
+  // the legend bar and the title
+  parts.push(`<rect x="12" y="${h - 26}" width="140" height="10" fill="url(#g)" stroke="${ink}" stroke-width="0.5"/>`);
+  parts.push(`<text x="12" y="${h - 30}" font-family="sans-serif" font-size="10" fill="${ink}">0</text>`);
+  parts.push(`<text x="152" y="${h - 30}" font-family="sans-serif" font-size="10" text-anchor="end" fill="${ink}">100</text>`);
+  parts.push(`<text x="10" y="20" font-family="sans-serif" font-size="14" fill="${ink}">${esc(pick(["Trade volume by country", "贸易额分布", "Customers"]))}</text>`);
+  parts.push("</svg>");
+  return { svg: parts.join("\n"), pxPerDeg: scaleNearChina(p), style };
+}
+
+function echartsClutter(src, w, h, name, labelsShown) {
+  const style = rampStyle(pick(ramps), rnd() < 0.2);
+  const values = rampValues(src);
+  const names = namesOf(src);
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: w, height: h });
+  echarts.registerMap(name, { type: "FeatureCollection", features: src.features.map((f, i) => ({ ...f, properties: { ...f.properties, name: names[i] } })) });
+  const ink = style.bg === "#ffffff" ? "#333" : "#ddd";
+  chart.setOption({
+    animation: false,
+    backgroundColor: style.bg,
+    title: { text: pick(["Sales by region", "全球业务分布", "Visitors"]), left: 10, top: 4, textStyle: { fontSize: 14, color: ink } },
+    visualMap: { min: 0, max: 100, left: 10, bottom: 10, calculable: true, text: ["High", "Low"], textStyle: { color: ink }, inRange: { color: style.ramp }, seriesIndex: 0 },
+    geo: {
+      map: name,
+      roam: false,
+      label: { show: labelsShown, fontSize: 8, color: ink },
+      itemStyle: { borderColor: style.stroke, borderWidth: 0.5, areaColor: "#eeeeee" },
+    },
+    series: [
+      { type: "map", geoIndex: 0, data: names.map((n, i) => ({ name: n, value: Math.round(100 * values[i]) })) },
+      {
+        type: "scatter",
+        coordinateSystem: "geo",
+        data: cities.map(([c, lon, lat]) => ({ name: c, value: [lon, lat, 4 + rnd() * 10] })),
+        symbolSize: (v) => v[2],
+        itemStyle: { color: "rgba(220,40,40,0.7)", borderColor: "#fff", borderWidth: 0.5 },
+      },
+    ],
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return { svg, style };
+}
+
+async function clutterSet() {
+  // (`add` labels by the style it is given; these draw their own, taken from the drawing)
+  const addDrawn = async (srcName, src, name, w, draw, withDashes) => {
+    let drawn;
+    const style = { name: "ramp", separateFill: true };
+    await add(srcName, src, style, name, w, async () => (drawn = await draw()), withDashes);
+    return drawn;
+  };
+  for (const srcName of ["hc_world", "wa50", "zh_world", "vd110"]) {
+    for (const projName of Object.keys(worldProjections)) {
+      if (rnd() < 0.5) continue;
+      const w = pick([800, 1000, 1200]);
+      const h = Math.round(w * (projName === "mercator" ? 0.75 : 0.6));
       const fitTo = projName === "mercator" ? bbox(-179.9, -58, 179.9, 84) : { type: "Sphere" };
-      await add(srcName, sources[srcName], style, projName, w, d3Map(sources[srcName], style, projName, w, h, fitTo, false), false);
+      await addDrawn(srcName, sources[srcName], `${projName}_d3`, w, () => d3Clutter(sources[srcName], projName, w, h, fitTo, false), false);
+    }
+  }
+  for (const projName of Object.keys(chinaProjections)) {
+    const w = pick([700, 900]);
+    const h = Math.round(w * 0.8);
+    await addDrawn("hc_asia", sources.hc_asia, `${projName}_d3`, w, () => d3Clutter(sources.hc_asia, projName, w, h, { type: "FeatureCollection", features: sources.hc_asia.features }, false), false);
+    const withDashes = rnd() < 0.5;
+    await addDrawn(withDashes ? "cgcg_cn_dash" : "cgcg_cn", sources.cgcg_cn, `${projName}_d3`, w, () => d3Clutter(sources.cgcg_cn, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
+    await addDrawn("hc_cn", sources.hc_cn, `${projName}_d3`, w, () => d3Clutter(sources.hc_cn, projName, w, h, bbox(73, 3, 136, 54), false), false);
+  }
+  for (const srcName of ["hc_world", "wa50", "zh_world", "hc_cn", "hc_asia", "cgcg_cn"]) {
+    for (let k = 0; k < 3; k++) {
+      const src = sources[srcName];
+      const w = pick([800, 1000, 1200]);
+      const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
+      await addDrawn(srcName, src, "echarts", w, () => ({ ...echartsClutter(src, w, Math.round(w * 0.6), `c${n}`, k !== 1), pxPerDeg: (0.9 * w) / span }), false);
     }
   }
 }
-// Asia (Highcharts' custom/asia) and China alone (Highcharts cn-all; the compliant data with its
-// dashes, and without them)
-for (const projName of Object.keys(chinaProjections)) {
-  for (let k = 0; k < 2; k++) {
-    const w = pick([700, 900]);
-    const h = Math.round(w * 0.8);
-    const asia = sources.hc_asia;
-    let style = pick(styles);
-    await add("hc_asia", asia, style, projName, w, d3Map(asia, style, projName, w, h, { type: "FeatureCollection", features: asia.features }, false), false);
-    const cn = sources.hc_cn;
-    style = pick(styles);
-    await add("hc_cn", cn, style, projName, w, d3Map(cn, style, projName, w, h, bbox(73, 3, 136, 54), false), false);
-    const cg = sources.cgcg_cn;
-    const withDashes = k === 0;
-    style = pick(styles);
-    await add(withDashes ? "cgcg_cn_dash" : "cgcg_cn", cg, style, projName, w, d3Map(cg, style, projName, w, h, bbox(73, 3, 136, 54), withDashes), withDashes);
-  }
-}
-// ECharts 5 drawing the same data with its own renderer
-for (const srcName of ["hc_world", "wa50", "hc_cn", "hc_asia", "zh_world", "hc_europe", "hc_us"]) {
-  for (let k = 0; k < (sources[srcName].kind === "none" ? 1 : 3); k++) {
-    const w = pick([800, 1000, 1200]);
-    const src = sources[srcName];
-    const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
-    const style = pick(styles);
-    await add(srcName, src, style, "echarts", w, echartsMap(src, style, w, Math.round(w * 0.6), span), false);
-  }
-}
-// Vega drawing Natural Earth's 110m countries (vega-datasets), China's view and Highcharts' Asia
-const vegaJobs = [
-  ["vd110", "natural_earth1", 900, 500],
-  ["vd110", "equal_earth", 1000, 520],
-  ["vd110", "mercator", 900, 700],
-  ["vd110", "equirectangular", 1000, 520],
-  ["vd110", "natural_earth1", 1200, 640],
-  ["vd110", "equal_earth", 700, 380],
-  ["cgcg_cn_dash", "albers", 800, 640],
-  ["cgcg_cn_dash", "lambert", 800, 640],
-  ["cgcg_cn", "mercator", 800, 640],
-  ["hc_cn", "albers", 800, 640],
-  ["hc_asia", "mercator", 900, 700],
-  ["hc_asia", "equirectangular", 900, 600],
-];
-for (const [srcName, type, w, h] of vegaJobs) {
-  const src = srcName === "cgcg_cn_dash" ? sources.cgcg_cn : sources[srcName];
-  const withDashes = srcName === "cgcg_cn_dash";
-  const style = pick(styles.filter((s) => !s.sphere));
-  await add(srcName, src, style, `vega_${type}`, w, () => vegaSvg(src, style, w, h, type, withDashes), withDashes);
-}
-// maps of other regions drawn by d3
-for (const [srcName, projName] of [
-  ["hc_europe", "mercator"],
-  ["hc_europe", "equirectangular"],
-  ["hc_us", "mercator"],
-  ["hc_us", "equirectangular"],
-]) {
-  const src = sources[srcName];
-  const style = pick(styles);
-  await add(srcName, src, style, projName, 900, d3Map(src, style, projName, 900, 600, { type: "FeatureCollection", features: src.features }, false), false);
-}
-// charts that are not maps, by ECharts
-for (const [k, type] of ["bar", "line", "pie"].entries()) {
-  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width: 900, height: 500 });
-  const data = [120, 200, 150, 80, 70, 110, 130].map((v) => v + Math.round(rnd() * 50));
-  chart.setOption({
-    animation: false,
-    backgroundColor: "#fff",
-    title: { text: "Quarterly exports" },
-    xAxis: type === "pie" ? undefined : { type: "category", data: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] },
-    yAxis: type === "pie" ? undefined : { type: "value" },
-    series: [type === "pie" ? { type, data: data.map((v, i) => ({ value: v, name: `r${i}` })) } : { type, data }],
-  });
-  const file = save(`o${String(n).padStart(3, "0")}_echarts_${type}`, chart.renderToSVGString(), 900, k === 1 ? "jpeg q80" : "png");
-  chart.dispose();
-  labels[file] = { kind: "none", rules: {}, source: "echarts_chart", verdict: "not_violation" };
-  n += 1;
-}
+
+// --- run ------------------------------------------------------------------------------------------
+if (clutter) await clutterSet();
+else await mainSet();
 fs.writeFileSync(path.join(out, "labels.json"), JSON.stringify(labels, null, 1));
 console.error(`${n} maps in ${out}`);
