@@ -2146,20 +2146,6 @@ fn probe_scs(
         .map(|ring| ring.iter().map(|q| f.to_px(q[0], q[1])).collect())
         .collect();
     stroke_each(&mut explained, &lines, true, 2.0 * r, 1);
-    let sea_edge = |x: i64, y: i64| -> bool {
-        for dy in -1..=1 {
-            for dx in -1..=1 {
-                let (xx, yy) = (x + dx, y + dy);
-                if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
-                    let i = yy as usize * p.w + xx as usize;
-                    if p.edges[i] != 0 && explained.at(i) == 0 {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
-    };
     // the sea colour: the commonest colour over open water (pixels not near any coastline)
     let sea = {
         let mut hist = std::collections::HashMap::<[u8; 3], usize>::new();
@@ -2183,6 +2169,40 @@ fn probe_scs(
         }
         hist.into_iter().max_by_key(|e| e.1).map(|e| e.0)
     };
+    // Lettering: a name written across the sea (a country's or an island's, as ECharts and d3
+    // maps print them) crosses a pixel row many times within a few pixels, where a dash, a
+    // coast or an island crosses it once or twice (an outlined island twice, with both sides of
+    // its stroke). A mark in lettering marks no dash.
+    let lettering = |x: i64, y: i64| -> bool {
+        let Some(sea) = sea else { return false };
+        (-LETTER_HALF_HEIGHT..=LETTER_HALF_HEIGHT).any(|dy| {
+            let (mut runs, mut inside) = (0, false);
+            for dx in -LETTER_HALF_WIDTH..=LETTER_HALF_WIDTH {
+                let ink = p
+                    .px(x + dx, y + dy)
+                    .is_some_and(|c| cdist(c, sea) > LETTER_INK);
+                runs += usize::from(ink && !inside);
+                inside = ink;
+            }
+            runs >= LETTER_RUNS
+        })
+    };
+    // an edge no coastline explains, within a pixel; `letters`: not in lettering either
+    let edge_mark = |x: i64, y: i64, letters: bool| -> bool {
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (xx, yy) = (x + dx, y + dy);
+                if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
+                    let i = yy as usize * p.w + xx as usize;
+                    if p.edges[i] != 0 && explained.at(i) == 0 && !(letters && lettering(xx, yy)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    };
+    let sea_edge = |x: i64, y: i64| edge_mark(x, y, true);
     // a faint mark: any pixel off the sea colour, away from coastlines (dashes drawn in a
     // stroke close to the sea colour, or thinner than a pixel, only tint the sea)
     let faint_t = if p.clean { 3 } else { 12 };
@@ -2258,6 +2278,19 @@ fn probe_scs(
             (0.5 + (hit as f64 - ctrl) / (2.0 * n_in as f64)).min(0.95),
             format!(
                 "South China Sea dash line drawn in place ({hit} of {n_in} dash segments found, {ctrl:.1} by chance)"
+            ),
+        );
+    }
+    // Found only with the lettering counted: a dash beside an archipelago can look like
+    // lettering, so this is no evidence that the line is missing either.
+    let (_, hit_all, ctrl_all) = read(&|x: i64, y: i64| edge_mark(x, y, false));
+    if found(hit_all, ctrl_all) {
+        return finding(
+            "south_china_sea",
+            Status::Uncertain,
+            0.4,
+            format!(
+                "South China Sea: marks along the dash line ({hit_all} of {n_in} dash segments, {ctrl_all:.1} by chance) lie in lettering written across the sea ({hit} without it); cannot tell whether the line is drawn"
             ),
         );
     }
@@ -2483,6 +2516,14 @@ fn probe_scs(
 /// Share of the dash positions marked by chance (beside the line) from which the sea is too
 /// crowded to call the dash line missing (see `probe_scs`).
 const CROWDED_CTRL: f64 = 0.3;
+
+/// `probe_scs`'s test for lettering: a pixel row within `LETTER_HALF_HEIGHT` of a mark that
+/// enters ink (more than `LETTER_INK` levels off the sea colour) `LETTER_RUNS` times or more
+/// within `LETTER_HALF_WIDTH` of it either side.
+const LETTER_HALF_HEIGHT: i64 = 3;
+const LETTER_HALF_WIDTH: i64 = 7;
+const LETTER_INK: i32 = 40;
+const LETTER_RUNS: usize = 4;
 
 /// Scale (px per degree) up to which islands drawn without a visible dash line leave the rule
 /// uncertain (see `probe_scs`).
