@@ -441,9 +441,6 @@ fn names_written_across_the_south_china_sea_are_not_read_as_the_dash_line() {
         "{}",
         message(&r, "south_china_sea")
     );
-    if let Some(path) = std::env::var_os("MAPSWEEP_TEST_DUMP_NAMES_SVG") {
-        std::fs::write(path, &svg).expect("dump");
-    }
 }
 
 #[test]
