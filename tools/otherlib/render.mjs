@@ -580,7 +580,7 @@ function d3Clutter(src, projName, w, h, fitTo, withDashes) {
   parts.push(`<text x="152" y="${h - 30}" font-family="sans-serif" font-size="10" text-anchor="end" fill="${ink}">100</text>`);
   parts.push(`<text x="10" y="20" font-family="sans-serif" font-size="14" fill="${ink}">${esc(pick(["Trade volume by country", "贸易额分布", "Customers"]))}</text>`);
   parts.push("</svg>");
-  return { svg: parts.join("\n"), pxPerDeg: scaleNearChina(p), style };
+  return { svg: parts.join("\n"), pxPerDeg: scaleNearChina(p) };
 }
 
 function echartsClutter(src, w, h, name, labelsShown) {
@@ -602,7 +602,7 @@ function echartsClutter(src, w, h, name, labelsShown) {
       itemStyle: { borderColor: style.stroke, borderWidth: 0.5, areaColor: "#eeeeee" },
     },
     series: [
-      { type: "map", geoIndex: 0, data: names.map((n, i) => ({ name: n, value: Math.round(100 * values[i]) })) },
+      { type: "map", geoIndex: 0, data: names.map((region, i) => ({ name: region, value: Math.round(100 * values[i]) })) },
       {
         type: "scatter",
         coordinateSystem: "geo",
@@ -614,17 +614,14 @@ function echartsClutter(src, w, h, name, labelsShown) {
   });
   const svg = chart.renderToSVGString();
   chart.dispose();
-  return { svg, style };
+  return svg;
 }
 
 async function clutterSet() {
-  // (`add` labels by the style it is given; these draw their own, taken from the drawing)
-  const addDrawn = async (srcName, src, name, w, draw, withDashes) => {
-    let drawn;
-    const style = { name: "ramp", separateFill: true };
-    await add(srcName, src, style, name, w, async () => (drawn = await draw()), withDashes);
-    return drawn;
-  };
+  // (each map draws its own ramp style; `add` labels by this one: a separate Taiwan's fill on
+  // the ramp is apart from China's)
+  const ramp = { name: "ramp", separateFill: true };
+  const addDrawn = (srcName, src, name, w, draw, withDashes) => add(srcName, src, ramp, name, w, draw, withDashes);
   for (const srcName of ["hc_world", "wa50", "zh_world", "vd110"]) {
     for (const projName of Object.keys(worldProjections)) {
       if (rnd() < 0.5) continue;
@@ -647,7 +644,7 @@ async function clutterSet() {
       const src = sources[srcName];
       const w = pick([800, 1000, 1200]);
       const span = src.kind === "world" ? 360 : src.kind === "china" ? 63 : 150;
-      await addDrawn(srcName, src, "echarts", w, () => ({ ...echartsClutter(src, w, Math.round(w * 0.6), `c${n}`, k !== 1), pxPerDeg: (0.9 * w) / span }), false);
+      await addDrawn(srcName, src, "echarts", w, () => ({ svg: echartsClutter(src, w, Math.round(w * 0.6), `c${n}`, k !== 1), pxPerDeg: (0.9 * w) / span }), false);
     }
   }
 }
