@@ -285,12 +285,19 @@ fn dash_line_beside_the_coasts_of_a_small_world_map_is_seen_by_its_colour() {
 
 /// SVG drawn at its own size by an antialiasing rasteriser, as a browser draws it, as PNG.
 fn rasterise(svg: &str) -> Vec<u8> {
+    pixmap_of(svg, &resvg::usvg::Options::default())
+        .encode_png()
+        .expect("PNG encodes")
+}
+
+/// SVG drawn at its own size by resvg with options `opt` (its fonts, for text).
+fn pixmap_of(svg: &str, opt: &resvg::usvg::Options) -> resvg::tiny_skia::Pixmap {
     use resvg::{tiny_skia, usvg};
-    let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).expect("SVG parses");
+    let tree = usvg::Tree::from_str(svg, opt).expect("SVG parses");
     let size = tree.size().to_int_size();
     let mut pix = tiny_skia::Pixmap::new(size.width(), size.height()).expect("canvas");
     resvg::render(&tree, tiny_skia::Transform::identity(), &mut pix.as_mut());
-    pix.encode_png().expect("PNG encodes")
+    pix
 }
 
 /// A small world map drawn as SVG (antialiased by the checker's rasteriser) in one grey with
@@ -402,17 +409,9 @@ fn world_with_names_across_the_south_china_sea() -> (String, bool) {
     let svg = render_svg(reference(), &s).replace("</svg>", &format!("{text}</svg>"));
     // set at all: the text changes the picture
     let drawn = {
-        use resvg::{tiny_skia, usvg};
-        let mut opt = usvg::Options::default();
+        let mut opt = resvg::usvg::Options::default();
         opt.fontdb_mut().load_system_fonts();
-        let draw = |svg: &str| {
-            let tree = usvg::Tree::from_str(svg, &opt).expect("SVG parses");
-            let size = tree.size().to_int_size();
-            let mut pix = tiny_skia::Pixmap::new(size.width(), size.height()).expect("canvas");
-            resvg::render(&tree, tiny_skia::Transform::identity(), &mut pix.as_mut());
-            pix.data().to_vec()
-        };
-        draw(&svg) != draw(&render_svg(reference(), &s))
+        pixmap_of(&svg, &opt).data() != pixmap_of(&render_svg(reference(), &s), &opt).data()
     };
     (svg, drawn)
 }

@@ -2192,11 +2192,12 @@ fn probe_scs(
         for dy in -1..=1 {
             for dx in -1..=1 {
                 let (xx, yy) = (x + dx, y + dy);
-                if xx >= 0 && yy >= 0 && (xx as usize) < p.w && (yy as usize) < p.h {
-                    let i = yy as usize * p.w + xx as usize;
-                    if p.edges[i] != 0 && explained.at(i) == 0 && !(letters && lettering(xx, yy)) {
-                        return true;
-                    }
+                if let Some(i) = p.index(xx, yy)
+                    && p.edges[i] != 0
+                    && explained.at(i) == 0
+                    && !(letters && lettering(xx, yy))
+                {
+                    return true;
                 }
             }
         }

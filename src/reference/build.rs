@@ -15,6 +15,10 @@ use std::path::Path;
 /// Douglas-Peucker tolerance of the committed geometry, in degrees.
 pub const TOLERANCE_DEG: f64 = 0.04;
 
+/// The box (lon0, lat0, lon1, lat1) the Aksai Chin zone is read in: China in China's view
+/// within it. India's claim line runs along its east and north edges.
+pub const AKSAI_CHIN_BOX: [f64; 4] = [78.0, 34.0, 80.5, 36.0];
+
 /// One npm source file.
 pub struct Source {
     pub package: &'static str,
@@ -336,7 +340,7 @@ pub fn build_reference_json(src: &Path) -> Result<String, RefError> {
         zone_grid("zangnan", [90.0, 26.0, 98.5, 30.0], |x, y| {
             point_in(&china_cn, x, y) && point_in(&india, x, y)
         }),
-        zone_grid("aksai_chin", [78.0, 34.0, 80.5, 36.0], |x, y| {
+        zone_grid("aksai_chin", AKSAI_CHIN_BOX, |x, y| {
             point_in(&china_cn, x, y)
         }),
         zone_grid("taiwan", [119.0, 21.7, 122.5, 25.6], |x, y| {

@@ -436,7 +436,8 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
             fill_px(canvas, &[cell], INDIA);
         }
         // India's claim line along the zone's east and north edges.
-        let edge = [(80.5, 34.0), (80.5, 36.0), (78.0, 36.0)];
+        let [x0, y0, x1, y1] = super::build::AKSAI_CHIN_BOX;
+        let edge = [(x1, y0), (x1, y1), (x0, y1)];
         let pts: Vec<(f64, f64)> = edge.iter().map(|p| frame.to_px(p.0, p.1)).collect();
         stroke_px(canvas, &pts, false, spec.boundary_px, LINE);
     }
@@ -450,7 +451,8 @@ fn draw_into(r: &Reference, spec: &RenderSpec, frame: &Frame, canvas: &mut Mask)
     let no_boundary = |p: &[f64; 2], is_china: bool| {
         // Aksai Chin drawn as India: China's line through the zone's box (China's and India's
         // rings in China's view) is no boundary; India's claim line is drawn above
-        if spec.aksai_chin_as_india && p[0] > 78.0 && p[0] < 80.5 && p[1] > 34.0 && p[1] < 36.0 {
+        let [x0, y0, x1, y1] = super::build::AKSAI_CHIN_BOX;
+        if spec.aksai_chin_as_india && p[0] > x0 && p[0] < x1 && p[1] > y0 && p[1] < y1 {
             return true;
         }
         let other: &[Ring] = match (spec.zangnan_as_india, is_china) {
