@@ -2167,7 +2167,10 @@ fn probe_scs(
                 }
             }
         }
-        hist.into_iter().max_by_key(|e| e.1).map(|e| e.0)
+        // (ties to the larger colour: a hash map's order differs from run to run)
+        hist.into_iter()
+            .max_by_key(|&(c, n)| (n, c))
+            .map(|(c, _)| c)
     };
     // Lettering: a name written across the sea (a country's or an island's, as ECharts and d3
     // maps print them) crosses a pixel row many times within a few pixels, where a dash, a
